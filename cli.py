@@ -1,0 +1,2 @@
+def main() -> None:
+    print("vidgraph", __import__("vidgraph").__version__)

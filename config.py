@@ -1,0 +1,79 @@
+"""Settings, resolved as: keyword arguments > ``VIDGRAPH_*`` environment variables > ``vidgraph.toml`` > defaults.
+
+``vidgraph.toml`` is looked up in the current directory, then in ``~/.config/vidgraph/``. Keys are the field
+names below, e.g. ``asr_backend = "whisperx"``. Secrets never live here: backends take the *name* of the
+environment variable that holds a key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigError
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vidgraph",
+        description="Where model files assembled from packages are kept (e.g. the Whisper model).",
+    )
+    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, description="CPU threads per model.")
+    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where torch/CTranslate2 models run.")
+    sample_fps: float = Field(1.0, gt=0, le=30, description="Uniform frame sampling rate of the index pass.")
+    key_max_gap: float = Field(10.0, gt=0, description="Keep a full-resolution key frame at least this often (s).")
+    asr_backend: Literal["faster-whisper", "whisperx"] = Field("faster-whisper", description="Speech backend.")
+    asr_model: str = Field("base", description="'base' or 'tiny.en' (packaged), or a CTranslate2 model directory.")
+    asr_language: str | None = Field(None, description="Spoken language code, or None to detect it.")
+    ocr_backend: Literal["paddle", "rapidocr"] = Field("paddle", description="On-screen text backend.")
+    detect_backend: Literal["ssd-coco", "yolo"] = Field("ssd-coco", description="Object detection backend.")
+    yolo_weights: str | None = Field(None, description="Path to YOLO weights (.pt/.onnx) for detect_backend='yolo'.")
+    detect_threshold: float = Field(0.4, ge=0, le=1, description="Minimum detection confidence.")
+
+    def with_(self, **changes: Any) -> Settings:
+        return load_settings(base=self, **changes)
+
+
+_ENV_PREFIX = "VIDGRAPH_"
+
+
+def _toml_values() -> dict[str, Any]:
+    for candidate in (Path("vidgraph.toml"), Path.home() / ".config" / "vidgraph" / "vidgraph.toml"):
+        if candidate.is_file():
+            try:
+                return tomllib.loads(candidate.read_text())
+            except tomllib.TOMLDecodeError as e:
+                raise ConfigError(f"{candidate}: not valid TOML ({e})", "fix or delete the file") from e
+    return {}
+
+
+def _env_values() -> dict[str, Any]:
+    fields = Settings.model_fields
+    out = {}
+    for key, value in os.environ.items():
+        if key.startswith(_ENV_PREFIX):
+            name = key[len(_ENV_PREFIX):].lower()
+            if name in fields:
+                out[name] = value
+    return out
+
+
+def load_settings(base: Settings | None = None, **overrides: Any) -> Settings:
+    """Build settings from every source; raises ConfigError naming the bad value."""
+    values: dict[str, Any] = {} if base is not None else {**_toml_values(), **_env_values()}
+    if base is not None:
+        values.update(base.model_dump())
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"setting {field!r}: {err['msg']}", f"allowed: {Settings.model_fields[field].description}"
+                          if field in Settings.model_fields else "check the setting's name") from e

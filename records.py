@@ -1,0 +1,248 @@
+"""Typed, immutable records: everything vidgraph knows about a video.
+
+Conventions:
+- time is always seconds from the start of the media (float), spans are ``Span(start, end)``;
+- a video is identified by ``video_id``, a content hash of the file, never by its path;
+- every record produced by a tool names it in ``source`` as ``"<tool name>@<version>"``;
+- boxes are ``(x0, y0, x1, y1)`` normalised to [0, 1];
+- collections are tuples, so records stay hashable and immutable.
+
+Records round-trip through plain JSON with ``to_dict()`` / ``record_from_dict()``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar
+
+Box = tuple[float, float, float, float]
+
+_RECORD_TYPES: dict[str, type[Record]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Base of every record: JSON round-trip and a registry of record types by name."""
+
+    type_name: ClassVar[str] = "record"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.type_name = cls.__name__
+        _RECORD_TYPES[cls.__name__] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict, with ``"type"`` naming the record class."""
+        out: dict[str, Any] = {"type": self.type_name}
+        for f in dataclasses.fields(self):
+            out[f.name] = _dump(getattr(self, f.name))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Record:
+        hints = _hints(cls)
+        kwargs = {f.name: _load(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
+        return cls(**kwargs)
+
+
+def record_from_dict(data: dict[str, Any]) -> Record:
+    """Rebuild any record from ``Record.to_dict()`` output."""
+    try:
+        cls = _RECORD_TYPES[data["type"]]
+    except KeyError as e:
+        raise ValueError(f"unknown record type {data.get('type')!r}") from e
+    return cls.from_dict(data)
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, Record):
+        d = value.to_dict()
+        d.pop("type")
+        return d
+    if isinstance(value, tuple):
+        return [_dump(v) for v in value]
+    return value
+
+
+def _load(hint: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+        inner = [a for a in args if a is not type(None)]
+        return _load(inner[0], value) if len(inner) == 1 else value
+    if isinstance(hint, type) and issubclass(hint, Record):
+        return hint.from_dict(value)
+    if origin is tuple:
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_load(args[0], v) for v in value)
+        return tuple(_load(a, v) for a, v in zip(args, value))
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Span(Record):
+    """A time interval in seconds, ``start <= end``."""
+
+    start: float
+    end: float
+
+    def __post_init__(self) -> None:
+        if not (self.start <= self.end):
+            raise ValueError(f"span start {self.start} is after its end {self.end}")
+
+    @property
+    def duration(self) -> float:
+        return self.end - self.start
+
+    @property
+    def middle(self) -> float:
+        return (self.start + self.end) / 2
+
+    def contains(self, t: float) -> bool:
+        return self.start <= t <= self.end
+
+    def overlap(self, other: Span) -> float:
+        """Seconds shared with ``other`` (0 when disjoint)."""
+        return max(0.0, min(self.end, other.end) - max(self.start, other.start))
+
+    def iou(self, other: Span) -> float:
+        union = max(self.end, other.end) - min(self.start, other.start)
+        return self.overlap(other) / union if union > 0 else float(self == other)
+
+    def __str__(self) -> str:
+        return f"{fmt_time(self.start)}-{fmt_time(self.end)}"
+
+
+def fmt_time(t: float) -> str:
+    """``3725.5`` -> ``"1:02:05.5"``; ``65.0`` -> ``"1:05.0"``."""
+    sign = "-" if t < 0 else ""
+    t = abs(t)
+    h, rem = divmod(t, 3600)
+    m, s = divmod(rem, 60)
+    return f"{sign}{int(h)}:{int(m):02d}:{s:04.1f}" if h >= 1 else f"{sign}{int(m)}:{s:04.1f}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProbeInfo(Record):
+    """What a video file contains, read from its container headers."""
+
+    video_id: str
+    path: str
+    size_bytes: int
+    container: str
+    duration: float
+    has_video: bool
+    has_audio: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    audio_codec: str = ""
+    audio_rate: int = 0
+    variable_frame_rate: bool = False
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Shot(Record):
+    """A continuous camera shot between two cuts."""
+
+    video_id: str
+    index: int
+    span: Span
+    source: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Frame(Record):
+    """A frame kept from a video, stored as a JPEG file.
+
+    ``kind`` is ``"sample"`` (uniform sampling, stored as a thumbnail), ``"key"`` (first frame of a shot or a
+    frame whose content changed, stored at full resolution) or ``"dense"`` (re-sampled inside a span on demand).
+    """
+
+    video_id: str
+    t: float
+    path: str
+    width: int
+    height: int
+    kind: str
+    shot_index: int = -1
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Word(Record):
+    span: Span
+    text: str
+    prob: float = 1.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TranscriptSegment(Record):
+    """A stretch of speech with its words; ``words`` is empty when the backend cannot time words."""
+
+    video_id: str
+    span: Span
+    text: str
+    words: tuple[Word, ...] = ()
+    language: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TextLine(Record):
+    """A line of on-screen text, merged over the consecutive frames that showed it."""
+
+    video_id: str
+    span: Span
+    text: str
+    score: float
+    box: Box
+    frames: int = 1
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Detection(Record):
+    """One object box in one frame."""
+
+    video_id: str
+    t: float
+    label: str
+    score: float
+    box: Box
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ObjectSpan(Record):
+    """Consecutive frames that showed a label, with the most boxes seen at once in one frame."""
+
+    video_id: str
+    label: str
+    span: Span
+    max_count: int
+    score: float
+    frames: int = 1
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FrameTags(Record):
+    """Whole-frame classes (ImageNet) with probabilities, for the offline description of a frame."""
+
+    video_id: str
+    t: float
+    tags: tuple[tuple[str, float], ...]
+    source: str = ""

@@ -1,0 +1,62 @@
+"""Every tool by name, and the one chosen for each capability.
+
+Tools are listed by import path, so listing them imports nothing heavy. Capabilities:
+
+- ``probe``: duration, streams, frame rate (no decoding);
+- ``scan``: one decode pass giving shots (PySceneDetect) and sampled / key frames with thumbnails;
+- ``asr``: speech with word timestamps;
+- ``ocr``: on-screen text lines merged over time;
+- ``detect``: object boxes and per-label time spans;
+- ``tags``: whole-frame ImageNet classes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..config import Settings, load_settings
+from ..errors import ConfigError
+from .base import Tool
+
+TOOLS: dict[str, str] = {
+    "probe": "vidgraph.tools.probe:ProbeTool",
+    "scan": "vidgraph.tools.scan:ScanTool",
+    "asr.faster-whisper": "vidgraph.tools.asr:FasterWhisperTool",
+    "asr.whisperx": "vidgraph.tools.asr:WhisperXTool",
+    "ocr.paddle": "vidgraph.tools.ocr:PaddleOCRTool",
+    "ocr.rapidocr": "vidgraph.tools.ocr:RapidOCRTool",
+    "detect.ssd-coco": "vidgraph.tools.detect:SSDCocoTool",
+    "detect.yolo": "vidgraph.tools.detect:YoloTool",
+    "tags.efficientnet": "vidgraph.tools.tags:EfficientNetTagsTool",
+}
+
+CAPABILITIES = ("probe", "scan", "asr", "ocr", "detect", "tags")
+INDEX_CAPABILITIES = ("scan", "asr", "ocr", "detect")
+"""What ``index`` runs by default (``tags`` is on demand: the agents' offline look at a frame)."""
+
+
+def tool_name_for(capability: str, settings: Settings) -> str:
+    chosen = {
+        "asr": f"asr.{settings.asr_backend}",
+        "ocr": f"ocr.{settings.ocr_backend}",
+        "detect": f"detect.{settings.detect_backend}",
+        "tags": "tags.efficientnet",
+    }.get(capability, capability)
+    if chosen not in TOOLS:
+        raise ConfigError(f"unknown capability {capability!r}", f"choose from {', '.join(CAPABILITIES)}")
+    return chosen
+
+
+def tool_class(name: str) -> type[Tool]:
+    try:
+        module, cls = TOOLS[name].split(":")
+    except KeyError:
+        raise ConfigError(f"unknown tool {name!r}", f"available: {', '.join(TOOLS)}") from None
+    return getattr(importlib.import_module(module), cls)
+
+
+def tool_for(capability_or_name: str, settings: Settings | None = None) -> Tool:
+    """An instance of the tool for a capability (``"asr"``) or of a named tool (``"asr.whisperx"``)."""
+    settings = settings or load_settings()
+    name = capability_or_name if capability_or_name in TOOLS else tool_name_for(capability_or_name, settings)
+    return tool_class(name)(settings)
