@@ -30,7 +30,7 @@ class Record:
     type_name: ClassVar[str] = "record"
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
+        # dataclass(slots=True) re-creates the class, so this runs twice; the final class wins.
         cls.type_name = cls.__name__
         _RECORD_TYPES[cls.__name__] = cls
 

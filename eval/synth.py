@@ -96,7 +96,7 @@ def _voiced(samples: np.ndarray) -> tuple[float, float]:
     n = len(samples) // hop
     energy = np.abs(samples[: n * hop]).reshape(n, hop).max(axis=1)
     loud = np.nonzero(energy > 0.02 * energy.max())[0]
-    return loud[0] * hop / SPEECH_RATE, (loud[-1] + 1) * hop / SPEECH_RATE
+    return float(loud[0] * hop / SPEECH_RATE), float((loud[-1] + 1) * hop / SPEECH_RATE)
 
 
 def _scene_filter(i: int, scene: Scene, size: str, fps: int, input_index: int | None) -> str:
@@ -146,7 +146,7 @@ def make_video(scenes: list[Scene], out: str | Path, size: str = "1280x720", fps
                 seg = wav[: max(0, len(audio) - at)]
                 audio[at: at + len(seg)] += seg
                 v0, v1 = _voiced(wav)
-                truth.speech.append((round(offset + sp.start + v0, 3), round(offset + sp.start + v1, 3), sp.text))
+                truth.speech.append((round(float(offset + sp.start + v0), 3), round(float(offset + sp.start + v1), 3), sp.text))
             for k, tx in enumerate(scene.texts):
                 path = tmpdir / f"t{i}_{k}.txt"
                 path.write_text(tx.text)
