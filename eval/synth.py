@@ -206,3 +206,37 @@ def fixture_scenes() -> list[Scene]:
         Scene(10, "gradients=c0=navy:c1=orange:speed=0.02", (Text("Bridge budget: 7 million dollars", 2, 9),),
               (Speech(SENTENCES[5], 1.0),)),
     ]
+
+
+_SOURCES = ["testsrc2", "mandelbrot=maxiter=256", "color=c=0x1E5A32", "smptehdbars",
+            "gradients=c0=navy:c1=orange:speed=0.02", "color=c=0x303060", "testsrc", "rgbtestsrc"]
+_COLOURS = ["red", "blue", "green", "yellow", "black", "white", "orange", "purple"]
+_THINGS = ["container", "truck", "generator", "ladder", "printer", "bicycle", "crate", "pump", "boiler", "kettle"]
+_PLACES = ["warehouse", "basement", "harbour", "office", "garage", "station", "bridge", "factory"]
+_NUMBERS = ["twelve", "forty two", "seventy", "one hundred", "three thousand", "eighteen", "ninety nine", "six"]
+
+
+def long_scenes(minutes: float, seed: int = 0, scene_seconds: float = 10.0, photo_every: int = 6) -> list[Scene]:
+    """A long, speech-dense video: ``scene_seconds`` scenes, two sentences and one text line each, a real
+    photo every ``photo_every`` scenes. Seeded and reproducible."""
+    import random
+
+    rng = random.Random(seed)
+    scenes = []
+    n = max(1, int(round(minutes * 60 / scene_seconds)))
+    photos = [(asset_photo("bus.jpg"), ("bus", "person")), (asset_photo("zidane.jpg"), ("person",))]
+    for i in range(n):
+        colour, thing, place, number = (rng.choice(x) for x in (_COLOURS, _THINGS, _PLACES, _NUMBERS))
+        speech = (
+            Speech(f"Scene {i + 1}. The {colour} {thing} is in the {place}.", 0.4),
+            Speech(f"It weighs {number} kilograms and was checked on day {rng.randint(1, 28)}.",
+                   scene_seconds / 2 - 0.2),
+        )
+        text = (Text(f"{place.upper()} {rng.randint(100, 999)}-{rng.choice('ABCDEFGH')}", 1, scene_seconds - 1,
+                     y=rng.choice([0.1, 0.4, 0.7])),)
+        if photo_every and i % photo_every == photo_every - 1:
+            photo, objects = photos[(i // photo_every) % len(photos)]
+            scenes.append(Scene(scene_seconds, str(photo), text, speech, objects))
+        else:
+            scenes.append(Scene(scene_seconds, _SOURCES[i % len(_SOURCES)], text, speech))
+    return scenes
