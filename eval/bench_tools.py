@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated video (default 10)")
     parser.add_argument("--stages", default="scan,asr,ocr,detect", help="comma-separated capabilities")
     parser.add_argument("--video", type=Path, help="benchmark this video instead of generating one")
+    parser.add_argument("--preset", default="medium", help="x264 preset of the generated video (default medium, "
+                        "like most real encodes; decoding cost depends on it)")
     parser.add_argument("--keep", type=Path, help="keep the generated video and artifacts in this folder")
     args = parser.parse_args(argv)
 
@@ -43,10 +45,11 @@ def main(argv: list[str] | None = None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     video = args.video
     if video is None:
-        video = work / f"bench-{args.minutes:g}min.mp4"
+        video = work / f"bench-{args.minutes:g}min-{args.preset}.mp4"
         if not video.is_file():
             print(f"generating {args.minutes:g} min of 720p speech video ...", flush=True)
-            _, wall, _ = _measure(lambda: synth.make_video(synth.long_scenes(args.minutes), video))
+            _, wall, _ = _measure(lambda: synth.make_video(synth.long_scenes(args.minutes), video,
+                                                           preset=args.preset))
             print(f"  generated in {wall:.0f} s", flush=True)
     settings = load_settings()
     store = work / "artifacts"
