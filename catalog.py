@@ -1,0 +1,343 @@
+"""The library catalog: one SQLite file (WAL mode) that says what the index knows about every video.
+
+Tables:
+
+- ``files``: every video file found in the folder, by path relative to the folder, with the (size, mtime_ns)
+  its content hash was computed for (so unchanged files are not re-hashed), the hash (``video_id``) and, for a
+  file that cannot be used, its one-line error;
+- ``videos``: one row per distinct content (the hash), with its probe info;
+- ``stages``: per video and capability: the artifact file that holds the records, status (``done`` or
+  ``failed``), the one-line error, the capability whose failure prevented it (``caused_by``), and seconds;
+- ``runs``: one row per ``index`` run.
+
+Every write is one transaction, so a crash (even ``kill -9``) loses at most the write in flight. Readers never
+block writers (WAL); the single writer is the process holding the library's file lock (see ``library.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import StoreError
+from .records import ProbeInfo
+
+SCHEMA = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL DEFAULT -1,
+    mtime_ns INTEGER NOT NULL DEFAULT -1,
+    video_id TEXT,
+    error TEXT,
+    seen REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS files_by_video ON files(video_id);
+CREATE TABLE IF NOT EXISTS videos (
+    video_id TEXT PRIMARY KEY,
+    path TEXT NOT NULL,
+    duration REAL NOT NULL,
+    probe TEXT NOT NULL,
+    added REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS stages (
+    video_id TEXT NOT NULL,
+    capability TEXT NOT NULL,
+    artifact TEXT NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT NOT NULL DEFAULT '',
+    caused_by TEXT NOT NULL DEFAULT '',
+    seconds REAL NOT NULL DEFAULT 0,
+    updated REAL NOT NULL,
+    PRIMARY KEY (video_id, capability)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    pid INTEGER NOT NULL,
+    started REAL NOT NULL,
+    finished REAL,
+    capabilities TEXT NOT NULL,
+    jobs INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    videos INTEGER NOT NULL DEFAULT 0,
+    failed INTEGER NOT NULL DEFAULT 0,
+    seconds REAL NOT NULL DEFAULT 0
+);
+"""
+
+
+def db_text(s: str) -> str:
+    """``s`` as valid UTF-8 text (file names that are not UTF-8 get backslash escapes)."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """What the catalog knows about one capability of one video."""
+
+    capability: str
+    status: str
+    """``done`` or ``failed``."""
+    artifact: str
+    """File name of the records under ``artifacts/<video_id>/``."""
+    error: str = ""
+    caused_by: str = ""
+    """The capability whose failure prevented this one (its error is the video's one line)."""
+    seconds: float = 0.0
+    updated: float = 0.0
+
+
+@dataclass(frozen=True)
+class VideoEntry:
+    """A video of the library: its identity (content hash), where it is, what it contains, what is indexed."""
+
+    video_id: str
+    path: str
+    """Absolute path of the first known copy."""
+    paths: tuple[str, ...]
+    """Every path of this content, relative to the library folder."""
+    duration: float
+    info: ProbeInfo
+    stages: tuple[StageStatus, ...] = ()
+    added: float = 0.0
+    updated: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.paths[0] if self.paths else os.path.basename(self.path)
+
+    def stage(self, capability: str) -> StageStatus | None:
+        return next((s for s in self.stages if s.capability == capability), None)
+
+    @property
+    def status(self) -> str:
+        """``failed`` if a stage failed, else ``done`` (every indexed stage is done)."""
+        return "failed" if any(s.status == "failed" for s in self.stages) else "done"
+
+    @property
+    def error(self) -> str:
+        """The one line that explains why the video failed (the first failure that has no other cause)."""
+        failed = sorted((s for s in self.stages if s.status == "failed"), key=lambda s: (bool(s.caused_by), s.updated))
+        return failed[0].error if failed else ""
+
+    def to_dict(self) -> dict:
+        return {
+            "video_id": self.video_id, "path": self.path, "paths": list(self.paths), "duration": self.duration,
+            "status": self.status, "error": self.error, "info": self.info.to_dict(),
+            "stages": {s.capability: {"status": s.status, "error": s.error, "caused_by": s.caused_by,
+                                      "seconds": s.seconds, "artifact": s.artifact} for s in self.stages},
+        }
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """A file in the folder that could not be indexed as a video at all (unreadable, empty, not a video)."""
+
+    path: str
+    """Relative to the library folder."""
+    error: str
+    video_id: str | None = None
+
+    def to_dict(self) -> dict:
+        return {"path": self.path, "error": self.error, "video_id": self.video_id, "status": "failed"}
+
+
+@dataclass(frozen=True)
+class FileRow:
+    path: str
+    size: int
+    mtime_ns: int
+    video_id: str | None
+    error: str | None
+
+
+@dataclass
+class RunInfo:
+    id: int
+    pid: int
+    started: float
+    finished: float | None
+    capabilities: list[str] = field(default_factory=list)
+    jobs: int = 1
+    status: str = "running"
+    videos: int = 0
+    failed: int = 0
+    seconds: float = 0.0
+
+
+class Catalog:
+    """The SQLite catalog of one library. ``create=False`` opens an existing catalog only (readers)."""
+
+    def __init__(self, path: str | Path, create: bool = False, timeout: float = 60.0) -> None:
+        self.path = Path(path)
+        if not create and not self.path.is_file():
+            raise StoreError(f"no vidgraph index at {self.path.parent}", "run: vidgraph index FOLDER")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        uri = f"file:{self.path}?mode={'rwc' if create else 'rw'}"
+        try:
+            self.con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+            self.con.execute("PRAGMA journal_mode=WAL")
+            self.con.execute("PRAGMA synchronous=NORMAL")
+            if create:
+                with self.write() as con:
+                    for statement in _DDL.split(";"):
+                        if statement.strip():
+                            con.execute(statement)
+                    row = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+                    if row is None:
+                        con.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+            self._check_schema()
+        except sqlite3.DatabaseError as e:
+            raise StoreError(f"{self.path}: the catalog cannot be opened ({e})",
+                             "delete the index folder and run vidgraph index again") from e
+
+    def _check_schema(self) -> None:
+        try:
+            row = self.con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError as e:
+            raise StoreError(f"{self.path}: not a vidgraph catalog ({e})", "check --index-dir") from e
+        if row is None or int(row[0]) > SCHEMA:
+            raise StoreError(f"{self.path}: catalog schema {row[0] if row else '?'} is newer than this vidgraph",
+                             "upgrade vidgraph")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One atomic write transaction."""
+        self.con.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.con
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.con.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A consistent read (WAL readers never wait for the writer)."""
+        self.con.execute("BEGIN")
+        try:
+            yield self.con
+        finally:
+            self.con.execute("COMMIT")
+
+    # -- files ----------------------------------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRow]:
+        rows = self.con.execute("SELECT path, size, mtime_ns, video_id, error FROM files").fetchall()
+        return {r[0]: FileRow(*r) for r in rows}
+
+    def put_files(self, rows: list[FileRow]) -> None:
+        now = time.time()
+        with self.write() as con:
+            con.executemany(
+                "INSERT INTO files(path, size, mtime_ns, video_id, error, seen) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(path) DO UPDATE SET size=excluded.size, mtime_ns=excluded.mtime_ns, "
+                "video_id=excluded.video_id, error=excluded.error, seen=excluded.seen",
+                [(r.path, r.size, r.mtime_ns, r.video_id, r.error, now) for r in rows])
+
+    def remove_files(self, paths: list[str]) -> None:
+        with self.write() as con:
+            con.executemany("DELETE FROM files WHERE path=?", [(p,) for p in paths])
+
+    def set_file_errors(self, video_id: str, errors: dict[str, str]) -> None:
+        """Mark the files with this content as unusable (``errors``: path -> line); the content is no video."""
+        with self.write() as con:
+            con.executemany("UPDATE files SET error=? WHERE path=?", [(e, p) for p, e in errors.items()])
+            con.execute("DELETE FROM stages WHERE video_id=?", (video_id,))
+            con.execute("DELETE FROM videos WHERE video_id=?", (video_id,))
+
+    # -- videos and stages ----------------------------------------------------------------------------------------
+    def put_video(self, info: ProbeInfo, path: str) -> None:
+        now = time.time()
+        with self.write() as con:
+            con.execute(
+                "INSERT INTO videos(video_id, path, duration, probe, added, updated) VALUES (?,?,?,?,?,?) "
+                "ON CONFLICT(video_id) DO UPDATE SET path=excluded.path, duration=excluded.duration, "
+                "probe=excluded.probe, updated=excluded.updated",
+                (info.video_id, path, info.duration, json.dumps(info.to_dict(), ensure_ascii=False), now, now))
+            con.execute("UPDATE files SET error=NULL WHERE video_id=?", (info.video_id,))
+
+    def set_video_path(self, video_id: str, path: str) -> None:
+        with self.write() as con:
+            con.execute("UPDATE videos SET path=? WHERE video_id=?", (path, video_id))
+
+    def put_stage(self, video_id: str, stage: StageStatus) -> None:
+        with self.write() as con:
+            con.execute(
+                "INSERT INTO stages(video_id, capability, artifact, status, error, caused_by, seconds, updated) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(video_id, capability) DO UPDATE SET "
+                "artifact=excluded.artifact, status=excluded.status, error=excluded.error, "
+                "caused_by=excluded.caused_by, seconds=excluded.seconds, updated=excluded.updated",
+                (video_id, stage.capability, stage.artifact, stage.status, stage.error, stage.caused_by,
+                 stage.seconds, stage.updated or time.time()))
+
+    def forget_video(self, video_id: str) -> None:
+        with self.write() as con:
+            con.execute("DELETE FROM stages WHERE video_id=?", (video_id,))
+            con.execute("DELETE FROM videos WHERE video_id=?", (video_id,))
+            con.execute("DELETE FROM files WHERE video_id=?", (video_id,))
+
+    def video_ids(self) -> set[str]:
+        return {r[0] for r in self.con.execute("SELECT video_id FROM videos")}
+
+    def entries(self, folder: Path, video_ids: list[str] | None = None) -> list[VideoEntry]:
+        """Catalog entries (all, or those of ``video_ids``), sorted by path."""
+        with self.snapshot() as con:
+            videos = con.execute("SELECT video_id, path, duration, probe, added, updated FROM videos").fetchall()
+            stage_rows = con.execute("SELECT video_id, capability, status, artifact, error, caused_by, seconds, "
+                                     "updated FROM stages ORDER BY updated").fetchall()
+            file_rows = con.execute("SELECT path, video_id FROM files WHERE video_id IS NOT NULL ORDER BY path")
+            file_rows = file_rows.fetchall()
+        wanted = set(video_ids) if video_ids is not None else None
+        stages: dict[str, list[StageStatus]] = {}
+        for vid, *rest in stage_rows:
+            stages.setdefault(vid, []).append(StageStatus(*rest))
+        paths: dict[str, list[str]] = {}
+        for p, vid in file_rows:
+            paths.setdefault(vid, []).append(p)
+        out = []
+        for vid, path, duration, probe, added, updated in videos:
+            if wanted is not None and vid not in wanted:
+                continue
+            info = ProbeInfo.from_dict(json.loads(probe))
+            out.append(VideoEntry(vid, str(folder / path), tuple(paths.get(vid, ())), duration, info,
+                                  tuple(stages.get(vid, ())), added, updated))
+        return sorted(out, key=lambda e: e.name)
+
+    def problems(self) -> list[FileProblem]:
+        rows = self.con.execute("SELECT path, error, video_id FROM files WHERE error IS NOT NULL ORDER BY path")
+        return [FileProblem(*r) for r in rows.fetchall()]
+
+    # -- runs -----------------------------------------------------------------------------------------------------
+    def start_run(self, capabilities: list[str], jobs: int) -> int:
+        with self.write() as con:
+            cur = con.execute("INSERT INTO runs(pid, started, capabilities, jobs, status) VALUES (?,?,?,?,?)",
+                              (os.getpid(), time.time(), ",".join(capabilities), jobs, "running"))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, videos: int, failed: int, seconds: float) -> None:
+        with self.write() as con:
+            con.execute("UPDATE runs SET finished=?, status=?, videos=?, failed=?, seconds=? WHERE id=?",
+                        (time.time(), status, videos, failed, seconds, run_id))
+
+    def runs(self, limit: int = 10) -> list[RunInfo]:
+        rows = self.con.execute("SELECT id, pid, started, finished, capabilities, jobs, status, videos, failed, "
+                                "seconds FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [RunInfo(r[0], r[1], r[2], r[3], r[4].split(",") if r[4] else [], *r[5:]) for r in rows]
