@@ -271,7 +271,7 @@ class Catalog:
                 "INSERT INTO videos(video_id, path, duration, probe, added, updated) VALUES (?,?,?,?,?,?) "
                 "ON CONFLICT(video_id) DO UPDATE SET path=excluded.path, duration=excluded.duration, "
                 "probe=excluded.probe, updated=excluded.updated",
-                (info.video_id, path, info.duration, json.dumps(info.to_dict(), ensure_ascii=False), now, now))
+                (info.video_id, path, info.duration, json.dumps(info.to_dict()), now, now))
             con.execute("UPDATE files SET error=NULL WHERE video_id=?", (info.video_id,))
 
     def set_video_path(self, video_id: str, path: str) -> None:

@@ -147,12 +147,13 @@ def _print_report(report: Any, console: Any) -> None:
 
     indexed, skipped, failed = len(report.indexed), len(report.skipped), len(report.failures)
     how = {"serial": "1 process", "processes": f"{report.jobs} processes", "ray": "Ray tasks"}[report.backend]
-    table = Table(title=f"vidgraph index · {report.folder}", box=box.SIMPLE, show_header=False, title_justify="left")
+    console.print(Text(f"vidgraph index · {report.folder}", style="italic"), soft_wrap=True)
+    table = Table(box=box.SIMPLE, show_header=False)
     table.add_column(style="bold")
     table.add_column()
     details = f"{indexed} indexed now, {skipped} already done, {failed} failed" + (
         f", {len(report.forgotten)} deleted and forgotten" if report.forgotten else "")
-    table.add_row("videos", f"{report.videos}  ({details})")
+    table.add_row("files", f"{report.videos}  ({details})")
     table.add_row("hours", f"{report.hours:.2f}  ({fmt_time(report.hours * 3600)} of video)")
     table.add_row("tools", ", ".join(report.capabilities))
     table.add_row("failures", Text(str(failed), style="red" if failed else "green"))
@@ -220,7 +221,7 @@ def _find_library(path: Path, index_dir: Path | None) -> Path:
     """The nearest folder above ``path`` (or the current folder) that has an index."""
     from .library import INDEX_DIR_NAME
 
-    start = path.resolve().parent if path.exists() else Path.cwd()
+    start = path.absolute().parent.resolve() if path.exists() or path.is_symlink() else Path.cwd()
     if index_dir is not None:
         return start
     for folder in (start, *start.parents):
@@ -242,6 +243,7 @@ def _stage_mark(entry: Any, cap: str) -> str:
 def _inspect_folder(library: Any, json_out: bool) -> None:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     from .records import fmt_time
 
@@ -255,17 +257,19 @@ def _inspect_folder(library: Any, json_out: bool) -> None:
     order = ["scan", "asr", "ocr", "detect", "tags"]
     caps = [c for c in order if any(v.stage(c) for v in videos)]
     caps += sorted({s.capability for v in videos for s in v.stages} - set(caps))
-    table = Table(title=f"{library.folder}", box=box.SIMPLE_HEAD, title_justify="left")
+    table = Table(box=box.SIMPLE_HEAD)
     table.add_column("video", overflow="fold")
     table.add_column("duration", justify="right")
     for cap in ["probe", *caps]:
         table.add_column(cap, justify="center")
     table.add_column("problem", overflow="fold", style="red")
     for v in videos:
-        table.add_row(v.name, fmt_time(v.duration), "✓", *(_stage_mark(v, c) for c in caps), v.error)
+        table.add_row(v.name, fmt_time(v.duration), "✓", *(_stage_mark(v, c) for c in caps),
+                      v.error.removeprefix(f"{v.name}: "))
     for p in problems:
-        table.add_row(p.path, "", "✗", *("·" for _ in caps), p.error.split(": ", 1)[-1])
+        table.add_row(p.path, "", "✗", *("·" for _ in caps), p.error.removeprefix(f"{p.path}: "))
     console = _console()
+    console.print(Text(str(library.folder), style="italic"), soft_wrap=True)
     console.print(table)
     hours = sum(v.duration for v in videos) / 3600
     failed = sum(v.status == "failed" for v in videos) + len(problems)

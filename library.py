@@ -117,7 +117,7 @@ class IndexReport:
 
     @property
     def videos(self) -> int:
-        """Distinct videos found (by content), failed ones included."""
+        """Files found: distinct videos (by content) plus files that are not usable videos."""
         return len(self.results)
 
     @property
@@ -362,8 +362,8 @@ def _read_owner(owner_file: Path) -> str:
 
 def _match(entries: list[VideoEntry], query: str, folder: Path) -> list[VideoEntry]:
     path = Path(query).expanduser()
-    if path.exists():
-        resolved = path.resolve()
+    if path.exists() or path.is_symlink():
+        resolved = path.absolute().parent.resolve() / path.name  # a link to a video is its own path
         try:
             rel = resolved.relative_to(folder).as_posix()
         except ValueError:
@@ -496,13 +496,14 @@ def _index_video(task: _Task, emit: Callable[[tuple], None]) -> _Outcome:
             info = replace(ProbeInfo.from_dict(task.info), path=task.path)
         else:
             info = probe(task.path, video_id=task.video_id, source="probe@1")
-            emit(("probe", task.key, info.to_dict()))
     except MediaError as e:
         return _Outcome(task.key, None, (), (e.problem, e.hint), os.getpid(), time.perf_counter() - start)
     except Exception as e:  # noqa: BLE001 - any other failure to read the file is still one line
         return _Outcome(task.key, None, (), (f"cannot be probed ({type(e).__name__}: {e})",
                                              "check that the file plays; run with --debug for details"),
                         os.getpid(), time.perf_counter() - start)
+    if task.info is None:
+        emit(("probe", task.key, info.to_dict()))
     ctx = _IndexContext(info, task, _Throttled(emit, task.key))
     results = []
     for cap in task.capabilities:
@@ -808,11 +809,14 @@ class _Indexer:
 
         started = False
         if not ray.is_initialized():
-            options = {"include_dashboard": False, "log_to_driver": False}
+            import logging
+
+            options = {"include_dashboard": False, "log_to_driver": False, "logging_level": logging.ERROR}
             try:
                 if address == "local":
                     ray.init(num_cpus=os.cpu_count() or 1, **options)
                 else:
+                    _check_reachable(address)
                     ray.init(address=address, **options)
             except (ConnectionError, ValueError, RuntimeError) as e:
                 raise ConfigError(f"cannot connect to the Ray cluster at {address!r}: {_one_line(str(e))}",
@@ -918,6 +922,22 @@ class _Indexer:
         line = f"{rel}: {why} while indexing it (run again; it resumes after the last finished stage)"
         stages = tuple(StageResult(cap, "failed", error=line) for cap in task.capabilities[:1])
         return _Outcome(task.key, None, stages, None, 0, 0.0, crashed=True)
+
+
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail in seconds, with one line, when a Ray head's host:port does not answer (ray.init would retry long)."""
+    import socket
+
+    host_port = address.split("://", 1)[-1]
+    if address == "auto" or ":" not in host_port:
+        return
+    host, _, port = host_port.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=timeout):
+            return
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"cannot connect to the Ray cluster at {address!r}: {e}",
+                          "start one with 'ray start --head', check the address, or pass --ray local") from None
 
 
 def _relative_to(path: str, folder: Path) -> str:
@@ -1068,6 +1088,7 @@ class RichReporter:
         elif isinstance(event, VideoStarted):
             task = p.add_task(f"  {event.name}", total=max(1, len(event.stages)) * self.STEP, note="probe")
             self.tasks[event.key] = (task, event.stages, "")
+            p.refresh()
         elif isinstance(event, StageProgress) and event.key in self.tasks:
             task, stages, _ = self.tasks[event.key]
             index = stages.index(event.stage) if event.stage in stages else 0
@@ -1075,6 +1096,8 @@ class RichReporter:
             completed = (index + part) * self.STEP
             p.update(task, completed=completed, note=event.stage)
             self._overall(event.key, completed / (max(1, len(stages)) * self.STEP))
+            if part == 0.0 or part == 1.0:  # a stage starts or ends: draw it now
+                p.refresh()
         elif isinstance(event, VideoFinished) and event.key in self.tasks:
             task, _, _ = self.tasks.pop(event.key)
             p.remove_task(task)
