@@ -181,24 +181,34 @@ class Catalog:
         self.path = Path(path)
         if not create and not self.path.is_file():
             raise StoreError(f"no vidgraph index at {self.path.parent}", "run: vidgraph index FOLDER")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        uri = f"file:{self.path}?mode={'rwc' if create else 'rw'}"
         try:
-            self.con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
-            self.con.execute("PRAGMA journal_mode=WAL")
+            if create and not self.path.is_file():
+                self._create()
+            self.con = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=timeout, isolation_level=None)
             self.con.execute("PRAGMA synchronous=NORMAL")
-            if create:
-                with self.write() as con:
-                    for statement in _DDL.split(";"):
-                        if statement.strip():
-                            con.execute(statement)
-                    row = con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-                    if row is None:
-                        con.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
             self._check_schema()
         except sqlite3.DatabaseError as e:
             raise StoreError(f"{self.path}: the catalog cannot be opened ({e})",
                              "delete the index folder and run vidgraph index again") from e
+
+    def _create(self) -> None:
+        """Build the empty catalog beside its place, then move it in: readers never see a half-made one."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.parent.glob(f".{self.path.name}.*.tmp"):  # from a creator killed mid-way
+            stale.unlink(missing_ok=True)
+        tmp = self.path.with_name(f".{self.path.name}.{os.getpid()}.tmp")
+        con = sqlite3.connect(tmp, isolation_level=None)
+        try:
+            con.execute("PRAGMA journal_mode=WAL")  # persistent: every later connection uses WAL
+            con.execute("BEGIN")
+            for statement in _DDL.split(";"):
+                if statement.strip():
+                    con.execute(statement)
+            con.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA),))
+            con.execute("COMMIT")
+        finally:
+            con.close()
+        os.replace(tmp, self.path)
 
     def _check_schema(self) -> None:
         try:

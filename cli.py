@@ -97,24 +97,32 @@ def _main(
 # -- index --------------------------------------------------------------------------------------------------------
 
 
+def _examples(*lines: tuple[str, str]) -> str:
+    """An epilog: one example command per line with its comment."""
+    width = max(len(cmd) for cmd, _ in lines)
+    return "[b]Examples[/b]\n\n" + "\n\n".join(f"  {cmd:<{width}}  [dim]# {note}[/dim]" for cmd, note in lines)
+
+
+_TOOLS_HELP = ("Capabilities to run, comma-separated: probe, scan, asr, ocr, detect, tags. "
+               "[default: scan,asr,ocr,detect]")
+_RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or 'local' (start one for this "
+             "run). The index must be on storage every node sees.")
+
+
 @app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
-             epilog="[b]Examples[/b]\n\n"
-                    "  vidgraph index ~/videos                      [dim]# default tools: scan, asr, ocr, detect[/dim]\n\n"
-                    "  vidgraph index ~/videos --tools scan,asr -j 2 [dim]# two videos at a time[/dim]\n\n"
-                    "  vidgraph index /data/videos --ray auto       [dim]# as Ray tasks on a running cluster[/dim]")
+             epilog=_examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect"),
+                              ("vidgraph index ~/videos --tools scan,asr -j 2", "two videos at a time"),
+                              ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))
 @_command
 def index(
     folder: Annotated[Path, typer.Argument(help="Folder of videos (searched recursively).", show_default=False)],
     tools: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007 - typer needs Optional here
-        "--tools", "-t", metavar="TOOLS", help="Capabilities to run, comma-separated: probe, scan, asr, ocr, detect, tags. "
-                              "[default: scan,asr,ocr,detect]", show_default=False)] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", min=1,
-                                      help="Videos indexed in parallel processes; each uses cores // jobs threads.")] = 1,
-    ray: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        "--ray", metavar="ADDRESS", help="Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or "
-                                         "'local' (start one for this run). The index must be on shared storage.")] = None,
+        "--tools", "-t", metavar="TOOLS", help=_TOOLS_HELP, show_default=False)] = None,
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", min=1, help="Videos indexed in parallel processes; each uses cores // jobs threads.")] = 1,
+    ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help=_RAY_HELP)] = None,  # noqa: UP007
     index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--index-dir", help="Where the index lives. [default: FOLDER/.vidgraph]", show_default=False)] = None,
     wait: Annotated[Optional[float], typer.Option(  # noqa: UP007
@@ -177,10 +185,10 @@ _SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSeg
              "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection"))}
 
 
-@app.command("inspect", epilog="[b]Examples[/b]\n\n"
-                               "  vidgraph inspect ~/videos                    [dim]# every video, status per stage[/dim]\n\n"
-                               "  vidgraph inspect ~/videos/talk.mp4 transcript [dim]# timestamped speech[/dim]\n\n"
-                               "  vidgraph inspect talk.mp4 shots --json        [dim]# by name, in the library here[/dim]")
+@app.command("inspect", epilog=_examples(
+    ("vidgraph inspect ~/videos", "every video, status per stage"),
+    ("vidgraph inspect ~/videos/talk.mp4 transcript", "timestamped speech"),
+    ("vidgraph inspect talk.mp4 shots --json", "by name, in the library here")))
 @_command
 def inspect_cmd(
     target: Annotated[str, typer.Argument(metavar="VIDEO_OR_FOLDER", show_default=False,
@@ -374,7 +382,7 @@ _NOTES = (
 
 @app.command(help="Tell which tools and model backends can run here, which package provides each model, and why "
                   "one cannot (missing extra, missing weights, no GPU), with the command that fixes it.",
-             epilog="[b]Example[/b]\n\n  vidgraph doctor   [dim]# exit code 0 when the default index can run[/dim]")
+             epilog=_examples(("vidgraph doctor", "exit code 0 when the default index can run here")))
 @_command
 def doctor() -> None:
     """Check this machine (help text above)."""
@@ -494,8 +502,8 @@ def _opencv_status() -> str:
     if not installed:
         return "not installed (needed by detect and tags: pip install 'vidgraph[detect]')"
     if len(installed) > 1:
-        return (f"WARNING: {len(installed)} distributions write the same cv2 module: {', '.join(installed)}. Fix: "
-                f"pip uninstall -y {' '.join(_OPENCV)} && pip install --no-deps opencv-contrib-python-headless==4.10.0.84")
+        fix = f"pip uninstall -y {' '.join(_OPENCV)} && pip install --no-deps opencv-contrib-python-headless==4.10.0.84"
+        return f"WARNING: {len(installed)} distributions write the same cv2 module: {', '.join(installed)}. Fix: {fix}"
     return f"{installed[0]} (one distribution: good)"
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import time
@@ -39,6 +40,7 @@ from .errors import ConfigError, MediaError, MissingExtraError, StoreError, Tool
 from .records import ProbeInfo, Record, record_from_dict
 from .tools.base import ArtifactStore, VideoContext
 
+_HASH = re.compile(r"[0-9a-f]{32}")
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
 INDEX_DIR_NAME = ".vidgraph"
@@ -615,6 +617,7 @@ class _Indexer:
         self.applied: dict[int, set[str]] = {}
         self.prior: dict[int, dict[str, StageStatus]] = {}
         self.results: list[VideoResult] = []
+        self.started: set[int] = set()
         self.backend = "serial"
 
     # -- the run ----------------------------------------------------------------------------------------------
@@ -627,7 +630,7 @@ class _Indexer:
             self._clean_temporary_files()
             found, problems, unreadable = _discover(self.lib.folder, self.lib.index_dir)
             groups = self._identify(found, problems, unreadable)
-            forgotten = self._forget_missing(groups, unreadable)
+            forgotten = self._forget_missing(groups)
             tasks = self._plan(groups)
             self.emit(Planned(len(groups) + len(problems), len(tasks)))
             self._execute(tasks, jobs, ray)
@@ -686,7 +689,7 @@ class _Indexer:
         self.catalog.remove_files(gone)
         return groups
 
-    def _forget_missing(self, groups: dict[str, list[_Found]], unreadable: list[str]) -> list[str]:
+    def _forget_missing(self, groups: dict[str, list[_Found]]) -> list[str]:
         """Forget videos none of whose files exist any more (their catalog rows and artifacts)."""
         keep = set(groups) | {r.video_id for r in self.catalog.files().values() if r.video_id}
         forgotten = []
@@ -696,7 +699,7 @@ class _Indexer:
                 forgotten.append(entry.paths[0] if entry.paths else _relative_to(entry.path, self.lib.folder))
         if self.lib.artifacts_dir.is_dir():  # artifacts of content that is gone (e.g. a killed first run)
             for folder in self.lib.artifacts_dir.iterdir():
-                if folder.is_dir() and folder.name not in keep:
+                if folder.is_dir() and _HASH.fullmatch(folder.name) and folder.name not in keep:
                     shutil.rmtree(folder, ignore_errors=True)
         return forgotten
 
@@ -771,7 +774,7 @@ class _Indexer:
         with context.Manager() as manager:
             queue = manager.Queue()
             while remaining:
-                self.started: set[int] = set()
+                self.started = set()
                 retry: list[_Task] = []
                 pool = ProcessPoolExecutor(min(jobs, len(remaining)), mp_context=context, initializer=_worker_init,
                                            initargs=(self.settings.threads, queue))
@@ -863,7 +866,7 @@ class _Indexer:
         kind, key, payload = message
         task = self.tasks[key]
         if kind == "start":
-            getattr(self, "started", set()).add(key)
+            self.started.add(key)
             self.emit(VideoStarted(key, self.task_paths[key][0].rel, task.capabilities))
         elif kind == "progress":
             self.emit(StageProgress(key, *payload))
