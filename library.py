@@ -37,8 +37,8 @@ from typing import Any
 from .catalog import Catalog, FileProblem, FileRow, StageStatus, VideoEntry, db_text
 from .config import Settings, load_settings
 from .errors import ConfigError, MediaError, MissingExtraError, StoreError, ToolError, VidgraphError
-from .records import ProbeInfo, Record, record_from_dict
-from .tools.base import ArtifactStore, VideoContext
+from .records import ProbeInfo, Record
+from .tools.base import ArtifactStore, VideoContext, read_artifact
 
 _HASH = re.compile(r"[0-9a-f]{32}")
 VIDEO_EXTENSIONS = frozenset(
@@ -390,19 +390,6 @@ def _match(entries: list[VideoEntry], query: str, folder: Path) -> list[VideoEnt
         if hits:
             return hits
     return []
-
-
-def read_artifact(path: Path) -> list[Record] | None:
-    """Records of an artifact file (None if missing or of another schema)."""
-    from .tools.base import SCHEMA_VERSION
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    if not lines or json.loads(lines[0]).get("schema") != SCHEMA_VERSION:
-        return None
-    return [record_from_dict(json.loads(line)) for line in lines[1:]]
 
 
 def _artifact_seconds(path: Path) -> float:

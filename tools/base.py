@@ -128,6 +128,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def read_artifact(path: Path) -> list[Record] | None:
+    """Records of an artifact file (None if missing or of another schema version)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return None
+    if not lines or json.loads(lines[0]).get("schema") != SCHEMA_VERSION:
+        return None
+    return [record_from_dict(json.loads(line)) for line in lines[1:]]
+
+
 class ArtifactStore:
     """Tool outputs of every video under ``root/<video_id>/``, keyed by (tool, version, params)."""
 
@@ -145,15 +156,7 @@ class ArtifactStore:
         return self.video_dir(video_id) / f"{tool.name}-{params_hash(tool.params())}"
 
     def load(self, video_id: str, tool: Tool) -> list[Record] | None:
-        path = self.path(video_id, tool)
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except FileNotFoundError:
-            return None
-        header = json.loads(lines[0])
-        if header.get("schema") != SCHEMA_VERSION:
-            return None
-        return [record_from_dict(json.loads(line)) for line in lines[1:]]
+        return read_artifact(self.path(video_id, tool))
 
     def save(self, video_id: str, tool: Tool, records: Iterable[Record], seconds: float) -> None:
         header = {"schema": SCHEMA_VERSION, "tool": tool.name, "version": tool.version, "params": tool.params(),
