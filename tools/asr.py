@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Settings
-from ..errors import ConfigError, MissingExtraError
+from ..errors import ConfigError
 from ..records import Record, Span, TranscriptSegment, Word
 from .base import Availability, Tool, VideoContext
 from .decode import load_audio

@@ -51,6 +51,10 @@ class Tool(ABC):
     """Import names the tool needs; checked by ``availability()`` without importing them."""
     extra: ClassVar[str | None] = None
     """The pip extra that installs ``modules``."""
+    provider: ClassVar[str] = ""
+    """The package that ships the model's weights (for ``doctor``)."""
+    install_fix: ClassVar[str] = ""
+    """The command that (re)installs the weights."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
@@ -92,13 +96,22 @@ class Tool(ABC):
                 raise MissingExtraError(f"tool {cls.name!r}", cls.extra or module, module)
 
     @classmethod
+    def weight_files(cls) -> list[Path]:
+        """Model files that must exist (located without importing anything heavy)."""
+        return []
+
+    @classmethod
     def availability(cls, settings: Settings | None = None) -> Availability:
-        """Can this tool run here? Checks modules and weights without loading a model."""
+        """Can this tool run here? Checks modules and weight files without loading a model."""
         try:
             cls.require_modules()
+            missing = [p.name for p in cls.weight_files() if not p.is_file()]
         except MissingExtraError as e:
-            return Availability(False, e.message, e.hint)
-        return Availability(True)
+            return Availability(False, e.message, e.hint, cls.provider)
+        if missing:
+            return Availability(False, f"model files are missing ({', '.join(missing)})", cls.install_fix,
+                                cls.provider)
+        return Availability(True, provider=cls.provider)
 
 
 _MODELS: dict[tuple, Any] = {}

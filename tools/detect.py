@@ -168,6 +168,8 @@ class SSDCocoTool(DetectTool):
 
     name = "detect.ssd-coco"
     modules = ("cv2",)
+    provider = SSD_PROVIDER
+    install_fix = SSD_FIX
 
     def params(self) -> dict[str, Any]:
         return {"model": "ssd_mobilenet_v2_coco_2018_03_29", "input": 300, "threshold": self.settings.detect_threshold}
@@ -176,20 +178,6 @@ class SSDCocoTool(DetectTool):
     def weight_files(cls) -> list[Path]:
         d = detect_models_dir()
         return [d / SSD_GRAPH, d / SSD_CONFIG]
-
-    @classmethod
-    def availability(cls, settings: Settings | None = None) -> Availability:
-        base = super().availability(settings)
-        if not base.ok:
-            return Availability(False, base.reason, base.fix, SSD_PROVIDER)
-        try:
-            missing = [p.name for p in cls.weight_files() if not p.is_file()]
-        except MissingExtraError:
-            missing = [SSD_GRAPH, SSD_CONFIG]
-        if missing:
-            return Availability(False, f"the SSD-MobileNet-v2-COCO files are missing ({', '.join(missing)})", SSD_FIX,
-                                SSD_PROVIDER)
-        return Availability(True, provider=SSD_PROVIDER)
 
     def check_ready(self) -> None:
         super().check_ready()

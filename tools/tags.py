@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..config import Settings
 from ..errors import MissingExtraError, ModelError
 from ..records import FrameTags, Record
-from .base import Availability, Tool, VideoContext
+from .base import Tool, VideoContext
 from .detect import detect_models_dir
 from .scan import frames_of
 
@@ -38,33 +37,21 @@ class EfficientNetTagsTool(Tool):
     version = "1"
     modules = ("ai_edge_litert",)
     extra = "detect"
+    provider = PROVIDER
+    install_fix = FIX
 
     def params(self) -> dict[str, Any]:
         return {"model": "efficientnet_lite3_int8", "top_k": 5, "min_prob": 0.03, "crop": "centre-square"}
 
     @classmethod
-    def files(cls) -> tuple[Path, Path]:
+    def weight_files(cls) -> list[Path]:
         d = detect_models_dir()
-        return d / MODEL_FILE, d / LABELS_FILE
-
-    @classmethod
-    def availability(cls, settings: Settings | None = None) -> Availability:
-        base = super().availability(settings)
-        if not base.ok:
-            return Availability(False, base.reason, base.fix, PROVIDER)
-        try:
-            missing = [p.name for p in cls.files() if not p.is_file()]
-        except MissingExtraError:
-            missing = [MODEL_FILE, LABELS_FILE]
-        if missing:
-            return Availability(False, f"the EfficientNet-Lite3 files are missing ({', '.join(missing)})", FIX,
-                                PROVIDER)
-        return Availability(True, provider=PROVIDER)
+        return [d / MODEL_FILE, d / LABELS_FILE]
 
     def load_model(self) -> Any:
         from ai_edge_litert.interpreter import Interpreter
 
-        model, labels = self.files()
+        model, labels = self.weight_files()
         if not model.is_file() or not labels.is_file():
             raise MissingExtraError(f"tags.efficientnet ({MODEL_FILE})", "detect", PROVIDER)
         try:
