@@ -35,6 +35,21 @@ class Settings(BaseModel):
     detect_backend: Literal["ssd-coco", "yolo"] = Field("ssd-coco", description="Object detection backend.")
     yolo_weights: str | None = Field(None, description="Path to YOLO weights (.pt/.onnx) for detect_backend='yolo'.")
     detect_threshold: float = Field(0.4, ge=0, le=1, description="Minimum detection confidence.")
+    llm: str = Field("llamacpp:qwen2.5-coder-1.5b", description="Text model as 'backend:model': llamacpp:<packaged "
+                     "name or .gguf path>, openai:<model name>[@<base url>], transformers:<model dir>.")
+    vlm: str | None = Field(None, description="Vision model spec (same forms) used to look at frames; None = tags.")
+    llm_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible server, e.g. "
+                                     "http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).")
+    llm_api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the key.")
+    llm_timeout: float = Field(120.0, gt=0, description="Seconds before one model request gives up.")
+    llm_context: int = Field(8192, ge=512, description="Context window (tokens) for in-process models.")
+    embedder: str = Field("minilm", description="Text embedder: 'minilm' (packaged all-MiniLM-L6-v2) or "
+                          "'sentence-transformers:<model dir>'.")
+    chroma_url: str | None = Field(None, description="A Chroma server (http://host:8000) for a shared index; "
+                                   "None = embedded Chroma in the index folder.")
+    caption: bool = Field(False, description="Caption every clip with the model while indexing (slow on CPU).")
+    clip_seconds: float = Field(30.0, gt=1, description="Longest event: longer shots are split into clips.")
+    caption_concurrency: int = Field(2, ge=1, description="Clips captioned at once.")
 
     def with_(self, **changes: Any) -> Settings:
         return load_settings(base=self, **changes)

@@ -246,3 +246,93 @@ class FrameTags(Record):
     t: float
     tags: tuple[tuple[str, float], ...]
     source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Caption(Record):
+    """A description of a clip written by a model: a VLM over its frames, or an LLM over its evidence."""
+
+    video_id: str
+    span: Span
+    text: str
+    entities: tuple[str, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event(Record):
+    """One shot, or one clip of a long shot, with its evidence kept apart by modality.
+
+    ``speech`` holds the transcript segments overlapping the span, cut to it (words included); ``text`` the
+    on-screen lines seen in it; ``objects`` the detected labels; ``tags`` the ImageNet classes of its key frames;
+    ``caption`` a model's description when one was made. ``keyframes`` are times of its stored key frames.
+    """
+
+    video_id: str
+    index: int
+    span: Span
+    shot_index: int
+    speech: tuple[TranscriptSegment, ...] = ()
+    text: tuple[TextLine, ...] = ()
+    objects: tuple[ObjectSpan, ...] = ()
+    tags: tuple[str, ...] = ()
+    keyframes: tuple[float, ...] = ()
+    caption: Caption | None = None
+    entities: tuple[str, ...] = ()
+    source: str = ""
+
+    @property
+    def event_id(self) -> str:
+        return f"{self.video_id}:{self.index}"
+
+    def evidence(self) -> dict[str, str]:
+        """Evidence text per modality (only the non-empty ones): speech, text, objects, tags, caption."""
+        out = {
+            "speech": " ".join(s.text.strip() for s in self.speech),
+            "text": " | ".join(t.text for t in self.text),
+            "objects": ", ".join(f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label for o in self.objects),
+            "tags": ", ".join(self.tags),
+            "caption": self.caption.text if self.caption else "",
+        }
+        return {k: v for k, v in out.items() if v}
+
+    def document(self) -> str:
+        """One line per modality, labelled; what is embedded and searched by keyword."""
+        names = {"caption": "Caption", "speech": "Speech", "text": "On-screen text", "objects": "Objects",
+                 "tags": "Scene"}
+        return "\n".join(f"{names[k]}: {v}" for k, v in self.evidence().items())
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mention(Record):
+    """Where an entity appears: an event of its video, the time, the modality and the words used there."""
+
+    event_index: int
+    span: Span
+    modality: str
+    surface: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Entity(Record):
+    """A person, object, name, code or number under one standard name within a video.
+
+    ``key`` is the normalised name, shared by the same entity in other videos; ``kind`` is ``"name"``,
+    ``"object"``, ``"code"``, ``"number"`` or ``"thing"`` (named by a captioner).
+    """
+
+    video_id: str
+    key: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    mentions: tuple[Mention, ...] = ()
+    source: str = ""
+
+    @property
+    def entity_id(self) -> str:
+        return f"{self.video_id}:{self.key}"
+
+    @property
+    def spans(self) -> tuple[Span, ...]:
+        return tuple(m.span for m in self.mentions)

@@ -1,0 +1,217 @@
+"""One chat interface for every backend: messages with text and timestamped images, structured output, usage.
+
+    model = load_model("llamacpp:qwen2.5-coder-1.5b")
+    reply = model.chat([Message.user("Is a bus in 0:30-0:40?")], schema=YesNo)
+    reply.data        # a YesNo instance (or a dict for a JSON-schema dict)
+    reply.usage       # Usage(prompt_tokens=..., completion_tokens=..., seconds=..., calls=1)
+
+Backends implement ``_complete`` only. Structured output: a backend that can constrain decoding to a JSON schema
+(llama.cpp grammars, vLLM/OpenAI ``response_format``) gets the schema; the reply is then parsed and validated, and
+when that fails the model is asked once more with the error, then ``ModelError`` is raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import ModelError
+
+Role = Literal["system", "user", "assistant"]
+
+
+@dataclass(frozen=True, slots=True)
+class ImagePart:
+    """A frame given to a vision model; ``t`` (seconds) and ``video`` say where it comes from."""
+
+    path: str
+    t: float | None = None
+    video: str | None = None
+
+    def label(self) -> str:
+        from ..records import fmt_time
+
+        where = f" of {self.video}" if self.video else ""
+        return f"[frame at {fmt_time(self.t)}{where}]" if self.t is not None else f"[image{where}]"
+
+    def data_url(self) -> str:
+        data = Path(self.path).read_bytes()
+        mime = "image/png" if data[:4] == b"\x89PNG" else "image/jpeg"
+        return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+Part = str | ImagePart
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Role
+    content: tuple[Part, ...]
+
+    @classmethod
+    def system(cls, *parts: Part) -> Message:
+        return cls("system", tuple(parts))
+
+    @classmethod
+    def user(cls, *parts: Part) -> Message:
+        return cls("user", tuple(parts))
+
+    @classmethod
+    def assistant(cls, *parts: Part) -> Message:
+        return cls("assistant", tuple(parts))
+
+    @property
+    def images(self) -> tuple[ImagePart, ...]:
+        return tuple(p for p in self.content if isinstance(p, ImagePart))
+
+    def text(self) -> str:
+        """The text parts, images replaced by their label (for text-only backends and logs)."""
+        return "\n".join(p if isinstance(p, str) else p.label() for p in self.content)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    calls: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.prompt_tokens + other.prompt_tokens, self.completion_tokens + other.completion_tokens,
+                     self.seconds + other.seconds, self.calls + other.calls)
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class ChatResponse:
+    text: str
+    usage: Usage
+    model: str
+    data: Any = None
+    """The parsed structured output (a pydantic instance or a dict) when a schema was asked for."""
+
+
+@dataclass
+class _Schema:
+    """A pydantic model class or a JSON-schema dict, with its validator."""
+
+    spec: Any
+    json_schema: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.spec, dict):
+            self.json_schema = self.spec
+        elif hasattr(self.spec, "model_json_schema"):
+            self.json_schema = self.spec.model_json_schema()
+        else:
+            raise TypeError(f"schema must be a pydantic model class or a JSON-schema dict, not {self.spec!r}")
+
+    def parse(self, text: str) -> Any:
+        """The validated object; raises ValueError with a short reason."""
+        raw = extract_json(text)
+        if isinstance(self.spec, dict):
+            _check_required(raw, self.spec)
+            return raw
+        from pydantic import ValidationError
+
+        try:
+            return self.spec.model_validate(raw)
+        except ValidationError as e:
+            first = e.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "reply"
+            raise ValueError(f"{where}: {first['msg']}") from None
+
+
+def extract_json(text: str) -> Any:
+    """The first JSON object or array in ``text`` (tolerates code fences and chatter around it)."""
+    text = text.strip()
+    fenced = re.search(r"```(?:json)?\s*(.*?)```", text, re.S)
+    if fenced:
+        text = fenced.group(1).strip()
+    decoder = json.JSONDecoder()
+    for i, ch in enumerate(text):
+        if ch in "{[":
+            try:
+                return decoder.raw_decode(text, i)[0]
+            except json.JSONDecodeError:
+                continue
+    raise ValueError("no JSON object in the reply")
+
+
+def _check_required(raw: Any, schema: dict[str, Any]) -> None:
+    if schema.get("type") == "object":
+        if not isinstance(raw, dict):
+            raise ValueError("the reply is not a JSON object")
+        missing = [k for k in schema.get("required", []) if k not in raw]
+        if missing:
+            raise ValueError(f"missing keys: {', '.join(missing)}")
+
+
+class ChatModel(ABC):
+    """A chat model. Subclasses implement ``_complete``; ``chat`` adds structured output and usage."""
+
+    backend: str = ""
+    supports_images: bool = False
+    native_schema: bool = False
+    """True when the backend constrains decoding to the JSON schema itself."""
+
+    def __init__(self, spec: str) -> None:
+        self.spec = spec
+        self.lock = threading.Lock()  # in-process backends run one request at a time
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.spec!r})"
+
+    @abstractmethod
+    def _complete(self, messages: list[Message], *, json_schema: dict[str, Any] | None, max_tokens: int,
+                  temperature: float, stop: list[str] | None) -> tuple[str, Usage]:
+        """The reply text and its usage (``calls=1``)."""
+
+    def chat(self, messages: list[Message], *, schema: Any = None, max_tokens: int = 512,
+             temperature: float = 0.0, stop: list[str] | None = None) -> ChatResponse:
+        """Send ``messages``; with ``schema`` (pydantic class or JSON-schema dict) the reply is parsed into ``data``."""
+        if not self.supports_images and any(m.images for m in messages):
+            raise ModelError(f"{self.spec} takes no images",
+                             "set vlm to a vision model (e.g. openai:<model>@<server url>), or describe frames "
+                             "with tags")
+        if schema is None:
+            text, usage = self._complete(messages, json_schema=None, max_tokens=max_tokens,
+                                         temperature=temperature, stop=stop)
+            return ChatResponse(text, usage, self.spec)
+        parser = _Schema(schema)
+        asked = list(messages)
+        if not self.native_schema:
+            asked = _with_schema_instruction(asked, parser.json_schema)
+        total = Usage()
+        for attempt in range(2):
+            text, usage = self._complete(asked, json_schema=parser.json_schema if self.native_schema else None,
+                                         max_tokens=max_tokens, temperature=temperature, stop=stop)
+            total += usage
+            try:
+                return ChatResponse(text, total, self.spec, parser.parse(text))
+            except ValueError as e:
+                error = str(e)
+            if attempt == 0:
+                asked = asked + [Message.assistant(text),
+                                 Message.user(f"That reply is not valid ({error}). Reply again with only one JSON "
+                                              "object that follows the schema.")]
+        raise ModelError(f"{self.spec} did not return valid JSON twice ({error}); last reply: {text[:120]!r}",
+                         "use a larger model, or one whose server supports structured output")
+
+
+def _with_schema_instruction(messages: list[Message], schema: dict[str, Any]) -> list[Message]:
+    note = ("Reply with only one JSON object that follows this JSON schema, and nothing else:\n"
+            + json.dumps(schema, separators=(",", ":")))
+    if messages and messages[0].role == "system":
+        first = messages[0]
+        return [Message("system", first.content + ("\n\n" + note,)), *messages[1:]]
+    return [Message.system(note), *messages]
