@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Catalog, FileProblem, FileRow, StageStatus, VideoEntry, db_text
 from .config import Settings, load_settings
@@ -40,7 +40,12 @@ from .errors import ConfigError, MediaError, MissingExtraError, StoreError, Tool
 from .records import ProbeInfo, Record
 from .tools.base import ArtifactStore, VideoContext, read_artifact
 
+if TYPE_CHECKING:
+    from .memory import Memory, MemoryStats
+
 _HASH = re.compile(r"[0-9a-f]{32}")
+MEMORY_INPUTS = ("scan", "asr", "ocr", "detect", "tags")
+"""Capabilities whose records go into a video's memory (those that are indexed)."""
 VIDEO_EXTENSIONS = frozenset(
     {".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"})
 INDEX_DIR_NAME = ".vidgraph"
@@ -189,7 +194,17 @@ class VideoFinished:
     result: VideoResult
 
 
-Event = Message | Hashing | Planned | VideoStarted | StageProgress | StageFinished | VideoFinished
+@dataclass(frozen=True)
+class MemoryProgress:
+    """Building the memory (events, entities, vectors) of ``name``: video ``done`` of ``total``."""
+
+    done: int
+    total: int
+    name: str
+    step: str = ""
+
+
+Event = Message | Hashing | Planned | VideoStarted | StageProgress | StageFinished | VideoFinished | MemoryProgress
 EventFn = Callable[[Event], None]
 
 
@@ -223,17 +238,51 @@ class Library:
     def exists(self) -> bool:
         return self.catalog_path.is_file()
 
+    @property
+    def memory(self) -> Memory:
+        """The searchable memory of this library (events, entities, graph; see ``vidgraph.memory``)."""
+        if getattr(self, "_memory", None) is None:
+            from .memory import Memory
+
+            self._memory = Memory(self.index_dir / "memory", self.settings)
+        return self._memory
+
+    def build_memory(self, video: str | Path | VideoEntry, caption: bool | None = None,
+                     model: Any = None, progress: Callable[[str, float, float], None] | None = None) -> MemoryStats:
+        """(Re)build the memory of one indexed video now; ``caption=True`` captions every clip with ``model``."""
+        entry = self.get(video)
+        records, artifacts = self._memory_inputs(entry)
+        caption = self.settings.caption if caption is None else caption
+        spec = (model if isinstance(model, str) else getattr(model, "spec", None)) or \
+            (self.settings.vlm or self.settings.llm)
+        fingerprint = self.memory.fingerprint(artifacts, spec if caption else None)
+        return self.memory.build(entry.video_id, entry.duration, records, fingerprint, caption, model, progress)
+
+    def _memory_inputs(self, entry: VideoEntry) -> tuple[dict[str, list[Record]], list[str]]:
+        records, artifacts = {}, []
+        for cap in MEMORY_INPUTS:
+            stage = entry.stage(cap)
+            if stage is not None and stage.status == "done":
+                records[cap] = self.records(entry, cap)
+                artifacts.append(stage.artifact)
+        if "scan" not in records:
+            raise StoreError(f"{entry.name}: scan is not indexed, so it has no shots to build events from",
+                             f"run: vidgraph index {self.folder}")
+        return records, artifacts
+
     # -- indexing -------------------------------------------------------------------------------------------------
     def index(self, capabilities: Iterable[str] | str | None = None, jobs: int = 1, ray: str | None = None,
               progress: bool | EventFn = True, wait: float | None = None,
-              retry_failed: bool = False) -> IndexReport:
+              retry_failed: bool = False, memory: bool = True) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
         ``capabilities``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect; ``probe`` always runs).
         ``jobs``: videos in parallel processes. ``ray``: a Ray address (``auto``, ``host:port``, or ``local`` to
         start a local cluster for this run) to run videos as Ray tasks. ``progress``: Rich bars on stderr, or a
         function that receives the events. ``wait``: seconds to wait for another indexer (None: forever).
-        ``retry_failed``: run stages that failed in earlier runs again.
+        ``retry_failed``: run stages that failed in earlier runs again. ``memory``: then build the memory
+        (events, entities, vectors) of every video whose tool outputs changed (captioned when
+        ``settings.caption``).
         """
         caps = resolve_capabilities(capabilities, self.settings)
         jobs = max(1, int(jobs))
@@ -242,7 +291,7 @@ class Library:
         with reporter as emit, self._writer_lock(wait, emit):
             catalog = Catalog(self.catalog_path, create=True)
             try:
-                return _Indexer(self, catalog, caps, settings, emit, retry_failed).run(jobs, ray)
+                return _Indexer(self, catalog, caps, settings, emit, retry_failed, memory).run(jobs, ray)
             finally:
                 catalog.close()
 
@@ -346,11 +395,13 @@ class Library:
         entry = self.get(video)
         with self._writer_lock(wait, lambda event: None), Catalog(self.catalog_path) as catalog:
             _forget(catalog, self.artifacts_dir, entry.video_id)
+            if (self.index_dir / "memory").is_dir():
+                self.memory.drop(entry.video_id)
         return entry
 
 
 def _forget(catalog: Catalog, artifacts: Path, video_id: str) -> None:
-    """Catalog rows first (one transaction), then the artifacts; the memory of the video will follow here."""
+    """Catalog rows first (one transaction), then the artifacts; its memory goes at the next index or forget."""
     catalog.forget_video(video_id)
     shutil.rmtree(artifacts / video_id, ignore_errors=True)
 
@@ -592,11 +643,12 @@ class _Indexer:
     """One ``index`` run: find files, identify them, forget the gone, plan, execute, record."""
 
     def __init__(self, library: Library, catalog: Catalog, caps: tuple[str, ...], settings: Settings,
-                 emit: EventFn, retry_failed: bool) -> None:
+                 emit: EventFn, retry_failed: bool, memory: bool = True) -> None:
         from .tools.registry import tool_for
 
         self.lib, self.catalog, self.caps, self.settings, self.emit = library, catalog, caps, settings, emit
         self.retry_failed = retry_failed
+        self.build_memory = memory
         self.store = ArtifactStore(library.artifacts_dir)
         self.tools = {cap: tool_for(cap, settings) for cap in caps if cap != "probe"}
         self.tasks: dict[int, _Task] = {}
@@ -621,6 +673,8 @@ class _Indexer:
             tasks = self._plan(groups)
             self.emit(Planned(len(groups) + len(problems), len(tasks)))
             self._execute(tasks, jobs, ray)
+            if self.build_memory:
+                self._sync_memory()
             status = "done"
         finally:
             seconds = time.perf_counter() - start
@@ -628,6 +682,58 @@ class _Indexer:
             self.catalog.finish_run(run_id, status, len(self.results), failed, seconds)
         results = tuple(sorted(self.results, key=lambda r: r.path))
         return IndexReport(str(self.lib.folder), self.caps, results, tuple(forgotten), seconds, jobs, self.backend)
+
+    # -- memory: built by this process (the only writer) once a video's tools are done ------------------------
+    def _sync_memory(self) -> None:
+        """Build the memory of every video whose inputs changed; drop the memory of forgotten videos."""
+        memory = self.lib.memory
+        entries = self.catalog.entries(self.lib.folder)
+        memory.keep_only({e.video_id for e in entries})
+        caption = self.settings.caption
+        spec = (self.settings.vlm or self.settings.llm) if caption else None
+        todo = []
+        for entry in entries:
+            if (scan := entry.stage("scan")) is None or scan.status != "done":
+                continue
+            artifacts = [s.artifact for c in MEMORY_INPUTS if (s := entry.stage(c)) and s.status == "done"]
+            fingerprint = memory.fingerprint(artifacts, spec)
+            prior = entry.stage("memory")
+            if memory.is_current(entry.video_id, fingerprint) and prior is not None and prior.status == "done":
+                continue
+            if prior is not None and prior.status == "failed" and prior.artifact == fingerprint \
+                    and not self.retry_failed:
+                continue
+            todo.append((entry, fingerprint))
+        for n, (entry, fingerprint) in enumerate(todo):
+            self.emit(MemoryProgress(n, len(todo), entry.name))
+
+            def step(name: str, done: float, total: float, n: int = n, entry: VideoEntry = entry) -> None:
+                self.emit(MemoryProgress(n, len(todo), entry.name, f"{name} {done:.0f}/{total:.0f}"))
+
+            started = time.perf_counter()
+            try:
+                records, _ = self.lib._memory_inputs(entry)
+                memory.build(entry.video_id, entry.duration, records, fingerprint, caption, None, step)
+                result = StageResult("memory", "done", time.perf_counter() - started, ran=True,
+                                     artifact=fingerprint, finished=time.time())
+            except VidgraphError as e:
+                line = _one_line(f"{entry.name}: memory: {e}")
+                result = StageResult("memory", "failed", time.perf_counter() - started, line, ran=True,
+                                     artifact=fingerprint, finished=time.time())
+            self.catalog.put_stage(entry.video_id, StageStatus("memory", result.status, result.artifact,
+                                                               result.error, "", round(result.seconds, 3),
+                                                               result.finished))
+            self._add_stage_result(entry.video_id, result)
+        if todo:
+            self.emit(MemoryProgress(len(todo), len(todo), ""))
+
+    def _add_stage_result(self, video_id: str, stage: StageResult) -> None:
+        for i, r in enumerate(self.results):
+            if r.video_id == video_id:
+                stages = tuple(s for s in r.stages if s.capability != stage.capability) + (stage,)
+                status = "failed" if stage.status == "failed" else ("done" if r.status == "skipped" else r.status)
+                error = r.error or (stage.error if stage.status == "failed" else "")
+                self.results[i] = replace(r, stages=stages, status=status, error=error)
 
     def _clean_temporary_files(self) -> None:
         """Half-written artifacts of a killed run (we hold the writer lock: nobody else is writing)."""
@@ -1040,6 +1146,7 @@ class RichReporter:
         self.tasks: dict[int, tuple[Any, tuple[str, ...], str]] = {}
         self.fraction: dict[int, float] = {}
         self.hash_task: Any = None
+        self.memory_task: Any = None
 
     def __enter__(self) -> EventFn:
         if self.console.is_terminal:
@@ -1092,6 +1199,13 @@ class RichReporter:
             task, _, _ = self.tasks.pop(event.key)
             p.remove_task(task)
             self._overall(event.key, 1.0)
+        elif isinstance(event, MemoryProgress):
+            if self.memory_task is None:
+                self.memory_task = p.add_task("memory (events, entities, vectors)", total=event.total, note="")
+            p.update(self.memory_task, completed=event.done, note=f"{event.name} {event.step}".strip())
+            if event.done >= event.total:
+                p.remove_task(self.memory_task)
+                self.memory_task = None
 
     def _overall(self, key: int, fraction: float) -> None:
         if self.overall is None:

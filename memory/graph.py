@@ -1,0 +1,164 @@
+"""The event graph on disk (SQLite beside Chroma): events, entities, mentions, edges, captions.
+
+Edges: ``next`` (time order within a video; ``previous`` is its reverse), ``overlaps`` (two events share a
+sentence or a line of text), ``mentions`` (event -> entity, the ``mentions`` table), ``same entity`` (events
+that mention one entity key, in this video or another: a join, not stored twice). Every write of one video is one
+transaction, so a crash leaves the previous version of that video intact.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from ..records import Caption, Entity, Event, record_from_dict
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, fingerprint TEXT, built REAL, events INTEGER,
+    entities INTEGER, captions INTEGER, seconds REAL);
+CREATE TABLE IF NOT EXISTS events (video_id TEXT, idx INTEGER, start REAL, end REAL, data TEXT,
+    PRIMARY KEY (video_id, idx));
+CREATE TABLE IF NOT EXISTS entities (video_id TEXT, key TEXT, name TEXT, kind TEXT, data TEXT,
+    PRIMARY KEY (video_id, key));
+CREATE INDEX IF NOT EXISTS entities_key ON entities (key);
+CREATE TABLE IF NOT EXISTS mentions (video_id TEXT, idx INTEGER, key TEXT, modality TEXT);
+CREATE INDEX IF NOT EXISTS mentions_event ON mentions (video_id, idx);
+CREATE INDEX IF NOT EXISTS mentions_key ON mentions (key);
+CREATE TABLE IF NOT EXISTS edges (video_id TEXT, src INTEGER, dst INTEGER, kind TEXT);
+CREATE INDEX IF NOT EXISTS edges_src ON edges (video_id, src);
+CREATE TABLE IF NOT EXISTS captions (video_id TEXT, start REAL, end REAL, model TEXT, prompt TEXT, data TEXT,
+    PRIMARY KEY (video_id, start, end, model, prompt));
+"""
+
+
+class Graph:
+    """Events and entities of every video in one SQLite file (WAL: readers never block the writer)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(self.path, timeout=60)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            self._local.db = db
+        return db
+
+    def close(self) -> None:
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+
+    # -- writes (one transaction per video) -------------------------------------------------------------------
+    def replace_video(self, video_id: str, events: Sequence[Event], entities: Sequence[Entity],
+                      overlaps: Iterable[tuple[int, int]], fingerprint: str, seconds: float, built: float) -> None:
+        db = self._db()
+        with db:
+            self._delete(db, video_id, keep_captions=True)
+            db.executemany("INSERT INTO events VALUES (?,?,?,?,?)",
+                           [(video_id, e.index, e.span.start, e.span.end, json.dumps(e.to_dict())) for e in events])
+            db.executemany("INSERT INTO entities VALUES (?,?,?,?,?)",
+                           [(video_id, x.key, x.name, x.kind, json.dumps(x.to_dict())) for x in entities])
+            db.executemany("INSERT INTO mentions VALUES (?,?,?,?)",
+                           sorted({(video_id, m.event_index, x.key, m.modality) for x in entities for m in x.mentions}))
+            edges = [(video_id, a.index, b.index, "next") for a, b in zip(events, events[1:])]
+            edges += [(video_id, a, b, "overlaps") for a, b in overlaps]
+            db.executemany("INSERT INTO edges VALUES (?,?,?,?)", edges)
+            captions = sum(e.caption is not None for e in events)
+            db.execute("INSERT INTO videos VALUES (?,?,?,?,?,?,?)",
+                       (video_id, fingerprint, built, len(events), len(entities), captions, seconds))
+
+    def delete_video(self, video_id: str) -> None:
+        db = self._db()
+        with db:
+            self._delete(db, video_id, keep_captions=False)
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, video_id: str, keep_captions: bool) -> None:
+        tables = ["videos", "events", "entities", "mentions", "edges"] + ([] if keep_captions else ["captions"])
+        for table in tables:
+            db.execute(f"DELETE FROM {table} WHERE video_id = ?", (video_id,))
+
+    def put_caption(self, caption: Caption, model: str, prompt: str) -> None:
+        db = self._db()
+        with db:
+            db.execute("INSERT OR REPLACE INTO captions VALUES (?,?,?,?,?,?)",
+                       (caption.video_id, caption.span.start, caption.span.end, model, prompt,
+                        json.dumps(caption.to_dict())))
+
+    # -- reads --------------------------------------------------------------------------------------------------
+    def fingerprint(self, video_id: str) -> str | None:
+        row = self._db().execute("SELECT fingerprint FROM videos WHERE video_id = ?", (video_id,)).fetchone()
+        return row[0] if row else None
+
+    def stats(self, video_id: str) -> dict | None:
+        row = self._db().execute("SELECT events, entities, captions, seconds, built FROM videos WHERE video_id = ?",
+                                 (video_id,)).fetchone()
+        return dict(zip(("events", "entities", "captions", "seconds", "built"), row)) if row else None
+
+    def video_ids(self) -> list[str]:
+        return [r[0] for r in self._db().execute("SELECT video_id FROM videos ORDER BY video_id")]
+
+    def events(self, video_id: str, start: float | None = None, end: float | None = None) -> list[Event]:
+        sql, args = "SELECT data FROM events WHERE video_id = ?", [video_id]
+        if start is not None:
+            sql, args = sql + " AND end >= ?", args + [start]
+        if end is not None:
+            sql, args = sql + " AND start <= ?", args + [end]
+        return [_event(r[0]) for r in self._db().execute(sql + " ORDER BY idx", args)]
+
+    def event(self, video_id: str, index: int) -> Event | None:
+        row = self._db().execute("SELECT data FROM events WHERE video_id = ? AND idx = ?",
+                                 (video_id, index)).fetchone()
+        return _event(row[0]) if row else None
+
+    def entities(self, video_id: str | None = None) -> list[Entity]:
+        sql, args = "SELECT data FROM entities", []
+        if video_id is not None:
+            sql, args = sql + " WHERE video_id = ?", [video_id]
+        return [record_from_dict(json.loads(r[0])) for r in self._db().execute(sql, args)]  # type: ignore[misc]
+
+    def entity(self, video_id: str, key: str) -> Entity | None:
+        row = self._db().execute("SELECT data FROM entities WHERE video_id = ? AND key = ?",
+                                 (video_id, key)).fetchone()
+        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+
+    def neighbours(self, video_id: str, index: int) -> list[tuple[int, str]]:
+        """Events linked to one event: ``(index, kind)`` with kind next / previous / overlaps."""
+        db = self._db()
+        out = [(r[0], "next" if r[1] == "next" else r[1]) for r in
+               db.execute("SELECT dst, kind FROM edges WHERE video_id = ? AND src = ?", (video_id, index))]
+        out += [(r[0], "previous" if r[1] == "next" else r[1]) for r in
+                db.execute("SELECT src, kind FROM edges WHERE video_id = ? AND dst = ?", (video_id, index))]
+        return out
+
+    def mentioned(self, video_id: str, index: int) -> list[str]:
+        """Entity keys an event mentions."""
+        return [r[0] for r in self._db().execute(
+            "SELECT DISTINCT key FROM mentions WHERE video_id = ? AND idx = ?", (video_id, index))]
+
+    def same_entity(self, key: str, videos: Sequence[str] | None = None) -> list[tuple[str, int]]:
+        """``(video_id, event index)`` of every event mentioning entity ``key`` (across videos)."""
+        rows = self._db().execute("SELECT DISTINCT video_id, idx FROM mentions WHERE key = ? ORDER BY video_id, idx",
+                                  (key,)).fetchall()
+        return [(v, i) for v, i in rows if videos is None or v in videos]
+
+    def caption(self, video_id: str, start: float, end: float, model: str, prompt: str) -> Caption | None:
+        row = self._db().execute(
+            "SELECT data FROM captions WHERE video_id = ? AND start = ? AND end = ? AND model = ? AND prompt = ?",
+            (video_id, start, end, model, prompt)).fetchone()
+        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+
+
+def _event(data: str) -> Event:
+    return record_from_dict(json.loads(data))  # type: ignore[return-value]

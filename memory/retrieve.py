@@ -1,0 +1,155 @@
+"""Hybrid retrieval: vector similarity + BM25 keywords, fused by rank, then expanded along the graph.
+
+Each source ranks events: vectors over event documents, speech segments, text lines and entity names; BM25 over
+all of them (exact names, numbers, codes and quotes). Reciprocal-rank fusion combines them; the best events
+then lend part of their score to their neighbours in time and to other events that mention the same named
+entity (in any video allowed by the filter). Every hit says why it matched.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..records import Event, Span
+from .graph import Graph
+
+RRF_K = 10.0
+WEIGHTS = {"keyword": 1.2, "events": 1.0, "speech": 0.9, "text": 0.9, "entities": 0.7}
+MODALITY = {"speech": "speech", "text": "text", "events": "event", "entities": "entity"}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """An event found for a query: its score (higher is better) and the reasons it matched."""
+
+    event: Event
+    score: float
+    reasons: tuple[str, ...]
+    modalities: tuple[str, ...] = ()
+
+    @property
+    def video_id(self) -> str:
+        return self.event.video_id
+
+    @property
+    def span(self) -> Span:
+        return self.event.span
+
+
+@dataclass
+class _Candidate:
+    score: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    modalities: set[str] = field(default_factory=set)
+
+    def add(self, score: float, reason: str, modality: str) -> None:
+        self.score += score
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+        if modality:
+            self.modalities.add(modality)
+
+
+Key = tuple[str, int]
+
+
+def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[str] | None = None,
+                  span: Span | None = None, k: int = 10, expand: bool = True) -> list[Hit]:
+    """The ``k`` best events for ``query`` within ``videos`` (all when None) and the time ``span``."""
+    window = (span.start, span.end) if span is not None else None
+    depth = max(2 * k, 10)
+    found: dict[Key, _Candidate] = defaultdict(_Candidate)
+    entity_scores: dict[tuple[str, str], float] = {}
+
+    def rank(source: str, items: list[tuple[list[Key], str, str]]) -> None:
+        seen: set[Key] = set()
+        for r, (keys, reason, modality) in enumerate(items):
+            for key in keys:
+                if key in seen:
+                    continue
+                seen.add(key)
+                found[key].add(WEIGHTS[source] / (RRF_K + r + 1), reason, modality)
+
+    for coll in ("events", "speech", "text", "entities"):
+        try:
+            hits = vectors.query(coll, query, k=depth, videos=videos, span=window)
+        except Exception:  # noqa: BLE001 - an empty or missing collection ranks nothing
+            hits = []
+        items = []
+        for h in hits:
+            keys = _targets(h.meta, graph, videos)
+            label = _snippet(h.text)
+            items.append((keys, f"similar {coll} ({h.similarity:.2f}): {label}", _modality(coll, h.meta)))
+            if coll == "entities":
+                entity_scores.setdefault((h.meta["video_id"], h.meta.get("key", "")), h.similarity)
+        rank(coll, items)
+
+    kw_items = []
+    for h in keywords.search(query, k=3 * depth, videos=videos, span=window):
+        keys = _targets(h.meta, graph, videos)
+        kw_items.append((keys, f"keyword {', '.join(h.terms)} in {h.collection}: {_snippet(h.text)}",
+                         _modality(h.collection, h.meta)))
+        if h.collection == "entities":
+            entity_scores[(h.meta["video_id"], h.meta.get("key", ""))] = 1.0
+    rank("keyword", kw_items)
+
+    if expand and found:
+        _expand(found, graph, videos, span)
+    ordered = sorted(found.items(), key=lambda kv: (-kv[1].score, kv[0]))
+    out: list[Hit] = []
+    for (vid, idx), cand in ordered:
+        event = graph.event(vid, idx)
+        if event is None or (span is not None and event.span.overlap(span) <= 0 and not span.contains(event.span.start)):
+            continue
+        out.append(Hit(event, round(cand.score, 5), tuple(cand.reasons), tuple(sorted(cand.modalities))))
+        if len(out) == k:
+            break
+    return out
+
+
+def _targets(meta: dict, graph: Graph, videos: Sequence[str] | None) -> list[Key]:
+    """The events a document belongs to."""
+    vid = str(meta.get("video_id", ""))
+    if "key" in meta:
+        return [(v, i) for v, i in graph.same_entity(str(meta["key"]), [vid])]
+    first = int(meta.get("event", -1))
+    last = int(meta.get("event_last", first))
+    return [(vid, i) for i in range(first, last + 1)] if first >= 0 else []
+
+
+def _modality(collection: str, meta: dict) -> str:
+    if collection == "events":
+        return "event"
+    return MODALITY.get(collection, collection)
+
+
+def _snippet(text: str, n: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _expand(found: dict[Key, _Candidate], graph: Graph, videos: Sequence[str] | None, span: Span | None,
+            seeds: int = 5, neighbour: float = 0.25, same: float = 0.4, max_events: int = 12) -> None:
+    """Give temporal neighbours and same-entity events of the best candidates part of their score."""
+    top = sorted(found.items(), key=lambda kv: -kv[1].score)[:seeds]
+    gifts: dict[Key, list[tuple[float, str, str]]] = defaultdict(list)
+    for (vid, idx), cand in top:
+        for other, kind in graph.neighbours(vid, idx):
+            gifts[(vid, other)].append((neighbour * cand.score, f"{kind} to event {idx}", ""))
+        for key in graph.mentioned(vid, idx):
+            entity = graph.entity(vid, key)
+            if entity is None or entity.kind not in ("name", "code", "number", "thing"):
+                continue
+            events = graph.same_entity(key, videos)
+            if len(events) > max_events:
+                continue
+            for ev in events:
+                if ev != (vid, idx):
+                    where = "" if ev[0] == vid else " in another video"
+                    gifts[ev].append((same * cand.score, f"same entity '{entity.name}' as event {idx}{where}",
+                                      "entity"))
+    for key, offers in gifts.items():
+        score, reason, modality = max(offers)
+        found[key].add(score, reason, modality)

@@ -1,0 +1,208 @@
+"""Memory: events from records, the entity reduce, the graph, captioning with a scripted model, retrieval."""
+
+from __future__ import annotations
+
+import pytest
+
+from vidgraph.memory.entities import reduce_entities
+from vidgraph.memory.events import build_events, clip_spans, overlap_edges
+from vidgraph.memory.graph import Graph
+from vidgraph.models.base import ChatModel, Usage
+from vidgraph.records import Frame, ObjectSpan, Shot, Span, TextLine, TranscriptSegment, Word
+
+VID = "f" * 32
+
+
+def _seg(start: float, end: float, text: str, timed: bool = True) -> TranscriptSegment:
+    words = ()
+    if timed:
+        parts = text.split()
+        step = (end - start) / len(parts)
+        words = tuple(Word(span=Span(start + i * step, start + (i + 1) * step), text=w) for i, w in enumerate(parts))
+    return TranscriptSegment(video_id=VID, span=Span(start, end), text=text, words=words, source="asr@1")
+
+
+def _line(start: float, end: float, text: str) -> TextLine:
+    return TextLine(video_id=VID, span=Span(start, end), text=text, score=0.9, box=(0.1, 0.1, 0.9, 0.2), source="ocr@1")
+
+
+def _records():
+    shots = [Shot(video_id=VID, index=i, span=Span(a, b), source="scan@1")
+             for i, (a, b) in enumerate([(0, 10), (10, 75), (75, 90)])]
+    keys = [Frame(video_id=VID, t=t, path=f"/k{t}.jpg", width=4, height=4, kind="key") for t in (0, 10, 40, 75)]
+    speech = [_seg(1, 4, "Welcome to the plant tour."),
+              _seg(8.8, 12.8, "My name is Marta Kowalski and I run it."),  # crosses the cut at 10 s
+              _seg(20, 24, "The locker code is 4729."),
+              _seg(80, 84, "Kowalski will show you the bus.", timed=False)]
+    text = [_line(12, 18, "MARTA KOWALSKI"), _line(50, 55, "GATE XK-4217"), _line(50, 55, "GATE XK-4217")]
+    objects = [ObjectSpan(video_id=VID, label="bus", span=Span(33, 36), max_count=1, score=0.8),
+               ObjectSpan(video_id=VID, label="bus", span=Span(82, 88), max_count=2, score=0.9)]
+    return {"scan": shots + keys, "asr": speech, "ocr": text, "detect": objects}
+
+
+def test_clip_spans_are_bounded_and_cover_the_shot():
+    parts = clip_spans(Span(10, 75), 30)
+    assert len(parts) == 3 and parts[0].start == 10 and parts[-1].end == 75
+    assert all(p.duration <= 30 for p in parts)
+    assert clip_spans(Span(0, 5), 30) == [Span(0, 5)]
+
+
+def test_events_keep_modalities_apart_and_cut_speech_by_word_time():
+    events = build_events(VID, 90, _records(), max_seconds=30)
+    assert [(e.span.start, e.span.end, e.shot_index) for e in events] == [
+        (0, 10, 0), (10, 31.667, 1), (31.667, 53.333, 1), (53.333, 75, 1), (75, 90, 2)]
+    first, second = events[0], events[1]
+    # the sentence crossing the cut is split by its words' times
+    assert "Marta" not in first.evidence()["speech"] and "Marta Kowalski" in second.evidence()["speech"]
+    assert first.evidence()["speech"].endswith("name is")
+    assert second.speech[-1].words and all(10 <= w.span.middle < 31.667 for s in second.speech for w in s.words)
+    assert "4729" in second.evidence()["speech"] and "MARTA KOWALSKI" in second.evidence()["text"]
+    assert events[2].evidence()["objects"] == "bus" and events[2].evidence()["text"] == "GATE XK-4217 | GATE XK-4217"
+    assert "Kowalski will show" in events[4].evidence()["speech"] and events[4].evidence()["objects"] == "bus x2"
+    assert events[1].keyframes == (10,) and events[2].keyframes == (40,)
+    assert events[1].document().splitlines() == [
+        "Speech: Marta Kowalski and I run it. The locker code is 4729.", "On-screen text: MARTA KOWALSKI"]
+    assert (0, 1) in overlap_edges(events, _records())
+
+
+def test_events_without_shots_cover_the_video():
+    events = build_events(VID, 12.0, {"scan": []}, max_seconds=30)
+    assert len(events) == 1 and events[0].span == Span(0, 12.0)
+
+
+def test_reduce_merges_a_name_said_and_shown_and_a_surname_later():
+    events = build_events(VID, 90, _records(), max_seconds=30)
+    entities, events = reduce_entities(VID, events)
+    by_key = {e.key: e for e in entities}
+    marta = by_key["marta kowalski"]
+    assert marta.name == "Marta Kowalski" and marta.kind == "name"
+    assert {m.modality for m in marta.mentions} == {"speech", "text"}
+    assert {m.event_index for m in marta.mentions} == {1, 4}  # said + shown in event 1, surname in event 4
+    assert "kowalski" not in by_key
+    assert by_key["xk4217"].kind == "code" and by_key["xk4217"].name == "XK-4217"
+    assert by_key["4729"].kind == "number"
+    bus = by_key["bus"]
+    assert bus.kind == "object" and sorted({m.event_index for m in bus.mentions}) == [2, 4]
+    assert "marta kowalski" in events[4].entities and "bus" in events[4].entities
+
+
+def test_reduce_merges_spelling_variants_and_an_llm_alias_map():
+    records = _records()
+    records["ocr"].append(_line(60, 62, "MARTA KOWALSKA"))
+    records["asr"].append(_seg(86, 88, "The red coach is parked."))
+    events = build_events(VID, 90, records, max_seconds=30)
+    entities, _ = reduce_entities(VID, events, aliases={"red coach": "bus"})
+    keys = {e.key for e in entities}
+    assert "marta kowalska" not in keys and "marta kowalski" in keys
+    assert "Marta Kowalska" in next(e for e in entities if e.key == "marta kowalski").aliases or \
+        "MARTA KOWALSKA" in next(e for e in entities if e.key == "marta kowalski").aliases
+
+
+def test_graph_round_trip_edges_and_incremental_replace(tmp_path):
+    events = build_events(VID, 90, _records(), max_seconds=30)
+    entities, events = reduce_entities(VID, events)
+    graph = Graph(tmp_path / "g.sqlite")
+    graph.replace_video(VID, events, entities, overlap_edges(events, _records()), "fp1", 0.1, 0.0)
+    other = "e" * 32
+    other_events = [e.__class__(**{**{f: getattr(e, f) for f in e.__dataclass_fields__}, "video_id": other})
+                    for e in events[:2]]
+    graph.replace_video(other, other_events, [x.__class__(**{**{f: getattr(x, f) for f in x.__dataclass_fields__},
+                                                             "video_id": other}) for x in entities[:1]],
+                        [], "fp2", 0.1, 0.0)
+    assert graph.events(VID) == events and graph.fingerprint(VID) == "fp1"
+    assert (2, "next") in graph.neighbours(VID, 1) and (0, "previous") in graph.neighbours(VID, 1)
+    assert (0, "overlaps") in graph.neighbours(VID, 1)
+    assert set(graph.same_entity("marta kowalski")) >= {(VID, 1), (VID, 4)}
+    assert [e.index for e in graph.events(VID, 40, 60)] == [2, 3]
+    graph.delete_video(VID)
+    assert graph.events(VID) == [] and graph.video_ids() == [other] and len(graph.events(other)) == 2
+
+
+class Scripted(ChatModel):
+    """Replies from a list, recording what it was asked."""
+
+    backend = "scripted"
+
+    def __init__(self, replies: list[str]) -> None:
+        super().__init__("scripted:test")
+        self.replies = list(replies)
+        self.asked: list = []
+
+    def _complete(self, messages, *, json_schema, max_tokens, temperature, stop):
+        self.asked.append(messages)
+        return self.replies.pop(0), Usage(10, 5, 0.01, 1)
+
+
+def test_captioning_maps_every_clip_caches_and_reduces_names(tmp_path):
+    from vidgraph.memory.caption import caption_events, reduce_names
+
+    events = build_events(VID, 90, _records(), max_seconds=30)[:2]
+    graph = Graph(tmp_path / "g.sqlite")
+    model = Scripted(['{"caption": "A woman greets visitors.", "entities": ["Marta"]}',
+                      '{"caption": "Marta Kowalski gives a code.", "entities": ["Marta Kowalski", "locker"]}'])
+    model.lock = __import__("threading").Lock()
+    captioned, usage = caption_events(events, model, graph, concurrency=1)
+    assert [e.caption.text for e in captioned] == ["A woman greets visitors.", "Marta Kowalski gives a code."]
+    assert usage.calls == 2 and captioned[1].caption.entities == ("Marta Kowalski", "locker")
+    # speech is quoted as data in the prompt
+    assert "Said: <<<Marta Kowalski and I run it." in model.asked[1][1].text()
+    again, usage = caption_events(events, Scripted([]), graph, concurrency=1)  # cached: no calls
+    assert usage.calls == 0 and [e.caption for e in again] == [e.caption for e in captioned]
+    reducer = Scripted(['{"groups": [{"name": "Marta Kowalski", "aliases": ["Marta", "Ms Kowalski"]}]}'])
+    aliases, _ = reduce_names(["Marta", "Marta Kowalski", "locker"], reducer)
+    assert aliases == {"Marta": "Marta Kowalski", "Marta Kowalski": "Marta Kowalski"}
+
+
+def test_a_failed_llm_reduce_loses_only_merges():
+    from vidgraph.memory.caption import reduce_names
+
+    aliases, usage = reduce_names(["a b", "c d"], Scripted(["not json", "still not"]))
+    assert aliases == {} and usage.calls == 0
+
+
+@pytest.fixture(scope="module")
+def memory_library(tmp_path_factory, fixture_video):
+    """The 60 s fixture indexed with the real tools and its memory built (no captions)."""
+    import shutil
+
+    from vidgraph.config import load_settings
+    from vidgraph.library import Library
+
+    folder = tmp_path_factory.mktemp("memlib")
+    shutil.copy(fixture_video, folder / "fixture.mp4")
+    lib = Library(folder, settings=load_settings(threads=2))
+    report = lib.index(progress=False)
+    assert report.ok, [r.error for r in report.failures]
+    return lib
+
+
+@pytest.mark.slow
+def test_library_index_builds_memory_and_search_finds_planted_facts(memory_library, fixture_truth):
+    lib = memory_library
+    entry = lib.videos()[0]
+    assert entry.stage("memory").status == "done"
+    events = lib.memory.events(entry.video_id)
+    assert len(events) == 6  # one per scene
+    for sentence in fixture_truth.speech:
+        query = " ".join(sentence.text.split()[:6])
+        hits = lib.memory.search(query, k=5)
+        assert any(h.event.span.overlap(Span(sentence.start, sentence.end)) > 0 for h in hits), query
+    for text in fixture_truth.texts:
+        hits = lib.memory.search(text.text, k=5)
+        assert any(h.event.span.overlap(Span(text.start, text.end)) > 0 for h in hits), text.text
+        assert any("keyword" in r for r in hits[0].reasons)
+    bus = lib.memory.search("a bus in the street", k=3)
+    assert bus[0].event.span.overlap(Span(30, 40)) > 0
+
+
+@pytest.mark.slow
+def test_memory_is_incremental_and_forgotten_with_its_video(memory_library):
+    lib = memory_library
+    entry = lib.videos()[0]
+    before = lib.memory.graph.stats(entry.video_id)
+    report = lib.index(progress=False)  # nothing changed: nothing rebuilt
+    assert all(s.capability != "memory" or not s.ran for r in report.results for s in r.stages)
+    assert lib.memory.graph.stats(entry.video_id)["built"] == before["built"]
+    lib.forget(entry.path)
+    assert lib.memory.events(entry.video_id) == [] and lib.memory.search("bus", k=3) == []
+    assert lib.memory.vectors.count("events", entry.video_id) == 0
