@@ -104,7 +104,7 @@ def _examples(*lines: tuple[str, str]) -> str:
 
 
 _TOOLS_HELP = ("Capabilities to run, comma-separated: probe, scan, asr, ocr, detect, tags. "
-               "[default: scan,asr,ocr,detect]")
+               "[default: scan,asr,ocr,detect,tags]")
 _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or 'local' (start one for this "
              "run). The index must be on storage every node sees.")
 
@@ -112,7 +112,7 @@ _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', 
 @app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
-             epilog=_examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect; then memory"),
+             epilog=_examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect, tags; then memory"),
                               ("vidgraph index ~/videos --caption", "also caption every clip (slow on CPU)"),
                               ("vidgraph index ~/videos --tools scan,asr -j 2", "two videos at a time"),
                               ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))
@@ -537,7 +537,7 @@ def doctor() -> None:
         console.print(Text(f"the default index cannot run here: {', '.join(broken_default)} unavailable "
                            "(see the fix above)", style="red"), soft_wrap=True)
         raise typer.Exit(1)
-    console.print(Text("the default index (scan, asr, ocr, detect) can run here", style="green"))
+    console.print(Text("the default index (scan, asr, ocr, detect, tags) can run here", style="green"))
 
 
 def _tool_status(name: str, settings: Any) -> tuple[str, bool, str, str]:

@@ -276,7 +276,7 @@ class Library:
               retry_failed: bool = False, memory: bool = True) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
-        ``capabilities``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect; ``probe`` always runs).
+        ``capabilities``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect, tags; ``probe`` always runs).
         ``jobs``: videos in parallel processes. ``ray``: a Ray address (``auto``, ``host:port``, or ``local`` to
         start a local cluster for this run) to run videos as Ray tasks. ``progress``: Rich bars on stderr, or a
         function that receives the events. ``wait``: seconds to wait for another indexer (None: forever).

@@ -146,16 +146,16 @@ def test_installed_command(tmp_path):
 @pytest.mark.slow
 def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     """The fixture (60 s: cuts every 10 s, a sentence and a text line per scene, a bus at 30-40 s) with the
-    default tools: scan, asr, ocr, detect."""
+    default tools: scan, asr, ocr, detect, tags, then the memory."""
     folder = tmp_path / "videos"
     folder.mkdir()
     os.symlink(fixture_video, folder / "fixture.mp4")
     result = runner.invoke(app, ["index", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "probe, scan, asr, ocr, detect" in result.stdout
+    assert "probe, scan, asr, ocr, detect, tags" in result.stdout
 
     data = json.loads(runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "--json"]).stdout)
-    assert set(data["video"]["stages"]) == {"scan", "asr", "ocr", "detect"}
+    assert set(data["video"]["stages"]) == {"scan", "asr", "ocr", "detect", "tags", "memory"}
     assert [round(s["span"]["start"]) for s in data["shots"]] == [0, *[round(c) for c in fixture_truth.cuts]]
     said = " ".join(s["text"] for s in data["transcript"]).lower()
     assert "quarterly review" in said and "copper wire" in said and "auction in march" in said
@@ -172,3 +172,12 @@ def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     report = json.loads(again.stdout)
     assert again.exit_code == 0 and [r["status"] for r in report["results"]] == ["skipped"]
     assert report["seconds"] < 3.0
+
+    found = runner.invoke(app, ["search", str(folder), "invoice 4821-B", "--json"])
+    hits = json.loads(found.stdout)
+    assert found.exit_code == 0 and hits[0]["video"] == "fixture.mp4" and 9 <= hits[0]["start"] <= 11
+    assert any("4821" in r for r in hits[0]["reasons"])
+    events = runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "events"])
+    assert events.exit_code == 0 and events.stdout.count(" event ") == 6 and "Invoice No. 4821-B" in events.stdout
+    entities = runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "entities"])
+    assert "bus  [object]" in entities.stdout

@@ -31,8 +31,8 @@ TOOLS: dict[str, str] = {
 }
 
 CAPABILITIES = ("probe", "scan", "asr", "ocr", "detect", "tags")
-INDEX_CAPABILITIES = ("scan", "asr", "ocr", "detect")
-"""What ``index`` runs by default (``tags`` is on demand: the agents' offline look at a frame)."""
+INDEX_CAPABILITIES = ("scan", "asr", "ocr", "detect", "tags")
+"""What ``index`` runs by default (``tags`` costs about 15 ms per key frame and names the scene in the memory)."""
 
 
 def tool_name_for(capability: str, settings: Settings) -> str:
