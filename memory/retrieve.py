@@ -1,9 +1,13 @@
-"""Hybrid retrieval: vector similarity + BM25 keywords, fused by rank, then expanded along the graph.
+"""Hybrid retrieval: vector similarity + BM25 keywords, fused by score, then expanded along the graph.
 
-Each source ranks events: vectors over event documents, speech segments, text lines and entity names; BM25 over
-all of them (exact names, numbers, codes and quotes). Reciprocal-rank fusion combines them; the best events
-then lend part of their score to their neighbours in time and to other events that mention the same named
-entity (in any video allowed by the filter). Every hit says why it matched.
+Each source scores events: vectors over event documents, speech segments, text lines and entity names (cosine
+similarity above a floor, and not far below the source's best), BM25 over all of them (exact names, numbers,
+codes and quotes; normalised by the best keyword hit). The weighted sum ranks events; the best events then lend
+part of their score to their neighbours in time and to other events that mention the same named entity (in any
+video allowed by the filter). Every hit says why it matched.
+
+Rank fusion (RRF) was tried first: with few events, every event is in every list and weak matches count as
+much as strong ones, so scores are used instead.
 """
 
 from __future__ import annotations
@@ -15,8 +19,11 @@ from dataclasses import dataclass, field
 from ..records import Event, Span
 from .graph import Graph
 
-RRF_K = 10.0
 WEIGHTS = {"keyword": 1.2, "events": 1.0, "speech": 0.9, "text": 0.9, "entities": 0.7}
+FLOOR = {"events": 0.2, "speech": 0.2, "text": 0.25, "entities": 0.35}
+"""Cosine similarity below which a vector hit is noise (MiniLM gives 0.1-0.25 to unrelated short texts)."""
+MARGIN = 0.25
+"""A vector hit more than this below its source's best hit is dropped."""
 MODALITY = {"speech": "speech", "text": "text", "events": "event", "entities": "entity"}
 
 
@@ -61,39 +68,32 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
     window = (span.start, span.end) if span is not None else None
     depth = max(2 * k, 10)
     found: dict[Key, _Candidate] = defaultdict(_Candidate)
-    entity_scores: dict[tuple[str, str], float] = {}
 
-    def rank(source: str, items: list[tuple[list[Key], str, str]]) -> None:
-        seen: set[Key] = set()
-        for r, (keys, reason, modality) in enumerate(items):
+    def score(source: str, items: list[tuple[list[Key], float, str, str]]) -> None:
+        """Each event takes its best item of this source (value in 0..1) times the source's weight."""
+        best: dict[Key, tuple[float, str, str]] = {}
+        for keys, value, reason, modality in items:
             for key in keys:
-                if key in seen:
-                    continue
-                seen.add(key)
-                found[key].add(WEIGHTS[source] / (RRF_K + r + 1), reason, modality)
+                if key not in best or value > best[key][0]:
+                    best[key] = (value, reason, modality)
+        for key, (value, reason, modality) in best.items():
+            found[key].add(WEIGHTS[source] * value, reason, modality)
 
     for coll in ("events", "speech", "text", "entities"):
         try:
             hits = vectors.query(coll, query, k=depth, videos=videos, span=window)
-        except Exception:  # noqa: BLE001 - an empty or missing collection ranks nothing
+        except Exception:  # noqa: BLE001 - an empty or missing collection scores nothing
             hits = []
-        items = []
-        for h in hits:
-            keys = _targets(h.meta, graph, videos)
-            label = _snippet(h.text)
-            items.append((keys, f"similar {coll} ({h.similarity:.2f}): {label}", _modality(coll, h.meta)))
-            if coll == "entities":
-                entity_scores.setdefault((h.meta["video_id"], h.meta.get("key", "")), h.similarity)
-        rank(coll, items)
+        top = max((h.similarity for h in hits), default=0.0)
+        score(coll, [(_targets(h.meta, graph, videos), (h.similarity - FLOOR[coll]) / (1 - FLOOR[coll]),
+                      f"similar {coll} ({h.similarity:.2f}): {_snippet(h.text)}", _modality(coll, h.meta))
+                     for h in hits if h.similarity >= max(FLOOR[coll], top - MARGIN)])
 
-    kw_items = []
-    for h in keywords.search(query, k=3 * depth, videos=videos, span=window):
-        keys = _targets(h.meta, graph, videos)
-        kw_items.append((keys, f"keyword {', '.join(h.terms)} in {h.collection}: {_snippet(h.text)}",
-                         _modality(h.collection, h.meta)))
-        if h.collection == "entities":
-            entity_scores[(h.meta["video_id"], h.meta.get("key", ""))] = 1.0
-    rank("keyword", kw_items)
+    kw = keywords.search(query, k=3 * depth, videos=videos, span=window)
+    top = max((h.score for h in kw), default=0.0)
+    score("keyword", [(_targets(h.meta, graph, videos), h.score / top if top > 0 else 0.0,
+                       f"keyword {', '.join(h.terms)} in {h.collection}: {_snippet(h.text)}",
+                       _modality(h.collection, h.meta)) for h in kw])
 
     if expand and found:
         _expand(found, graph, videos, span)
