@@ -683,12 +683,15 @@ class _Indexer:
         results = tuple(sorted(self.results, key=lambda r: r.path))
         return IndexReport(str(self.lib.folder), self.caps, results, tuple(forgotten), seconds, jobs, self.backend)
 
-    # -- memory: built by this process (the only writer) once a video's tools are done ------------------------
+    # -- memory: built by this process (the only writer) as soon as a video's tools are done ------------------
     def _sync_memory(self) -> None:
         """Build the memory of every video whose inputs changed; drop the memory of forgotten videos."""
-        memory = self.lib.memory
         entries = self.catalog.entries(self.lib.folder)
-        memory.keep_only({e.video_id for e in entries})
+        self.lib.memory.keep_only({e.video_id for e in entries})
+        self._build_memories(entries)
+
+    def _build_memories(self, entries: list[VideoEntry]) -> None:
+        memory = self.lib.memory
         caption = self.settings.caption
         spec = (self.settings.vlm or self.settings.llm) if caption else None
         todo = []
@@ -1012,6 +1015,8 @@ class _Indexer:
                                  failed[0].error if failed else "", paths, outcome.worker)
         self.results.append(result)
         self.emit(VideoFinished(key, result))
+        if self.build_memory and result.status == "done":
+            self._build_memories(self.catalog.entries(self.lib.folder, [task.video_id]))
 
     def _crashed(self, task: _Task, why: str) -> _Outcome:
         rel = self.task_paths[task.key][0].rel

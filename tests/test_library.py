@@ -226,8 +226,9 @@ def _catalog_rows(index: Path) -> list[tuple]:
 
 @pytest.mark.slow
 def test_kill_9_mid_index_then_resume(tmp_path):
-    """A real `vidgraph index` is killed (SIGKILL) after its first video is done and while another is in flight;
-    the next run keeps what was done, redoes nothing of it, and never reads a half-written artifact."""
+    """A real `vidgraph index` is killed (SIGKILL) after its first video is done (tools and memory) and while
+    another is in flight; the next run keeps what was done, redoes nothing of it, and never reads a half-written
+    artifact."""
     folder = tmp_path / "videos"
     clips(folder, 5, seconds=8, size="640x360")
     index = folder / ".vidgraph"
@@ -239,7 +240,7 @@ def test_kill_9_mid_index_then_resume(tmp_path):
         time.sleep(0.02)
         if (index / "catalog.sqlite").is_file():
             try:
-                done = [r for r in _catalog_rows(index) if r[2] == "done"]
+                done = [r for r in _catalog_rows(index) if r[1] == "memory" and r[2] == "done"]
             except sqlite3.OperationalError:
                 pass
     proc.send_signal(signal.SIGKILL)
@@ -248,8 +249,9 @@ def test_kill_9_mid_index_then_resume(tmp_path):
     with sqlite3.connect(index / "catalog.sqlite") as con:
         assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert con.execute("SELECT status FROM runs").fetchall() == [("running",)]  # killed, not finished
-    before = {r[0]: r[3] for r in _catalog_rows(index) if r[2] == "done"}
-    assert 1 <= len(before) < 5, "the kill came too late to test anything"
+    finished = {r[0] for r in _catalog_rows(index) if r[1] == "memory" and r[2] == "done"}
+    before = {(r[0], r[1]): r[3] for r in _catalog_rows(index) if r[0] in finished}
+    assert 1 <= len(finished) < 5, "the kill came too late to test anything"
     lib = Library(folder)
     for path in lib.artifacts_dir.glob("*/*.jsonl"):  # whatever exists is complete
         from vidgraph.tools.base import read_artifact
@@ -262,10 +264,10 @@ def test_kill_9_mid_index_then_resume(tmp_path):
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     status = {r["path"]: r["status"] for r in report["results"]}
-    assert all(status[p] == "skipped" for p in before)  # nothing done before the kill ran again
+    assert all(status[p] == "skipped" for p in finished)  # nothing done before the kill ran again
     assert sorted(status) == [f"clip{i}.mp4" for i in range(5)] and set(status.values()) <= {"done", "skipped"}
-    after = {r[0]: r[3] for r in _catalog_rows(index)}
-    assert all(after[p] == t for p, t in before.items())
+    after = {(r[0], r[1]): r[3] for r in _catalog_rows(index)}
+    assert all(after[k] == t for k, t in before.items())
     assert all(artifact_times(lib)[k] == t for k, t in artifacts_before.items())
     assert not list(lib.artifacts_dir.glob("*/.*.tmp"))  # the killed run's half-written file was cleaned up
     assert all(v.status == "done" for v in lib.videos()) and len(lib.videos()) == 5
