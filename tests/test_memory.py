@@ -208,3 +208,45 @@ def test_memory_is_incremental_and_forgotten_with_its_video(memory_library):
     lib.forget(entry.path)
     assert lib.memory.events(entry.video_id) == [] and lib.memory.search("bus", k=3) == []
     assert lib.memory.vectors.count("events", entry.video_id) == 0
+
+
+REAL_QUERIES = [  # (file, query, span that answers it), checked by eye on the clips' transcripts and frames
+    ("cc_wanna_work_together.mp4", "who is the narrator", (156, 180)),
+    ("cc_wanna_work_together.mp4", "will you allow commercial uses of your work", (108, 131)),
+    ("cc_wanna_work_together.mp4", "copyright protects your creativity against uses you don't consent to", (56, 83)),
+    ("cc_wanna_work_together.mp4", "creativecommons.org website", (84, 180)),
+    ("cc_wanna_work_together.mp4", "the teacher who shapes young minds", (0, 27)),
+    ("janus_ChID-BLITS-EBU.mp4", "bit rate of the audio codec", (24, 46)),
+    ("janus_ChID-BLITS-EBU.mp4", "spoken channel identification", (0, 23)),
+    ("moviepy_big_buck_bunny_0_30.webm", "Peach open movie project", (16, 23)),
+    ("moviepy_big_buck_bunny_0_30.webm", "a bird", (16, 23)),
+    ("autoeditor_example.mp4", "when does he say banana", (21, 42)),
+    ("autoeditor_example.mp4", "the time is shown at the bottom right", (0, 21)),
+    ("opencv_vtest.avi", "pedestrians and a car", (0, 80)),
+]
+
+
+@pytest.mark.slow
+def test_retrieval_on_real_media(tmp_path):
+    """Every real clip indexed together; each query must find its moment (right file, overlapping span) in the
+    top 5 across all five videos, and at least 90% at rank 1."""
+    from conftest import MEDIA
+
+    from vidgraph.config import load_settings
+    from vidgraph.library import Library
+
+    folder = tmp_path / "real"
+    folder.mkdir()
+    for name in {q[0] for q in REAL_QUERIES}:
+        (folder / name).symlink_to(MEDIA / name)
+    lib = Library(folder, settings=load_settings(threads=2))
+    assert lib.index(progress=False).ok
+    ids = {e.name: e.video_id for e in lib.videos()}
+    ranks = []
+    for name, query, (a, b) in REAL_QUERIES:
+        hits = lib.memory.search(query, k=5)
+        ok = [h.video_id == ids[name] and h.event.span.overlap(Span(a, b)) > 0 for h in hits]
+        ranks.append(ok.index(True) + 1 if any(ok) else None)
+    print(f"real media: top-1 {ranks.count(1)}/{len(ranks)}, top-5 {sum(r is not None for r in ranks)}/{len(ranks)}")
+    assert all(r is not None for r in ranks), list(zip([q[1] for q in REAL_QUERIES], ranks))
+    assert ranks.count(1) >= 0.9 * len(ranks)
