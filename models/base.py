@@ -189,11 +189,13 @@ class ChatModel(ABC):
             return ChatResponse(text, usage, self.spec)
         parser = _Schema(schema)
         asked = list(messages)
-        if not self.native_schema:
-            asked = _with_schema_instruction(asked, parser.json_schema)
+        instructed = False
         total = Usage()
         for attempt in range(2):
-            text, usage = self._complete(asked, json_schema=parser.json_schema if self.native_schema else None,
+            native = self.native_schema  # a backend may turn it off mid-call (a server without response_format)
+            if not native and not instructed:
+                asked, instructed = _with_schema_instruction(asked, parser.json_schema), True
+            text, usage = self._complete(asked, json_schema=parser.json_schema if native else None,
                                          max_tokens=max_tokens, temperature=temperature, stop=stop)
             total += usage
             try:

@@ -1,0 +1,162 @@
+"""Any OpenAI-compatible chat server (vLLM, Ollama, llama.cpp's server, a hosted API) over plain HTTP.
+
+The model is ``name`` or ``name@base_url`` (else the ``llm_base_url`` setting). The API key, if any, is read from
+the environment variable *named* by ``llm_api_key_env``. Images go as ``image_url`` data URLs, each after a text
+part with its timestamp. Structured output asks for ``response_format`` ``json_schema``; a server that rejects it
+is asked for ``json_object`` with the schema (llama-cpp-python's form), and one that rejects that too gets the
+schema as an instruction (``native_schema`` turns off for this instance). Connection errors, timeouts, 429 and 5xx
+are retried with backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from typing import Any
+
+from ..config import Settings
+from ..errors import ConfigError, ModelError
+from .base import ChatModel, Message, Usage, _with_schema_instruction
+
+BACKOFF = (0.5, 1.0, 2.0)
+"""Seconds slept before each retry."""
+
+_FORMATS = ("json_schema", "json_object", None)
+
+
+class _FormatRejected(Exception):
+    """The server refused the ``response_format`` we sent."""
+
+
+class OpenAIModel(ChatModel):
+    backend = "openai"
+    supports_images = True  # the server decides: a rejection becomes a ModelError saying so
+    native_schema = True
+
+    def __init__(self, model: str, settings: Settings) -> None:
+        super().__init__(f"{self.backend}:{model}")
+        found = re.fullmatch(r"(.*?)@(\w+://.*)", model)
+        name, base = (found.group(1), found.group(2)) if found else (model, settings.llm_base_url)
+        if not name:
+            raise ConfigError(f"model spec openai:{model} has no model name", "use openai:<name>[@<base url>]")
+        if not base:
+            raise ConfigError(f"openai:{name} has no server URL",
+                              "set llm_base_url (or VIDGRAPH_LLM_BASE_URL), or use openai:<name>@<base url>, "
+                              "e.g. http://localhost:8000/v1")
+        if not base.startswith(("http://", "https://")):
+            raise ConfigError(f"server URL {base!r} is not http(s)", "e.g. http://localhost:8000/v1")
+        self.name = name
+        self.base_url = base.rstrip("/")
+        self.url = f"{self.base_url}/chat/completions"
+        self.settings = settings
+        self._format = _FORMATS[0]
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+
+    def _http(self) -> Any:
+        with self._client_lock:
+            if self._client is None:
+                import httpx
+
+                self._client = httpx.Client(timeout=self.settings.llm_timeout)
+            return self._client
+
+    def _headers(self) -> dict[str, str]:
+        key = os.environ.get(self.settings.llm_api_key_env)
+        return {"Authorization": f"Bearer {key}"} if key else {}
+
+    def _complete(self, messages: list[Message], *, json_schema: dict[str, Any] | None, max_tokens: int,
+                  temperature: float, stop: list[str] | None) -> tuple[str, Usage]:
+        start = time.perf_counter()
+        has_images = any(m.images for m in messages)
+        while True:
+            mode = self._format if json_schema is not None else None
+            payload: dict[str, Any] = {"model": self.name, "max_tokens": max_tokens, "temperature": temperature,
+                                       "messages": [_message(m) for m in messages]}
+            if stop:
+                payload["stop"] = stop
+            if mode == "json_schema":
+                payload["response_format"] = {"type": "json_schema", "json_schema": {
+                    "name": "reply", "schema": json_schema, "strict": False}}
+            elif mode == "json_object":  # the schema also goes as an instruction, for servers that ignore it
+                payload["response_format"] = {"type": "json_object", "schema": json_schema}
+                payload["messages"] = [_message(m) for m in _with_schema_instruction(messages, json_schema)]
+            try:
+                reply = self._post(payload, has_images)
+                break
+            except _FormatRejected:
+                self._format = _FORMATS[_FORMATS.index(mode) + 1]
+                if self._format is None:  # from now on base.chat instructs, parses and retries
+                    self.native_schema = False
+                    messages, json_schema = _with_schema_instruction(messages, json_schema), None
+        try:
+            text = reply["choices"][0]["message"].get("content") or ""
+        except (KeyError, IndexError, TypeError, AttributeError):
+            raise ModelError(f"{self.url} sent a reply without choices[0].message",
+                             "is the server OpenAI-compatible? the base URL usually ends in /v1") from None
+        usage = reply.get("usage") or {}
+        return text, Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0),
+                           time.perf_counter() - start, 1)
+
+    def _post(self, payload: dict[str, Any], has_images: bool) -> dict[str, Any]:
+        """The decoded JSON reply; retries transient failures, raises ModelError or _FormatRejected."""
+        import httpx
+
+        client = self._http()
+        for attempt in range(len(BACKOFF) + 1):
+            last = attempt == len(BACKOFF)
+            try:
+                r = client.post(self.url, json=payload, headers=self._headers())
+            except httpx.TransportError as e:  # refused, reset, timed out
+                if last:
+                    kind = "timed out" if isinstance(e, httpx.TimeoutException) else "unreachable"
+                    raise ModelError(f"{self.url} {kind} after {attempt + 1} tries ({type(e).__name__})",
+                                     "is the server running? check llm_base_url"
+                                     + (" and llm_timeout" if kind == "timed out" else "")) from None
+            else:
+                if r.status_code == 200:
+                    try:
+                        return r.json()
+                    except ValueError:
+                        raise ModelError(f"{self.url} answered with something that is not JSON",
+                                         "is the base URL the server's /v1 endpoint?") from None
+                body = _snippet(r.text)
+                if r.status_code >= 400 and "response_format" in payload and "response_format" in r.text:
+                    raise _FormatRejected(body)
+                if r.status_code in (401, 403):
+                    raise ModelError(f"{self.url} refused the request (HTTP {r.status_code}: {body})",
+                                     f"set {self.settings.llm_api_key_env} to a valid API key")
+                if has_images and 400 <= r.status_code < 500 and r.status_code != 429:
+                    raise ModelError(f"{self.url} rejected the request with images (HTTP {r.status_code}: {body})",
+                                     f"{self.name} takes no images: set vlm to a vision model")
+                if not (r.status_code == 429 or r.status_code >= 500):
+                    raise ModelError(f"{self.url} answered HTTP {r.status_code}: {body}",
+                                     "check the model name and the base URL (it usually ends in /v1)")
+                if last:
+                    hint = "the server is failing or overloaded; try again later"
+                    if has_images:
+                        hint = f"if {self.name} takes no images, set vlm to a vision model; else {hint}"
+                    raise ModelError(f"{self.url} answered HTTP {r.status_code} {attempt + 1} times ({body})", hint)
+            time.sleep(BACKOFF[attempt])
+        raise AssertionError("unreachable")
+
+
+def _message(m: Message) -> dict[str, Any]:
+    if not m.images:
+        return {"role": m.role, "content": m.text()}
+    parts: list[dict[str, Any]] = []
+    for p in m.content:
+        if isinstance(p, str):
+            parts.append({"type": "text", "text": p})
+        else:
+            parts.append({"type": "text", "text": p.label()})
+            parts.append({"type": "image_url", "image_url": {"url": p.data_url()}})
+    return {"role": m.role, "content": parts}
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    """A server's error body on one short line."""
+    one = " ".join(text.split())
+    return one if len(one) <= limit else one[:limit] + "..."
