@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import os
 from pathlib import Path
 
 from ..errors import MissingExtraError
@@ -35,7 +36,7 @@ def concatenate(parts: list[Path], out: Path, sha256: str | None = None) -> Path
     if out.is_file():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.partial")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")  # two processes may assemble at once
     h = hashlib.sha256()
     with open(tmp, "wb") as dst:
         for part in parts:
@@ -43,6 +44,9 @@ def concatenate(parts: list[Path], out: Path, sha256: str | None = None) -> Path
                 while block := src.read(8 << 20):
                     dst.write(block)
                     h.update(block)
+    if out.is_file():  # another process finished first
+        tmp.unlink()
+        return out
     if sha256 and h.hexdigest() != sha256:
         tmp.unlink()
         raise MissingExtraError(f"model file {out.name} (checksum mismatch: the packages are not the pinned ones)",
