@@ -92,15 +92,23 @@ def caption_events(events: Sequence[Event], model: ChatModel, graph: Graph | Non
     return [e for e, _ in results], total
 
 
-def reduce_names(names: Sequence[str], model: ChatModel, limit: int = 120) -> tuple[dict[str, str], Usage]:
-    """Alias -> standard name for names the model groups as one entity (the reduce step)."""
-    unique = list(dict.fromkeys(n.strip() for n in names if n.strip()))[:limit]
+def reduce_names(names: Sequence[str], model: ChatModel, limit: int = 60) -> tuple[dict[str, str], Usage]:
+    """Alias -> standard name for names the model groups as one entity (the reduce step).
+
+    The ``limit`` most frequent names go to the model in one call (its reply grows with them); the string-level
+    reduce in ``entities`` handles the rest.
+    """
+    counts: dict[str, int] = {}
+    for n in (n.strip() for n in names):
+        if n:
+            counts[n] = counts.get(n, 0) + 1
+    unique = sorted(counts, key=lambda n: -counts[n])[:limit]
     if len(unique) < 2:
         return {}, Usage()
     prompt = load("reduce_entities")
     listing = "\n".join(f"- {quote(n, 80)}" for n in unique)
     try:
-        reply = model.chat([Message.user(prompt.render(names=listing))], schema=NameGroups, max_tokens=600)
+        reply = model.chat([Message.user(prompt.render(names=listing))], schema=NameGroups, max_tokens=400)
     except ModelError:
         return {}, Usage()  # the string-level reduce still runs; a failed LLM reduce loses only merges
     known = {n.lower(): n for n in unique}
