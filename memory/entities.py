@@ -152,7 +152,7 @@ def _merge_similar(groups: dict[str, list[Found]], similarity: float) -> dict[st
     wordy = [k for k in keys if _kind(groups[k]) in ("name", "text", "thing", "initial")]
     for i, a in enumerate(wordy):
         for b in wordy[i + 1:]:
-            if root(a) != root(b) and len(a) >= 5 and len(b) >= 5 and \
+            if root(a) != root(b) and len(a) >= 5 and len(b) >= 5 and _digits(a) == _digits(b) and \
                     SequenceMatcher(None, a, b).ratio() >= similarity:
                 parent[root(b)] = root(a)
     full = [k for k in wordy if " " in k]
@@ -167,6 +167,10 @@ def _merge_similar(groups: dict[str, list[Found]], similarity: float) -> dict[st
     # the key of a merged group is its most complete spelling
     return {max({f.key for f in v}, key=lambda x: (len(x.split()), sum(f.key == x for f in v), x)): v
             for v in out.values()}
+
+
+def _digits(key: str) -> str:
+    return re.sub(r"\D", "", key)
 
 
 def _kind(items: list[Found]) -> str:

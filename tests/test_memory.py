@@ -250,3 +250,13 @@ def test_retrieval_on_real_media(tmp_path):
     print(f"real media: top-1 {ranks.count(1)}/{len(ranks)}, top-5 {sum(r is not None for r in ranks)}/{len(ranks)}")
     assert all(r is not None for r in ranks), list(zip([q[1] for q in REAL_QUERIES], ranks))
     assert ranks.count(1) >= 0.9 * len(ranks)
+
+
+def test_names_that_differ_by_a_number_stay_apart():
+    from vidgraph.memory.entities import _merge_similar, mentions_in
+
+    found = [f for t in ("Harbor Day 1", "Harbor Day 13", "Harbor Day 11") for f in mentions_in(t, "speech", 0, Span(0, 1))]
+    groups: dict = {}
+    for f in found:
+        groups.setdefault(f.key, []).append(f)
+    assert len(_merge_similar(groups, 0.88)) == len(groups)
