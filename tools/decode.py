@@ -138,9 +138,14 @@ def frame_time(frame: av.VideoFrame, index: int, fps: float) -> float:
 
 
 def decode(
-    path: str | Path, *, skip_nonref: bool = False, start: float | None = None, end: float | None = None
+    path: str | Path, *, skip_nonref: bool = False, start: float | None = None, end: float | None = None,
+    frame_threads: bool = True,
 ) -> Iterator[av.VideoFrame]:
-    """Decode video frames in order (one pass, frame threads). With ``start``, seek there first."""
+    """Decode video frames in order (one pass, frame threads). With ``start``, seek there first.
+
+    ``frame_threads=False`` for short windows: leaving a frame-threaded decoder early can deadlock FFmpeg's
+    ``avcodec_free_context`` (seen under heavy load), and threads gain nothing for a few frames.
+    """
     import av
 
     container = open_container(path)
@@ -148,7 +153,7 @@ def decode(
         if not container.streams.video:
             raise MediaError(str(path), "has no video stream", "vidgraph needs a video track; audio-only files are skipped")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        stream.thread_type = "AUTO" if frame_threads else "SLICE"
         if skip_nonref:
             stream.codec_context.skip_frame = "NONREF"
         if start is not None and start > 0:
@@ -200,7 +205,8 @@ def frames_at(path: str | Path, times: Sequence[float], window: Span | None = No
         return out
     pending = list(times)
     previous = None
-    for frame in decode(path, start=max(0.0, start - 0.001), end=end + 1.0):
+    frames = decode(path, start=max(0.0, start - 0.001), end=end + 1.0, frame_threads=False)
+    for frame in frames:
         t = float(frame.time or 0.0)
         while pending and t >= pending[0]:
             chosen = frame if previous is None or abs(t - pending[0]) <= abs(previous[0] - pending[0]) else previous[1]
@@ -212,6 +218,7 @@ def frames_at(path: str | Path, times: Sequence[float], window: Span | None = No
         previous = (t, frame)
     if pending and previous is not None:  # times past the last frame: use the last one
         out.extend((previous[0], previous[1].to_ndarray(format="rgb24")) for _ in pending)
+    frames.close()  # close the container now, not whenever the generator is collected
     return out
 
 
