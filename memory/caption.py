@@ -60,7 +60,7 @@ def caption_events(events: Sequence[Event], model: ChatModel, graph: Graph | Non
     """Events with ``caption`` filled (cached ones reused), and the usage of the calls made."""
     prompt = load("caption")
     model_name = model.spec + ("+frames" if frames is not None and model.supports_images else "")
-    done = [0]
+    done, failed = [0], [0]
     total = Usage()
 
     def one(event: Event) -> tuple[Event, Usage]:
@@ -71,8 +71,12 @@ def caption_events(events: Sequence[Event], model: ChatModel, graph: Graph | Non
             parts: list[str | ImagePart] = [evidence_block(event)]
             if frames is not None and model.supports_images:
                 parts += frames(event)
-            reply = model.chat([Message.system(prompt.text), Message.user(*parts)], schema=CaptionReply,
-                               max_tokens=200)
+            try:
+                reply = model.chat([Message.system(prompt.text), Message.user(*parts)], schema=CaptionReply,
+                                   max_tokens=320)
+            except ModelError:
+                failed[0] += 1  # one clip without a caption; its evidence is still indexed
+                return event, Usage()
             usage = reply.usage
             data: CaptionReply = reply.data
             cached = Caption(video_id=event.video_id, span=event.span, text=data.caption.strip(),
@@ -89,6 +93,9 @@ def caption_events(events: Sequence[Event], model: ChatModel, graph: Graph | Non
         results = list(pool.map(one, events))
     for _, usage in results:
         total += usage
+    if failed[0] == len(events):
+        raise ModelError(f"{model.spec} could not caption any of {len(events)} clips",
+                         "check the model with: vidgraph doctor; or index without --caption")
     return [e for e, _ in results], total
 
 

@@ -154,6 +154,19 @@ def test_captioning_maps_every_clip_caches_and_reduces_names(tmp_path):
     assert aliases == {"Marta": "Marta Kowalski", "Marta Kowalski": "Marta Kowalski"}
 
 
+def test_a_clip_the_model_cannot_caption_keeps_its_evidence(tmp_path):
+    from vidgraph.errors import ModelError
+    from vidgraph.memory.caption import caption_events
+
+    events = build_events(VID, 90, _records(), max_seconds=30)[:2]
+    model = Scripted(['{"caption": "A tour starts.", "entities": []}', "cut off {", "still cut off"])
+    captioned, usage = caption_events(events, model, Graph(tmp_path / "g.sqlite"), concurrency=1)
+    assert captioned[0].caption.text == "A tour starts." and captioned[1].caption is None
+    assert captioned[1].speech == events[1].speech and usage.calls == 1
+    with pytest.raises(ModelError, match="could not caption any"):
+        caption_events(events, Scripted(["x"] * 4), None, concurrency=1)
+
+
 def test_a_failed_llm_reduce_loses_only_merges():
     from vidgraph.memory.caption import reduce_names
 
