@@ -5,10 +5,10 @@
 Generates a haystack (``vidgraph.eval.haystack``), runs the perception tools on it, then builds the memory in a
 fresh process per mode (captioning off; with ``--caption`` also on) and measures build time and that process's
 peak memory. Then asks the retrieval queries, one per needle and reworded ones (``Memory.search`` over all videos,
-k=5): a hit is a returned event of the right video whose span overlaps a truth span. Reports top-1/top-5 recall per
-kind, how many of a multi-span needle's spans the top 5 cover, whether a name said in one scene and shown in another became one
-entity, what the tools themselves recovered of each needle, and the top-1 scores of unanswerable queries beside
-answerable ones. Prints a table and writes JSON.
+k=5): a hit is a returned event of the right video whose span overlaps a truth span. Reports top-1/top-5 recall
+per kind, how many of a multi-span needle's spans the top 5 cover, whether a name said in one scene and shown in
+another became one entity, what the tools themselves read of each needle, and the top-1 scores of unanswerable
+queries beside answerable ones. Prints a table and writes JSON.
 """
 
 from __future__ import annotations
@@ -16,14 +16,13 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
-import re
 import resource
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from .haystack import NEEDLE_KINDS, RETRIEVAL_KINDS, Haystack, Needle, Query, make_haystack
+from .haystack import NEEDLE_KINDS, RETRIEVAL_KINDS, Haystack, Needle, Query, make_haystack, normalize
 
 Span2 = tuple[float, float]
 
@@ -55,29 +54,25 @@ def _reset_peak() -> None:
         pass
 
 
-def _digits(text: str) -> str:
-    return re.sub(r"(?<=\d)[,.\- ](?=\d)", "", text)
-
-
 def tool_recovery(hay: Haystack, library) -> dict[str, dict[str, int]]:
-    """Per needle kind: occurrences planted, and found by the tools at their place (ASR / OCR / detection)."""
+    """Per needle kind: occurrences planted, and read by the tools at their place (``Haystack.expected`` in the
+    overlapping ASR segments / OCR lines; the label among the detected objects)."""
     from ..records import ObjectSpan, TextLine, TranscriptSegment
 
     out: dict[str, dict[str, int]] = {k: {"planted": 0, "found": 0} for k in NEEDLE_KINDS}
-    for name in hay.videos:
-        entry = library.get(name)
+    for path in hay.videos:
+        entry = library.get(path)
         speech = [r for r in library.records(entry, "asr") if isinstance(r, TranscriptSegment)]
         lines = [r for r in library.records(entry, "ocr") if isinstance(r, TextLine)]
         objects = [r for r in library.records(entry, "detect") if isinstance(r, ObjectSpan)]
-        for n in (n for n in hay.needles if hay.path(n.video) == Path(name)):
-            for span, modality in zip(n.spans, n.modalities):
-                if modality == "speech":
-                    ok = any(n.value in _digits(s.text) for s in speech if _overlap(_span(s), span))
-                elif modality == "text":
-                    key = re.sub(r"\s", "", n.value.lower())
-                    ok = any(key in re.sub(r"\s", "", t.text.lower()) for t in lines if _overlap(_span(t), span))
+        for n in (n for n in hay.needles if n.video == Path(path).name):
+            for i, (span, modality) in enumerate(zip(n.spans, n.modalities)):
+                want = hay.expected(n, i)
+                if modality == "picture":
+                    ok = any(o.label == want and _overlap(_span(o), span) for o in objects)
                 else:
-                    ok = any(o.label == n.value and _overlap(_span(o), span) for o in objects)
+                    seen = speech if modality == "speech" else lines
+                    ok = want in normalize(" ".join(r.text for r in seen if _overlap(_span(r), span)))
                 out[n.kind]["planted"] += 1
                 out[n.kind]["found"] += int(ok)
     return out

@@ -38,6 +38,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import shutil
 import subprocess
 import tempfile
@@ -62,32 +63,35 @@ NEEDLE_VOICE = "en-gb"
 
 # -- pools (disjoint: a needle subject is never said in filler; an unanswerable subject is never said at all) ---------
 
-SUBJECTS = ["locker code", "gate number", "room number", "ticket number", "parking code", "flight number",
-            "safe combination", "order number", "access code", "reference number", "platform number", "seat number",
-            "cabin number", "table number", "desk number", "shelf number", "parcel number", "invoice number",
-            "booking number", "train number"]
-DECOY_SUBJECTS = ["dock number", "hall number", "crate number", "lane number", "pallet number", "batch number",
-                  "route number", "door number"]
+SUBJECTS = ["locker code", "gate number", "room number", "parking code", "flight number", "safe combination",
+            "account number", "access code", "reference number", "platform number", "cabin number", "table number",
+            "desk number", "shelf number", "parcel number", "invoice number", "train number"]
+"""Needle subjects: each read back right by Whisper-base in two of two tries in the needle voice ("ticket number"
+came back as "train number", "order number" as "door number", so they are out)."""
+DECOY_SUBJECTS = ["dock number", "hall number", "crate number", "pallet number", "batch number", "route number",
+                  "tank number"]
+"""Said in filler; misread as "dark", "match", "root" ... but never as a needle subject ("lane" came back as "desk")."""
 UNANSWERABLE_SUBJECTS = ["wifi password", "boat registration number", "elevator code", "museum entry fee",
                          "pharmacy phone number", "locker key colour"]
-NAMES = ["Laura Bennett", "Thomas Walker", "Helen Carter", "Nina Patel", "Maria Santos", "Anna Novak",
+NAMES = ["Laura Bennett", "Thomas Walker", "Helen Carter", "Nina Patel", "Maria Santos", "Sarah Collins",
          "Peter Lindgren", "Rachel Morgan", "Simon Hayes", "Clara Jensen", "Victor Hale", "David Chen"]
 UNANSWERABLE_NAMES = ["Gregory Blackwood", "Ingrid Halvorsen", "Marcus Whitfield"]
 ROLES = ["site manager", "head of security", "project lead", "chief engineer", "safety officer", "new accountant",
          "lab technician", "fleet coordinator", "office administrator", "quality inspector", "training officer"]
-LABELS = ["VISITOR PASS", "ACCESS CARD", "SHIPMENT", "PERMIT", "CONTAINER", "WORK ORDER", "LICENCE", "VOUCHER"]
+LABELS = ["VISITOR PASS", "MEMBER CARD", "SHIPMENT", "PERMIT", "CARGO", "DELIVERY NOTE", "LICENCE", "VOUCHER"]
+"""Code labels, sharing no word with a subject or a filler thing (so "what is the access code?" has one answer)."""
 REPEATED = ["SAFETY DRILL", "SPECIAL OFFER", "NEW ARRIVALS", "QUIET HOURS", "MAINTENANCE WINDOW"]
 CODE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"  # no I, O, Q: not confusable with 1, 0
 DIGITS = "12345678"  # in spoken numbers and codes: nine and zero are the words Whisper-base gets wrong most
 
-_PLACES = ["warehouse", "basement", "harbour", "office", "garage", "station", "bridge", "factory", "library",
+_PLACES = ["warehouse", "basement", "harbour", "depot", "garage", "station", "bridge", "factory", "library",
            "canteen", "workshop", "courtyard"]
 _THINGS = ["container", "truck", "generator", "ladder", "printer", "bicycle", "crate", "pump", "boiler", "kettle"]
 _COLOURS = ["red", "blue", "green", "yellow", "black", "white", "orange", "purple"]
 _DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
 _BLAND = ["The weather stayed mild for most of the afternoon.", "Everyone agreed to meet again after lunch.",
           "The corridor lights were replaced in spring.", "Most visitors arrived a little early today.",
-          "The new schedule will be posted on the board.", "Coffee is available in the kitchen all day.",
+          "The updated schedule will be posted on the board.", "Coffee is available in the kitchen all day.",
           "The windows on the east side were cleaned this week.", "Nothing unusual happened during the night shift.",
           "The heating will be checked again next month.", "Several boxes of paper were delivered yesterday."]
 _CAPTION_WORDS = ["UPDATE", "BRIEFING", "OVERVIEW", "REPORT", "NOTES", "SUMMARY"]
@@ -173,6 +177,13 @@ class Haystack:
     def needle(self, needle_id: str) -> Needle:
         return next(n for n in self.needles if n.id == needle_id)
 
+    def expected(self, needle: Needle, occurrence: int) -> str:
+        """What a tool must read at that occurrence, normalized: "locker code is 472" in speech, the name, the code
+        or the caption on screen, the object label in a picture."""
+        if needle.modalities[occurrence] == "speech" and needle.kind == "speech_number":
+            return normalize(needle.about.removeprefix("the ") + f" is {needle.value}")
+        return normalize(needle.value) if needle.modalities[occurrence] != "picture" else needle.value
+
     def retrieval_queries(self) -> list[Query]:
         """The queries that ask where a needle is (one per needle, then the reworded ones)."""
         return [q for q in self.queries if q.kind in RETRIEVAL_KINDS]
@@ -204,6 +215,12 @@ class Haystack:
     @classmethod
     def load(cls, root: str | Path) -> Haystack:
         return cls.from_json((Path(root) / "haystack.json").read_text(), root)
+
+
+def normalize(text: str) -> str:
+    """Lower case, digit groups joined ("4,729", "4-7-2-9" -> "4729"), punctuation gone, single spaces."""
+    text = re.sub(r"(?<=\d)[,.\- ](?=\d)", "", text.lower())
+    return " ".join(re.sub(r"[^\w\s-]", " ", text).split())
 
 
 # -- planning (pure, seeded) -----------------------------------------------------------------------------------------
