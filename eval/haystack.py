@@ -23,8 +23,8 @@ Near-miss decoys: each code and number is also planted with its digits shuffled 
 number is 526."), in a filler scene.
 
 Questions (``Query``): one retrieval query per needle (``kind`` = the needle's kind; any returned event of the
-right video overlapping one of ``spans`` is a hit) and reworded ones (``paraphrase``: "Which combination was given
-for the safe?", "Who is the site manager?"), plus questions for the evaluation: ``needle_text``,
+right video overlapping one of ``spans`` is a hit) and reworded ones (``paraphrase``: "What opens the safe?",
+"Who is the site manager?"), plus questions for the evaluation: ``needle_text``,
 ``needle_picture``, ``order``, ``count``, ``cross_modal``, ``grounding``, ``multi_video`` (when ``videos > 1``) and
 ``unanswerable`` (about things planted nowhere). Same seed, same needles, values and times.
 
@@ -63,11 +63,20 @@ NEEDLE_VOICE = "en-gb"
 
 # -- pools (disjoint: a needle subject is never said in filler; an unanswerable subject is never said at all) ---------
 
-SUBJECTS = ["locker code", "gate number", "room number", "parking code", "flight number", "safe combination",
-            "account number", "access code", "reference number", "platform number", "cabin number", "table number",
-            "desk number", "shelf number", "parcel number", "invoice number", "train number"]
-"""Needle subjects: each read back right by Whisper-base in two of two tries in the needle voice ("ticket number"
-came back as "train number", "order number" as "door number", so they are out)."""
+PARAPHRASES = {
+    "locker code": "What is the code for the locker?", "gate number": "Which gate was mentioned?",
+    "room number": "Which room was mentioned?", "parking code": "What code is needed to park?",
+    "flight number": "Which flight was mentioned?", "safe combination": "What opens the safe?",
+    "account number": "Which account was mentioned?",
+    "reference number": "What reference was given?", "platform number": "Which platform was mentioned?",
+    "cabin number": "Which cabin was mentioned?", "table number": "Which table was mentioned?",
+    "desk number": "Which desk was mentioned?", "shelf number": "Which shelf was mentioned?",
+    "parcel number": "What number does the parcel have?", "invoice number": "What number does the invoice have?",
+    "train number": "Which train was mentioned?"}
+"""Needle subjects and a question about each in other words. Each subject was read back right by Whisper-base in
+two of two tries in the needle voice ("ticket number" came back as "train number", "order number" as "door
+number", "access code" once as "racks are coded": they are out)."""
+SUBJECTS = list(PARAPHRASES)
 DECOY_SUBJECTS = ["dock number", "hall number", "crate number", "pallet number", "batch number", "route number",
                   "tank number"]
 """Said in filler; misread as "dark", "match", "root" ... but never as a needle subject ("lane" came back as "desk")."""
@@ -604,8 +613,7 @@ def _queries(needles: list[Needle], names: list[str], unanswerable: list[tuple[s
         add(n.kind, text, n.video, n.spans, n.value, needles_=(n.id,))
     for n in needles:  # the same, in other words than the video's
         if n.kind == "speech_number":
-            thing, what = n.about.removeprefix("the ").rsplit(" ", 1)
-            add("paraphrase", f"Which {what} was given for the {thing}?", n.video, n.spans, n.value,
+            add("paraphrase", PARAPHRASES[n.about.removeprefix("the ")], n.video, n.spans, n.value,
                 needles_=(n.id,))
         elif n.kind == "name_cross":
             add("paraphrase", f"Who is {n.about.removesuffix(chr(39) + 's name')}?", n.video, n.spans, n.value,
