@@ -121,8 +121,19 @@ def reduce_names(names: Sequence[str], model: ChatModel, limit: int = 60) -> tup
     known = {n.lower(): n for n in unique}
     out: dict[str, str] = {}
     for group in reply.data.groups:
-        members = [known[a.lower()] for a in [group.name, *group.aliases] if a.lower() in known]
-        if len(members) >= 2:
+        members = list(dict.fromkeys(known[a.lower()] for a in [group.name, *group.aliases] if a.lower() in known))
+        if len(members) >= 2 and _plausible(members):
             for alias in members:
                 out[alias] = group.name
     return out, reply.usage
+
+
+def _plausible(members: list[str], most: int = 4) -> bool:
+    """A small model's grouping is kept only if it could be one thing: a few names, the same numbers, and no
+    two full names without a word in common (two different people)."""
+    import re
+
+    if len(members) > most or len({"".join(re.findall(r"\d", m)) for m in members}) > 1:
+        return False
+    full = [set(m.lower().split()) for m in members if len(m.split()) >= 2 and m[:1].isupper()]
+    return all(a & b for i, a in enumerate(full) for b in full[i + 1:])

@@ -167,6 +167,20 @@ def test_a_clip_the_model_cannot_caption_keeps_its_evidence(tmp_path):
         caption_events(events, Scripted(["x"] * 4), None, concurrency=1)
 
 
+def test_implausible_llm_groups_are_rejected():
+    from vidgraph.memory.caption import reduce_names
+
+    reply = ('{"groups": [{"name": "Bay JR-8452", "aliases": ["Thomas Walker", "Rachel Morgan", "RACK UW-2542"]},'
+             ' {"name": "Rachel Morgan", "aliases": ["Thomas Walker"]},'
+             ' {"name": "Gate 17", "aliases": ["Gate 18"]},'
+             ' {"name": "Thomas Walker", "aliases": ["Mr Walker", "the engineer"]}]}')
+    names = ["Bay JR-8452", "Thomas Walker", "Rachel Morgan", "RACK UW-2542", "Gate 17", "Gate 18", "Mr Walker",
+             "the engineer"]
+    aliases, _ = reduce_names(names, Scripted([reply]))
+    assert aliases == {"Thomas Walker": "Thomas Walker", "Mr Walker": "Thomas Walker",
+                       "the engineer": "Thomas Walker"}
+
+
 def test_a_failed_llm_reduce_loses_only_merges():
     from vidgraph.memory.caption import reduce_names
 
