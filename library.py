@@ -28,7 +28,7 @@ import re
 import shutil
 import stat
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .catalog import Catalog, FileProblem, FileRow, StageStatus, VideoEntry, db_text
 from .config import Settings, load_settings
 from .errors import ConfigError, MediaError, MissingExtraError, StoreError, ToolError, VidgraphError
-from .records import ProbeInfo, Record
+from .records import Answer, ProbeInfo, Record
 from .tools.base import ArtifactStore, VideoContext, read_artifact
 
 if TYPE_CHECKING:
@@ -388,6 +388,41 @@ class Library:
         """A ``VideoContext`` over this library's artifacts (tools run through the same cache)."""
         entry = self.get(video)
         return VideoContext(replace(entry.info, path=entry.path), ArtifactStore(self.artifacts_dir), self.settings)
+
+    # -- asking -------------------------------------------------------------------------------------------------
+    def ask(self, question: str, options: Sequence[str] | None = None, strategy: str = "auto", model: Any = None,
+            videos: str | Sequence[str] | None = None, budget: Any = None, index: bool = True,
+            progress: bool | EventFn = True, on_step: Callable[[Any], None] | None = None) -> Answer:
+        """Answer a question about the videos, citing the moments that prove it (see ``vidgraph.agents``).
+
+        ``options``: choices of a multiple-choice question (the answer's ``choice`` is a letter). ``strategy``:
+        ``auto``, ``rag``, ``search``, ``mapreduce`` or ``uniform``. ``model``: a spec (``llamacpp:...``,
+        ``openai:model@url``) or a ``ChatModel`` (default ``settings.llm``). ``videos``: a video or a list (name,
+        path or id; default all). ``budget``: a ``vidgraph.agents.Budget``. With ``index``, whatever is not indexed
+        yet is indexed first (with ``progress``).
+        """
+        from .agents import ask
+
+        if index:
+            report = self.index(progress=progress)
+            if not self.memory.videos() and report.failures:
+                raise StoreError(f"no video of {self.folder} could be indexed ({report.failures[0].error})",
+                                 "fix the files listed, then ask again")
+        if isinstance(videos, (str, Path)):
+            videos = [videos]
+        scope = [self.get(v).video_id for v in videos] if videos else None
+        return ask(self, question, options, strategy, model, scope, budget, on_step)
+
+    def view(self, video: str | Path | VideoEntry) -> Any:
+        """A video's index (events with thumbnails and evidence) that renders as HTML in notebooks."""
+        from .display import VideoIndex
+
+        return VideoIndex(self, video)
+
+    def _repr_html_(self) -> str:
+        from .display import library_html
+
+        return library_html(self)
 
     # -- forgetting -----------------------------------------------------------------------------------------------
     def forget(self, video: str | Path | VideoEntry, wait: float | None = None) -> VideoEntry:

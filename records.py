@@ -336,3 +336,80 @@ class Entity(Record):
     @property
     def spans(self) -> tuple[Span, ...]:
         return tuple(m.span for m in self.mentions)
+
+
+# -- answers ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Citation(Record):
+    """A moment that supports an answer: the video, the span, the modality and the evidence text seen there."""
+
+    video_id: str
+    video: str
+    span: Span
+    modality: str
+    evidence: str
+    frame: str | None = None
+    """Path of a thumbnail inside the span (for notebooks and reports)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step(Record):
+    """One step of an agent's work: ``retrieved``, ``looked``, ``split``, ``moved``, ``mapped``, ``drafted``,
+    ``reflected``, ``routed``, ``abstained`` or ``error``; with the moment it concerns when there is one."""
+
+    kind: str
+    detail: str
+    video_id: str = ""
+    span: Span | None = None
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cost(Record):
+    """What answering one question used."""
+
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    frames: int = 0
+    """Frames looked at (decoded and analysed on demand)."""
+    looks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer(Record):
+    """The answer to a question, with the moments that prove it and how it was found.
+
+    ``found`` is False when the agents abstained ("not in the video"); ``choice`` is the option letter for a
+    multiple-choice question. Every answer with ``found`` has at least one citation.
+    """
+
+    question: str
+    text: str
+    found: bool
+    choice: str | None = None
+    options: tuple[str, ...] = ()
+    confidence: float = 0.0
+    citations: tuple[Citation, ...] = ()
+    trace: tuple[Step, ...] = ()
+    cost: Cost = Cost()
+    strategy: str = ""
+    model: str = ""
+
+    def __str__(self) -> str:
+        from .display import answer_text
+
+        return answer_text(self)
+
+    def _repr_html_(self) -> str:
+        from .display import answer_html
+
+        return answer_html(self)

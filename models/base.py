@@ -206,8 +206,10 @@ class ChatModel(ABC):
                 asked = asked + [Message.assistant(text),
                                  Message.user(f"That reply is not valid ({error}). Reply again with only one JSON "
                                               "object that follows the schema.")]
-        raise ModelError(f"{self.spec} did not return valid JSON twice ({error}); last reply: {text[:120]!r}",
-                         "use a larger model, or one whose server supports structured output")
+        failure = ModelError(f"{self.spec} did not return valid JSON twice ({error}); last reply: {text[:120]!r}",
+                             "use a larger model, or one whose server supports structured output")
+        failure.usage = total  # the calls were made: budgets count them
+        raise failure
 
 
 def _with_schema_instruction(messages: list[Message], schema: dict[str, Any]) -> list[Message]:

@@ -1,0 +1,98 @@
+"""What the agents carry while answering: budget, evidence items, the chain of candidate shots, the state.
+
+Every piece of evidence is an ``Item`` with a number the models cite (``[3]``), the moment it comes from and its
+modality. The graph state is a ``TypedDict``; lists that several nodes extend (evidence, trace, findings) are
+merged by concatenation, so parallel MapReduce branches never overwrite each other.
+"""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field, replace
+from typing import Annotated, Any, TypedDict
+
+from ..records import Span, Step, fmt_time
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Limits per question. ``seconds`` is wall time; the answer reports what was used."""
+
+    looks: int = 3
+    """Dense re-samplings of a span (frames decoded and analysed)."""
+    calls: int = 10
+    """Model calls (every strategy; MapReduce plans its map calls within it)."""
+    seconds: float = 300.0
+    frames_per_look: int = 8
+    steps: int = 6
+    """Chain-of-shot decisions."""
+
+    def with_(self, **changes: Any) -> Budget:
+        return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One piece of evidence the models see and cite by ``id``."""
+
+    id: int
+    video_id: str
+    video: str
+    span: Span
+    modality: str
+    """speech, text, objects, tags, caption (from the index) or look:text, look:objects, look:tags, look:caption."""
+    text: str
+    event: int = -1
+
+    def line(self) -> str:
+        from ..prompts import quote
+
+        return f"[{self.id}] {self.video} {fmt_time(self.span.start)}-{fmt_time(self.span.end)} " \
+               f"{self.modality}: {quote(self.text, 600)}"
+
+
+@dataclass
+class Shot:
+    """A candidate moment in the chain of shots: where, how promising, and what was done to it already."""
+
+    video_id: str
+    span: Span
+    score: float
+    event: int = -1
+    why: str = ""
+    depth: int = 0
+    """0 for an event of the memory; +1 for each split."""
+    done: set[str] = field(default_factory=set)
+
+    @property
+    def key(self) -> str:
+        return f"{self.video_id}:{self.span.start:.2f}-{self.span.end:.2f}"
+
+
+class State(TypedDict, total=False):
+    """The graph state (LangGraph). Nodes return partial updates."""
+
+    question: str
+    options: list[str]
+    videos: list[str]
+    strategy: str
+    items: Annotated[list[Item], operator.add]
+    trace: Annotated[list[Step], operator.add]
+    chain: list[Shot]
+    findings: Annotated[list[dict], operator.add]
+    chunks: list[list[int]]
+    draft: dict | None
+    pending: dict | None
+    verdict: dict | None
+    steps: int
+    rounds: int
+    final: dict | None
+
+
+class MapTask(TypedDict):
+    """The input of one MapReduce branch (sent with ``Send``)."""
+
+    question: str
+    options: list[str]
+    chunk: list[int]
+    items: list[Item]
