@@ -230,7 +230,7 @@ def map_plan(state: State, runtime: Rt) -> dict:
         keep = {(h.video_id, h.event.index) for h in hits}
         how = f"the best {len(keep)} of {len(events)} events"
         events = [e for e in events if (e.video_id, e.index) in keep]
-    items = [i for e in events for i in kit.event_items(e)]
+    items = [i for e in events for i in kit.event_items(e) if i.modality != "tags"]  # scene classes: too noisy
     chunks = _pack(items, CHUNK_CHARS, max(1, kit.calls_left() - 2))
     read = sum(len(c) for c in chunks)
     detail = f"{how} → {len(chunks)} clip groups ({read} of {len(items)} evidence lines)"
