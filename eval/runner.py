@@ -3,8 +3,8 @@
     vidgraph eval haystack:30 --out runs/h30                # our benchmark, 30 min of video (generated once)
     vidgraph eval mlvu_dev.json --videos ~/MLVU/video --limit 50
 
-Every (question, strategy) answer is appended to ``results.jsonl`` as soon as it is graded, so a stopped run
-resumes where it stopped; the same models answer for every strategy. The report (``report.md``) puts the
+Every (question, strategy) answer is appended to ``results.jsonl`` as soon as it is graded (the whole answer, with
+its trace, goes to ``answers/<question>.<strategy>.json``), so a stopped run resumes where it stopped; the same models answer for every strategy. The report (``report.md``) puts the
 strategies side by side — accuracy, abstention, citation overlap, frames looked at, model calls, seconds — then
 each strategy's full tables; ``accuracy_vs_frames.svg`` plots accuracy against frames looked at per question.
 """
@@ -102,10 +102,14 @@ def run_eval(bench: Benchmark, strategies: Sequence[str] = DEFAULT_STRATEGIES, m
                                                                                         lib.settings)
     questions = [q for q in bench.questions if (not kinds or q.kind in kinds)
                  and all(v in bench.files for v in (q.videos or ()))]
-    if per_kind:  # the first N questions of each kind, in benchmark order
-        seen: dict[str, int] = {}
-        questions = [q for q in questions if (seen.__setitem__(q.kind, seen.get(q.kind, 0) + 1) or
-                                              seen[q.kind] <= per_kind)]
+    if per_kind:  # the first N questions of each kind, taken round-robin (a partial run covers every kind)
+        rank: dict[str, int] = {}
+        ranked = []
+        for n, q in enumerate(questions):
+            rank[q.kind] = rank.get(q.kind, 0) + 1
+            if rank[q.kind] <= per_kind:
+                ranked.append((rank[q.kind], n, q))
+        questions = [q for _, _, q in sorted(ranked, key=lambda t: t[:2])]
     questions = questions[:limit] if limit else questions
     results_path = out / "results.jsonl"
     done: dict[str, Result] = {}
@@ -122,7 +126,7 @@ def run_eval(bench: Benchmark, strategies: Sequence[str] = DEFAULT_STRATEGIES, m
     bar = _bar(progress, len(todo))
     with bar as update, results_path.open("a") as sink:
         for q, strategy in todo:
-            r = _answer(lib, q, strategy, chat, bench, budget)
+            r = _answer(lib, q, strategy, chat, bench, budget, out / "answers" / f"{q.id}.{strategy}.json")
             sink.write(json.dumps({"key": _key(q, strategy, chat.spec), **r.to_dict()}) + "\n")
             sink.flush()
             results.append(r)
@@ -133,7 +137,8 @@ def run_eval(bench: Benchmark, strategies: Sequence[str] = DEFAULT_STRATEGIES, m
     return results
 
 
-def _answer(lib: Any, q: Question, strategy: str, chat: Any, bench: Benchmark, budget: Any) -> Result:
+def _answer(lib: Any, q: Question, strategy: str, chat: Any, bench: Benchmark, budget: Any, keep: Path) -> Result:
+    """Ask, keep the whole Answer (trace included) in ``keep``, and grade it."""
     scope = [bench.files[v] for v in q.videos]
     start = time.perf_counter()
     try:
@@ -141,6 +146,8 @@ def _answer(lib: Any, q: Question, strategy: str, chat: Any, bench: Benchmark, b
                     progress=False)
     except VidgraphError as e:
         return grade(q, strategy=strategy, error=e.message, seconds=time.perf_counter() - start)
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    keep.write_text(json.dumps(a.to_dict(), ensure_ascii=False))
     span = None
     if q.kind == "grounding" and a.citations:
         span = (a.citations[0].span.start, a.citations[0].span.end)
