@@ -197,7 +197,7 @@ def _candidates(chain: list[Shot], kit: Kit) -> str:
     lines = []
     for n, s in enumerate(chain, 1):
         done = f"; done: {', '.join(sorted(s.done))}" if s.done else ""
-        lines.append(f"#{n} {kit.name(s.video_id)} {when(s.span)} ({s.span.duration:.0f} s; {s.why[:80]}{done})")
+        lines.append(f"#{n} {kit.name(s.video_id)} {when(s.span)} ({s.span.duration:.0f} s; {quote(s.why, 80)}{done})")
     return "\n".join(lines) or "(none)"
 
 
