@@ -356,7 +356,7 @@ def verify(state: State, runtime: Rt) -> dict:
         return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
     problem = _rule_check(draft, options, kit)
-    calls, reason = 0, ""
+    calls, reason, failed = 0, "", []
     start = time.perf_counter()
     if problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
         cited = [kit.items[i] for i in draft["cited"]]
@@ -369,11 +369,11 @@ def verify(state: State, runtime: Rt) -> dict:
             if not data.supported:
                 problem = data.reason or "the model found the answer unsupported"
         except (BudgetExhausted, VidgraphError) as e:
-            kit.step("budget", f"verify: {getattr(e, 'message', None) or e}")
+            failed = _failed(kit, "verify", e)["trace"]
     verdict = {"supported": problem is None, "reason": problem or reason or "supported by the cited evidence"}
     step = kit.step("reflected", ("supported: " if problem is None else "rejected: ") + verdict["reason"],
                     seconds=time.perf_counter() - start, calls=calls)
-    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [step]}
+    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*failed, step]}
     if problem is not None:
         update["draft"] = {**draft, "found": False}  # kept as a guess for a multiple-choice question
     return update
