@@ -399,12 +399,29 @@ def _rule_check(draft: dict, options: list[str], kit: Kit) -> str | None:
         if not draft.get("option") or draft["option"] not in LETTERS[:len(options)]:
             return f"the option {draft.get('option')!r} is not one of A-{LETTERS[len(options) - 1]}"
         return None
-    cited = " ".join(kit.items[i].text for i in draft["cited"]).lower()
-    digits = re.sub(r"[\s,.]", "", cited)
-    for token in re.findall(r"[A-Za-z]*\d[\w-]*", draft["answer"]):
+    items = [kit.items[i] for i in draft["cited"]]
+    text = " ".join(i.text for i in items)
+    digits = re.sub(r"[\s,.]", "", text.lower())
+    answer = draft["answer"]
+    for stamp in _TIME.findall(answer):  # a time in the answer: said or shown, or inside a cited moment
+        t = _clock(stamp)
+        if stamp not in text and not any(i.span.start - 2 <= t <= i.span.end + 2 for i in items):
+            return f"{stamp} is not inside a cited moment"
+    for token in re.findall(r"[A-Za-z]*\d[\w-]*", _TIME.sub(" ", answer)):
         if re.sub(r"[\s,.]", "", token.lower()) not in digits:
             return f"{token!r} is not in the cited evidence"
     return None
+
+
+_TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
+"""A clock time in an answer (``11:16.9``, ``1:02:05``): checked against the cited spans, not their text."""
+
+
+def _clock(stamp: str) -> float:
+    total = 0.0
+    for part in stamp.split(":"):
+        total = total * 60 + float(part)
+    return total
 
 
 # -- the answer ----------------------------------------------------------------------------------------------------
