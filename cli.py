@@ -476,6 +476,147 @@ def _seconds(text: str) -> float:
     return total
 
 
+# -- ask ----------------------------------------------------------------------------------------------------------
+
+_ASK_EXIT = ("Exit codes: 0 answered; 2 the agents abstained (\"Not in the video.\": nothing found supports an "
+             "answer); 1 an error (one line on stderr; --debug for the traceback). A malformed command line "
+             "(unknown flag, missing argument) also exits 2, with a usage message instead of an answer.")
+
+_ASK_EXAMPLES = "[b]Examples[/b]\n\n" + "\n\n".join(f"  [dim]# {note}[/dim]\n  {cmd}" for note, cmd in (
+    ("a needle: one fact said or shown once", 'vidgraph ask ~/videos "What is the invoice number?"'),
+    ("multiple choice (the answer is a letter)",
+     'vidgraph ask ~/videos "When is the meeting?" --option Monday --option Thursday --option Friday'),
+    ("counting: read every clip, then add up", 'vidgraph ask ~/videos "How many times is the pump mentioned?" '
+                                               "--strategy mapreduce"),
+    ("several videos (default: all of them)",
+     'vidgraph ask ~/videos "Which talk mentions the budget?" --video a.mp4 --video b.mp4'),
+    ("a model on an OpenAI-compatible server (vLLM, Ollama, llama.cpp server)",
+     'vidgraph ask ~/videos "Who speaks first?" --model openai:qwen2.5-7b@http://localhost:8000/v1'),
+    ("the Answer as JSON, for scripts", 'vidgraph ask ~/videos "What is the invoice number?" --json --quiet')))
+
+
+@app.command(help="Answer QUESTION about the videos of FOLDER, citing the moments that prove it (video, time, "
+                  "modality, evidence). Whatever is not indexed yet is indexed first.\n\n"
+                  "Strategies: auto (the router picks), rag (retrieve and answer in one call), search (look at "
+                  "frames, split, move between moments), mapreduce (read every clip, then combine: counting, "
+                  "ordering, summaries), uniform (evenly spaced frames, no memory: a baseline). The steps of the "
+                  "agents are printed on stderr as they happen (--quiet hides them and the progress bars).\n\n"
+                  + _ASK_EXIT,
+             epilog=_ASK_EXAMPLES)
+@_command
+def ask(
+    folder: Annotated[Path, typer.Argument(help="A folder of videos (indexed first if needed).", show_default=False)],
+    question: Annotated[str, typer.Argument(help="The question, in quotes.", show_default=False)],
+    option: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        "--option", "-o", metavar="TEXT", help="A choice of a multiple-choice question; repeat it 2 to 10 times "
+        "(the answer is the letter A, B, ...).", show_default=False)] = None,
+    video: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
+        "--video", "-v", metavar="NAME", help="Only this video (name, path or id); repeat for several. "
+        "\\[default: every video]", show_default=False)] = None,
+    strategy: Annotated[str, typer.Option(
+        "--strategy", "-s", metavar="NAME", help="auto, rag, search, mapreduce or uniform.")] = "auto",
+    model: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        "--model", "-m", metavar="BACKEND:MODEL", help="The language model: llamacpp:qwen2.5-coder-0.5b (faster), "
+        "openai:MODEL@http://host:port/v1, transformers:/path/to/model-dir. \\[default: settings llm, "
+        "llamacpp:qwen2.5-coder-1.5b]", show_default=False)] = None,
+    looks: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        "--looks", metavar="N", help="At most N looks (frames decoded and analysed on a span). \\[default: 3]",
+        show_default=False)] = None,
+    calls: Annotated[Optional[int], typer.Option(  # noqa: UP007
+        "--calls", metavar="N", help="At most N model calls. \\[default: 10]", show_default=False)] = None,
+    seconds: Annotated[Optional[float], typer.Option(  # noqa: UP007
+        "--seconds", metavar="S", help="At most S seconds of wall time for the agents. \\[default: 300]",
+        show_default=False)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the Answer as JSON (answer.to_dict()) on stdout: "
+                                                          "text, found, choice, citations, trace, cost.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No steps or progress bars on stderr.")] = False,
+    index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
+        "--index-dir", help="Where the index lives. \\[default: FOLDER/.vidgraph]", show_default=False)] = None,
+) -> None:
+    """Ask a question (help text above)."""
+    from .agents.router import STRATEGIES
+    from .errors import ConfigError
+
+    if not " ".join(question.split()):
+        raise ConfigError("the question is empty", f"ask a question, e.g. vidgraph ask {folder} \"who speaks first?\"")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"unknown strategy {strategy!r}", f"choose one of: {', '.join(STRATEGIES)}")
+    options = list(option or [])
+    if len(options) == 1 or len(options) > 10:
+        raise ConfigError(f"{len(options)} option{'' if len(options) == 1 else 's'} given",
+                          "give --option between 2 and 10 times, or not at all")
+    if any(not o.strip() for o in options):
+        raise ConfigError("an option is empty", "give each --option some text")
+    limits = {"looks": looks, "calls": calls, "seconds": seconds}
+    for name, value in limits.items():
+        if value is not None and (value < 0 or (name != "looks" and value <= 0)):
+            raise ConfigError(f"--{name} {value:g} is out of range",
+                              "--looks takes 0 or more; --calls and --seconds more than 0")
+
+    from .agents import Budget
+    from .library import Library, RichReporter
+
+    library = Library(folder, index_dir=index_dir)
+    budget = Budget(**{k: v for k, v in limits.items() if v is not None})
+    progress: Any = False if quiet else RichReporter(_console(stderr=True))
+    on_step = None if quiet else _StepPrinter(library, _console(stderr=True))
+    answer = library.ask(question, options or None, strategy=strategy, model=model, videos=video or None,
+                         budget=budget, progress=progress, on_step=on_step)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_answer(answer, _console())
+    raise typer.Exit(0 if answer.found else 2)
+
+
+class _StepPrinter:
+    """Prints each step of the agents as one dim line on stderr as it happens."""
+
+    def __init__(self, library: Any, console: Any) -> None:
+        self.library, self.console, self.names = library, console, None
+
+    def __call__(self, step: Any) -> None:
+        from rich.text import Text
+
+        from .display import STEP_COLOURS, span_text
+
+        if self.names is None:
+            self.names = {e.video_id: e.name for e in self.library.videos()}
+        where = " ".join(x for x in (self.names.get(step.video_id, step.video_id) if step.video_id else "",
+                                     span_text(step.span) if step.span else "") if x)
+        used = f"{step.seconds:.1f} s" + (f", {step.calls} call{'s' if step.calls > 1 else ''}" if step.calls else "")
+        detail = " ".join(step.detail.split())
+        line = Text("  ")
+        line.append(f"{step.kind:<9}", style=STEP_COLOURS.get(step.kind, ""))
+        line.append(f" {where}  " if where else " ")
+        line.append(detail[:200] + ("…" if len(detail) > 200 else ""))
+        line.append(f"  ({used})", style="dim")
+        self.console.print(line, soft_wrap=True, overflow="ignore", no_wrap=True)
+
+
+def _print_answer(answer: Any, console: Any) -> None:
+    """The answer, its confidence, strategy and cost, then one line per cited moment."""
+    from rich.text import Text
+
+    from .display import cost_text, span_text
+
+    console.print(Text(answer.text, style="bold green" if answer.found else "bold red"), soft_wrap=True)
+    for i, o in enumerate(answer.options):
+        letter = chr(65 + i)
+        console.print(Text(f"  {letter}. {o}", style="bold" if letter == answer.choice else "dim"), soft_wrap=True)
+    console.print(Text(f"confidence {answer.confidence:.2f} · {answer.strategy} · {answer.model} · "
+                       f"{cost_text(answer)}", style="dim"), soft_wrap=True)
+    for c in answer.citations:
+        evidence = " ".join(c.evidence.split())
+        line = Text("  ")
+        line.append(f"{c.video}  {span_text(c.span)}", style="bold")
+        line.append(f"  {c.modality}", style="cyan")
+        line.append(f"  {evidence[:300]}" + ("…" if len(evidence) > 300 else ""))
+        console.print(line, soft_wrap=True)
+
+
 # -- doctor -------------------------------------------------------------------------------------------------------
 
 _NOTES = (
