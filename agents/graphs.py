@@ -28,7 +28,7 @@ from ..prompts import load, quote
 from ..records import Span
 from . import router
 from .kit import LETTERS, BudgetExhausted, Kit, evidence_block, question_block, when
-from .schemas import Decision, Draft, MapReply, Verdict
+from .schemas import Decision, Draft, MapReply, Verdict, with_options
 from .state import Item, MapTask, Shot, State
 
 NOT_FOUND = "Not in the video."
@@ -43,6 +43,11 @@ Rt = Runtime[Kit]
 
 def _query(state: State) -> str:
     return " ".join([state["question"], *state.get("options", [])])
+
+
+def _schema(base: type[Draft], state: State) -> type[Draft]:
+    n = len(state.get("options", []))
+    return with_options(base, n) if n else base
 
 
 def _failed(kit: Kit, what: str, e: Exception) -> dict:
@@ -105,7 +110,7 @@ def answer(state: State, runtime: Rt) -> dict:
     try:
         data, usage = kit.chat([Message.system(load("answer").text),
                                 Message.user(question_block(state["question"], state.get("options", [])),
-                                             "Evidence:\n" + evidence_block(items))], Draft)
+                                             "Evidence:\n" + evidence_block(items))], _schema(Draft, state))
     except (BudgetExhausted, VidgraphError) as e:
         return {"draft": None, **_failed(kit, "answer", e)}
     draft = _draft(data, kit.items)
@@ -138,7 +143,8 @@ def decide(state: State, runtime: Rt) -> dict:
         data, usage = kit.chat([Message.system(load("search").text),
                                 Message.user(question_block(state["question"], state.get("options", [])) + note,
                                              "Evidence:\n" + evidence_block(items, 3000),
-                                             "Candidate moments:\n" + _candidates(chain, kit))], Decision, 300)
+                                             "Candidate moments:\n" + _candidates(chain, kit))],
+                                _schema(Decision, state), 300)
     except (BudgetExhausted, VidgraphError) as e:
         return {"pending": {"action": "stop"}, "steps": steps + 1, **_failed(kit, "decide", e)}
     seconds = time.perf_counter() - start
@@ -313,7 +319,7 @@ def reduce(state: State, runtime: Rt) -> dict:
     try:
         data, usage = kit.chat([Message.system(load("reduce").text),
                                 Message.user(question_block(state["question"], state.get("options", [])), body)],
-                               Draft)
+                               _schema(Draft, state))
     except (BudgetExhausted, VidgraphError) as e:
         return {"draft": None, **_failed(kit, "reduce", e)}
     draft = _draft(data, kit.items)

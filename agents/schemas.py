@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -45,3 +46,15 @@ class Verdict(BaseModel):
 
 class Description(BaseModel):
     description: str = Field(max_length=800)
+
+
+@cache
+def with_options(base: type[Draft], n: int) -> type[Draft]:
+    """``base`` whose ``option`` is required and one of the first ``n`` letters in the JSON schema (a
+    multiple-choice question always gets a choice where the backend constrains decoding)."""
+    from pydantic import create_model
+
+    letters = tuple("ABCDEFGHIJ"[:n])
+    return create_model(f"{base.__name__}Of{n}", __base__=base,  # the enum guides decoding; the verifier checks it
+                        option=(str, Field(description="the letter of the best option",
+                                           json_schema_extra={"enum": list(letters)})))
