@@ -450,6 +450,30 @@ def test_the_time_budget_ends_the_search(lib):
     assert re.match(r"decide: budget used: 1 model calls, \d+ s", steps(a, "budget")[0].detail)
 
 
+class Seeing(Scripted):
+    supports_images = True
+
+
+def test_uniform_looks_at_evenly_spaced_frames_without_the_memory(lib):
+    """The baseline: a look per part of the video (frames read by the tools and described by the vision model),
+    no retrieval, then one answer from what was seen."""
+    model = Seeing(describe={"description": "a dark red screen with a white sign"},
+                   answer=[lambda p: found("4821-B", cite(p, "4821", "look:text"))])
+    a = ask(lib, model, INVOICE, strategy="uniform", budget=Budget(looks=2))
+    assert kinds(a) == ["routed", "looked", "looked", "drafted", "reflected", "answered"]
+    first, second = (s.span for s in steps(a, "looked"))
+    assert first.start == 0 and first.end == pytest.approx(30, abs=0.1) and second.end == pytest.approx(60, abs=0.1)
+    assert a.cost.looks == 2 and 0 < a.cost.frames <= 16 and a.cost.model_calls == 3
+    evidence = lines(model.prompts("answer")[0])
+    assert evidence and all(line.modality.startswith("look:") for line in evidence)
+    assert "a dark red screen with a white sign" in [line.text for line in evidence if line.modality == "look:caption"]
+    for role, messages in model.calls:
+        if role == "describe":
+            images = [i for m in messages for i in m.images]
+            assert 1 <= len(images) <= 4 and all(Path(i.path).is_file() and i.video == FIXTURE for i in images)
+    assert a.found and a.citations[0].modality == "look:text" and a.citations[0].span.overlap(Span(12, 19)) > 0
+
+
 # -- failures -----------------------------------------------------------------------------------------------------
 def test_invalid_json_is_an_error_step_and_the_graph_finishes(lib):
     a = ask(lib, Scripted(answer=["not json", "still not {"]), INVOICE, strategy="rag")
@@ -650,6 +674,6 @@ def test_real_model_finds_the_invoice_number(lib, real_model, strategy):
 @pytest.mark.parametrize("strategy", ["rag", "search"])
 def test_real_model_abstains_on_what_the_video_does_not_say(lib, real_model, strategy):
     a = ask(lib, real_model, "What is the name of the company's CEO?", strategy=strategy,
-            budget=Budget(looks=1, steps=3))
+            budget=Budget(looks=0, steps=2))  # two chances to make a name up; looks cost minutes on a loaded CPU
     assert not a.found and a.text.startswith(NOT_FOUND), (a.text, [s.detail for s in a.trace])
     assert a.citations == ()
