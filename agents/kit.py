@@ -48,6 +48,7 @@ class Kit:
         self.frames = 0
         self.items: dict[int, Item] = {}
         self._seen: dict[tuple, int] = {}
+        self._reserved = 0
         self._lock = threading.Lock()
 
     # -- budget and model calls ---------------------------------------------------------------------------------
@@ -56,7 +57,7 @@ class Kit:
         return time.perf_counter() - self.started
 
     def calls_left(self) -> int:
-        return max(0, self.budget.calls - self.usage.calls)
+        return max(0, self.budget.calls - self.usage.calls - self._reserved)
 
     def time_left(self) -> float:
         return self.budget.seconds - self.elapsed
@@ -69,16 +70,29 @@ class Kit:
         """One structured call; raises ``BudgetExhausted`` when no call or time is left."""
         from ..models.base import Usage
 
-        with self._lock:
+        with self._lock:  # calls in flight are reserved, so parallel map branches never overrun the budget
             if not self.can_call():
                 raise BudgetExhausted(f"budget used: {self.usage.calls} model calls, {self.elapsed:.0f} s")
+            self._reserved += 1
+        held = [1]
+
+        def retry() -> bool:  # the retry of an invalid reply is a call too: only when one is left
+            with self._lock:
+                if not self.can_call():
+                    return False
+                self._reserved += 1
+                held[0] += 1
+                return True
+
         try:
-            reply = (model or self.model).chat(messages, schema=schema, max_tokens=max_tokens)
+            reply = (model or self.model).chat(messages, schema=schema, max_tokens=max_tokens, retry=retry)
         except VidgraphError as e:
             with self._lock:
+                self._reserved -= held[0]
                 self.usage = self.usage + getattr(e, "usage", Usage(calls=1))
             raise
         with self._lock:
+            self._reserved -= held[0]
             self.usage = self.usage + reply.usage
         return reply.data, reply.usage
 
@@ -152,6 +166,8 @@ class Kit:
         with self._lock:
             if self.looks >= self.budget.looks:
                 raise BudgetExhausted(f"all {self.budget.looks} looks used")
+            if self.time_left() <= 0:
+                raise BudgetExhausted(f"the {self.budget.seconds:g} s budget is used")
             self.looks += 1
         ctx = self.library.context(shot.video_id)
         reading = look(ctx, shot.span, self.budget.frames_per_look)

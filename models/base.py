@@ -16,6 +16,7 @@ import base64
 import json
 import re
 import threading
+from collections.abc import Callable
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -177,8 +178,10 @@ class ChatModel(ABC):
         """The reply text and its usage (``calls=1``)."""
 
     def chat(self, messages: list[Message], *, schema: Any = None, max_tokens: int = 512,
-             temperature: float = 0.0, stop: list[str] | None = None) -> ChatResponse:
-        """Send ``messages``; with ``schema`` (pydantic class or JSON-schema dict) the reply is parsed into ``data``."""
+             temperature: float = 0.0, stop: list[str] | None = None,
+             retry: bool | Callable[[], bool] = True) -> ChatResponse:
+        """Send ``messages``; with ``schema`` (pydantic class or JSON-schema dict) the reply is parsed into ``data``.
+        An invalid reply is asked again once when ``retry`` is true (or returns true when called at that moment)."""
         if not self.supports_images and any(m.images for m in messages):
             raise ModelError(f"{self.spec} takes no images",
                              "set vlm to a vision model (e.g. openai:<model>@<server url>), or describe frames "
@@ -202,6 +205,8 @@ class ChatModel(ABC):
                 return ChatResponse(text, total, self.spec, parser.parse(text))
             except ValueError as e:
                 error = str(e)
+            if attempt == 0 and not (retry() if callable(retry) else retry):
+                break
             if attempt == 0:
                 asked = asked + [Message.assistant(text),
                                  Message.user(f"That reply is not valid ({error}). Reply again with only one JSON "

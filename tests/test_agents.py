@@ -677,3 +677,13 @@ def test_real_model_abstains_on_what_the_video_does_not_say(lib, real_model, str
             budget=Budget(looks=0, steps=2))  # two chances to make a name up; looks cost minutes on a loaded CPU
     assert not a.found and a.text.startswith(NOT_FOUND), (a.text, [s.detail for s in a.trace])
     assert a.citations == ()
+
+
+def test_the_retry_of_an_invalid_reply_counts_against_the_call_budget(lib):
+    """An invalid reply is asked again only while a call is left: a budget of one call makes one call."""
+    model = Scripted(answer=["not json at all", "still not json"])
+    a = ask(lib, model, INVOICE, strategy="rag", budget=Budget(calls=1))
+    assert a.cost.model_calls == 1 and len(model.calls) == 1 and not a.found
+    model = Scripted(answer=["not json at all", lambda p: found("4821-B", cite(p, "4821"))])
+    a = ask(lib, model, INVOICE, strategy="rag", budget=Budget(calls=2))
+    assert a.cost.model_calls == 2 and a.found and a.text == "4821-B"  # the retry was allowed and answered
