@@ -30,7 +30,7 @@ def span_text(span: Span) -> str:
 
 def answer_text(a: Answer) -> str:
     """The answer, its confidence and cited moments (video, time, modality, evidence), as terminal lines."""
-    lines = [a.text + ("" if a.found else ""), f"  confidence {a.confidence:.2f} · {a.strategy} · {cost_text(a)}"]
+    lines = [a.text, f"  confidence {a.confidence:.2f} · {a.strategy} · {cost_text(a)}"]
     for c in a.citations:
         lines.append(f"  [{c.video} {span_text(c.span)}] {c.modality}: {_clip(c.evidence, 160)}")
     return "\n".join(lines)
@@ -38,7 +38,12 @@ def answer_text(a: Answer) -> str:
 
 def cost_text(a: Answer) -> str:
     c = a.cost
-    return (f"{c.model_calls} model calls, {c.tokens} tokens, {c.frames} frames looked at, {c.seconds:.1f} s")
+    return (f"{_n(c.model_calls, 'model call')}, {_n(c.tokens, 'token')}, {_n(c.frames, 'frame')} looked at, "
+            f"{c.seconds:.1f} s")
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def _clip(text: str, n: int) -> str:

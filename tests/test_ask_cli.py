@@ -140,7 +140,7 @@ def test_the_flags_build_the_call_and_the_answer_prints_with_its_citations(tmp_p
     assert call["progress"] is not False and call["on_step"] is not None
     assert result.stdout.splitlines() == [
         "4821-B",
-        "confidence 0.90 · rag · llamacpp:test · 1 model calls, 1230 tokens, 0 frames looked at, 3.6 s",
+        "confidence 0.90 · rag · llamacpp:test · 1 model call, 1230 tokens, 0 frames looked at, 3.6 s",
         "  fixture.mp4  0:12.5–0:19.0  text  Invoice No. 4821-B",
         "  fixture.mp4  0:11.5–0:16.4  speech  The red container holds four hundred and twenty kilograms"]
     steps = result.stderr.splitlines()  # live, in order, with the video's name and the span
