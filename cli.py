@@ -478,9 +478,9 @@ def _seconds(text: str) -> float:
 
 # -- ask ----------------------------------------------------------------------------------------------------------
 
-_ASK_EXIT = ("Exit codes: 0 answered; 2 the agents abstained (\"Not in the video.\": nothing found supports an "
-             "answer); 1 an error (one line on stderr; --debug for the traceback). A malformed command line "
-             "(unknown flag, missing argument) also exits 2, with a usage message instead of an answer.")
+_ASK_EXIT = ("Exit codes: 0 answered; 3 the agents abstained (\"Not in the video.\": nothing found supports an "
+             "answer); 1 an error (one line on stderr; --debug for the traceback); 2 a malformed command line "
+             "(unknown flag, missing argument), with a usage message.")
 
 _ASK_EXAMPLES = "[b]Examples[/b]\n\n" + "\n\n".join(f"  [dim]# {note}[/dim]\n  {cmd}" for note, cmd in (
     ("a needle: one fact said or shown once", 'vidgraph ask ~/videos "What is the invoice number?"'),
@@ -568,7 +568,7 @@ def ask(
         typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_answer(answer, _console())
-    raise typer.Exit(0 if answer.found else 2)
+    raise typer.Exit(0 if answer.found else 3)
 
 
 class _StepPrinter:

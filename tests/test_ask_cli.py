@@ -1,5 +1,5 @@
 """``vidgraph ask``: help with the examples users need, one-line errors before anything is indexed or loaded, the
-flags reaching ``Library.ask``, the readable and JSON answers with their exit codes (0 answered, 2 abstained), live
+flags reaching ``Library.ask``, the readable and JSON answers with their exit codes (0 answered, 3 abstained), live
 steps on stderr, and one real run of the installed command with the default model on the 60 s fixture."""
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def test_help_teaches_every_kind_of_question():
                    "--strategy mapreduce",  # counting
                    "--video a.mp4 --video b.mp4",  # several videos
                    "--model openai:qwen2.5-7b@http://localhost:8000/v1",  # a server model
-                   "2 the agents abstained", "--looks", "--calls", "--seconds", "--json", "--index-dir",
+                   "3 the agents abstained", "--looks", "--calls", "--seconds", "--json", "--index-dir",
                    "[default: 10]", "[default: FOLDER/.vidgraph]"):
         assert needle in out, needle
     top = runner.invoke(app, ["--help"])
@@ -165,13 +165,13 @@ def test_json_is_the_answer_record(tmp_path, fake_ask):
 
 def test_an_abstention_exits_2_and_shows_the_options(tmp_path, fake_ask):
     result = runner.invoke(app, ["ask", str(tmp_path), "When is the meeting?", "-o", "Thursday", "-o", "Monday"])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 3, result.output
     lines = result.stdout.splitlines()
     assert lines[:3] == ["Not in the video. (best guess: B. Monday)", "  A. Thursday", "  B. Monday"]
     assert lines[3].startswith("confidence 0.30 · search") and len(lines) == 4  # no citations
     as_json = runner.invoke(app, ["ask", str(tmp_path), "When is the meeting?", "-o", "Thursday", "-o", "Monday",
                                   "--json", "-q"])
-    assert as_json.exit_code == 2 and json.loads(as_json.stdout)["found"] is False
+    assert as_json.exit_code == 3 and json.loads(as_json.stdout)["found"] is False
 
 
 # -- the real thing ---------------------------------------------------------------------------------------------------
