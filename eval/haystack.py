@@ -16,7 +16,9 @@ exact match, not a lucky one. Needle kinds (each in scenes of its own, with grou
 - ``text_code``: a label and a code like ``XK-4217`` burned in large (DejaVu Sans Bold);
 - ``object_twice``: ``bus.jpg`` (a bus and people) in two scenes far apart, in one video of the haystack;
   ``zidane.jpg`` (people, a tie) once elsewhere as a distractor;
-- ``name_cross``: a person's name said in one scene and shown on screen in another;
+- ``name_cross``: a person's name said in one scene and shown on screen in another (the ``cross_modal``
+  question asks for the name; its evidence span is the on-screen one, so citation overlap tells whether the
+  agent found the moment it is shown);
 - ``text_repeat``: one caption shown in k (2-4) separate scenes (for counting).
 
 Near-miss decoys: each code and number is also planted with its digits shuffled (``UNIT YV-8653``, "The door
@@ -633,8 +635,9 @@ def _queries(needles: list[Needle], names: list[str], unanswerable: list[tuple[s
         elif n.kind == "name_cross":
             said = next(i for i, m in enumerate(n.modalities) if m == "speech")
             shown = 1 - said
-            add("cross_modal", f"Someone says who {n.about.removesuffix(chr(39) + 's name')} is. When is that "
-                f"person's name shown on screen?", n.video, (n.spans[shown],), n.value, needles_=(n.id,))
+            add("cross_modal", f"Someone says who {n.about.removesuffix(chr(39) + 's name')} is, and in "
+                f"another scene that person's name is shown on screen. Which name is shown?", n.video,
+                (n.spans[shown],), n.value, needles_=(n.id,))
         elif n.kind == "speech_number":
             add("grounding", f"When is it said that {n.about} is {n.value}?", n.video, n.spans, None,
                 needles_=(n.id,))
