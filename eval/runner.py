@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import ConfigError, VidgraphError
 from .questions import Question, resolve_videos
-from .scoring import Report, Result, grade, render_markdown, score_by_strategy
+from .scoring import MIN_CLUSTERS, Report, Result, grade, interval, render_markdown, score_by_strategy
 
 DEFAULT_STRATEGIES = ("uniform", "rag", "search", "mapreduce")
 
@@ -188,11 +188,14 @@ def write_report(results: Sequence[Result], out: Path, bench: Benchmark, model: 
               "model calls / q | tokens / q | s / q |", "|---|---|---|---|---|---|---|---|"]
     for name, r in reports.items():
         acc = r.accuracy
-        ci = f" ({_p(acc.low)}–{_p(acc.high)})" if acc.low is not None else ""
+        ci = f" ({interval(acc)})" if acc.low is not None else ""
         lines.append(f"| {name} | {_p(acc.value)}{ci} | {_p(r.abstention['precision'])} / "
                      f"{_p(r.abstention['recall'])} | {_p(r.citations['accuracy'])} | "
                      f"{r.cost['frames']['mean']:.1f} | {r.cost['model_calls']['mean']:.1f} | "
                      f"{r.cost['tokens']['mean']:.0f} | {r.cost['seconds']['mean']:.1f} |")
+    if any(not r.accuracy.clustered for r in reports.values()):
+        lines += ["", f"\\* Fewer than {MIN_CLUSTERS} videos: the interval is a Wilson interval over questions "
+                  "(a clustered one needs more videos), so it ignores that questions about one video are correlated."]
     kinds = sorted({k for r in reports.values() for k in r.by_kind})
     if kinds:
         lines += ["", "## Accuracy by kind (%)", "", "| kind | " + " | ".join(reports) + " |",

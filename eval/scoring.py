@@ -15,7 +15,9 @@ Rules, all deterministic (no random fallback, no LLM judge):
 - Grounding (``kind == "grounding"``): temporal IoU of the predicted span with the best ground-truth span, both
   clipped to the video's duration; reported as R1@{0.3,0.5,0.7} and mIoU, not in accuracy.
 - Confidence intervals: percentile cluster bootstrap over videos (questions about one video are correlated;
-  seeded, so the same results give the same interval), or a cluster-robust normal approximation.
+  seeded, so the same results give the same interval), or a cluster-robust normal approximation. With fewer
+  than ``MIN_CLUSTERS`` videos neither means anything (two videos give three possible resamples), so the
+  interval is a Wilson interval over questions instead, marked ``clustered=False`` (and ``*`` in reports).
 """
 
 from __future__ import annotations
@@ -386,13 +388,15 @@ def grade(question: Question, predicted: str = "", *, choice: str | None = None,
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean over questions with its confidence interval (None when fewer than two clusters or no questions)."""
+    """A mean over questions with its confidence interval (None when there are no questions)."""
 
     value: float | None
     low: float | None
     high: float | None
     n: int
     clusters: int
+    clustered: bool = True
+    """False: too few videos for a clustered interval; ``low``/``high`` are a Wilson interval over questions."""
 
 
 @dataclass(frozen=True)
@@ -436,6 +440,16 @@ def _cluster(r: Result) -> str:
     return r.video or f"question:{r.question_id}"
 
 
+MIN_CLUSTERS = 5
+"""Fewest videos for a clustered interval; below it the interval is over questions (Wilson)."""
+
+
+def _wilson(p: float, n: int, z: float) -> tuple[float, float]:
+    """Wilson score interval of a proportion ``p`` over ``n`` trials."""
+    centre, half = p + z * z / (2 * n), z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, float((centre - half) / (1 + z * z / n))), min(1.0, float((centre + half) / (1 + z * z / n)))
+
+
 def _estimate(values: Sequence[float], clusters: Sequence[str], groups: Sequence[Sequence[int]] | None, *,
               method: str, n_boot: int, seed: int, level: float) -> Estimate:
     """Mean of ``values`` (or the mean over groups of the group means) with a cluster CI."""
@@ -463,9 +477,10 @@ def _estimate(values: Sequence[float], clusters: Sequence[str], groups: Sequence
     S, N = sums.sum(0), counts.sum(0)
     value = float(stat(S, N))
     nc = len(ids)
-    if nc < 2:
-        return Estimate(value, None, None, n, nc)
     alpha = 1 - level
+    if nc < MIN_CLUSTERS:
+        low, high = _wilson(value, n, NormalDist().inv_cdf(1 - alpha / 2))
+        return Estimate(value, low, high, n, nc, clustered=False)
     if method == "normal":
         present = N > 0
         means = np.where(present, S / np.where(present, N, 1), 0.0)
@@ -565,9 +580,17 @@ def _pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}"
 
 
+def interval(e: Estimate) -> str:
+    """``low–high`` in percent, ``*`` when over questions (too few videos to cluster), ``–`` when none."""
+    return f"{_pct(e.low)}–{_pct(e.high)}{'' if e.clustered else '*'}" if e.low is not None else "–"
+
+
 def _row(name: str, e: Estimate) -> str:
-    interval = f"{_pct(e.low)}–{_pct(e.high)}" if e.low is not None else "–"
-    return f"| {name} | {_pct(e.value)} | {interval} | {e.n} |"
+    return f"| {name} | {_pct(e.value)} | {interval(e)} | {e.n} |"
+
+
+_UNCLUSTERED = (f" (* fewer than {MIN_CLUSTERS} videos: a Wilson interval over questions, which ignores that "
+                "questions about one video are correlated)")
 
 
 def render_markdown(report: Report) -> str:
@@ -575,7 +598,8 @@ def render_markdown(report: Report) -> str:
     lvl = f"{100 * report.level:g}% CI"
     title = " · ".join(x for x in (", ".join(report.benchmarks), ", ".join(s for s in report.strategies if s)) if x)
     lines = [f"## Results{': ' + title if title else ''}", "",
-             (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}. Micro = pooled over "
+             (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}"
+              f"{_UNCLUSTERED if report.videos < MIN_CLUSTERS else ''}. Micro = pooled over "
               f"questions, macro = mean over {len(report.by_kind)} kinds."), "",
              f"| metric | % | {lvl} | n |", "|---|---|---|---|",
              _row("accuracy (micro)", report.accuracy), _row("accuracy (macro)", report.macro_accuracy),
@@ -602,5 +626,5 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade", "is_abstention",
-           "match_open", "normalize_answer", "render_markdown", "score", "score_by_strategy", "temporal_iou"]
+__all__ = ["MIN_CLUSTERS", "Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade",
+           "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown", "score", "score_by_strategy", "temporal_iou"]

@@ -255,13 +255,13 @@ def test_clustered_questions_give_wider_intervals():
 
 
 def test_normal_interval_matches_the_cluster_robust_formula():
-    values = {"v1": [1, 1, 0], "v2": [0], "v3": [1, 1], "v4": [0, 0, 1, 1]}
+    values = {"v1": [1, 1, 0], "v2": [0], "v3": [1, 1], "v4": [0, 0, 1, 1], "v5": [1, 0]}
     results = [grade(_q(f"{v}-{i}", v, "k", "A"), "A" if y else "B") for v, ys in values.items()
                for i, y in enumerate(ys)]
     rep = score(results, ci="normal")
-    n, mean = 10, 6 / 10
+    n, mean, k = 12, 7 / 12, 5
     resid = [sum(ys) - mean * len(ys) for ys in values.values()]
-    se = math.sqrt(4 / 3 * sum(x * x for x in resid)) / n
+    se = math.sqrt(k / (k - 1) * sum(x * x for x in resid)) / n
     assert rep.accuracy.value == pytest.approx(mean)
     assert rep.accuracy.low == pytest.approx(mean - 1.959964 * se, abs=1e-5)
     assert rep.accuracy.high == pytest.approx(mean + 1.959964 * se, abs=1e-5)
@@ -270,10 +270,13 @@ def test_normal_interval_matches_the_cluster_robust_formula():
         score(results, ci="wald")
 
 
-def test_one_video_has_no_interval():
+def test_too_few_videos_give_a_wilson_interval_over_questions():
     results = [grade(_q(f"q{i}", "only", "k", "A"), "A" if i else "B") for i in range(5)]
     acc = score(results).accuracy
-    assert (acc.value, acc.low, acc.high, acc.clusters) == (0.8, None, None, 1)
+    assert (acc.value, acc.clusters, acc.clustered) == (0.8, 1, False)
+    assert acc.low == pytest.approx(0.3755, abs=1e-3) and acc.high == pytest.approx(0.9638, abs=1e-3)  # Wilson 4/5
+    text = render_markdown(score(results))
+    assert "37.6–96.4*" in text and "Wilson interval over questions" in text
 
 
 def test_multi_category_questions_count_in_each_kind():
