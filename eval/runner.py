@@ -194,8 +194,8 @@ def write_report(results: Sequence[Result], out: Path, bench: Benchmark, model: 
                      f"{r.cost['frames']['mean']:.1f} | {r.cost['model_calls']['mean']:.1f} | "
                      f"{r.cost['tokens']['mean']:.0f} | {r.cost['seconds']['mean']:.1f} |")
     if any(not r.accuracy.clustered for r in reports.values()):
-        lines += ["", f"\\* Fewer than {MIN_CLUSTERS} videos: the interval is a Wilson interval over questions "
-                  "(a clustered one needs more videos), so it ignores that questions about one video are correlated."]
+        lines += ["", f"\\* Fewer than {MIN_CLUSTERS} videos behind the number: a Wilson interval over questions "
+                  "(a clustered one needs more videos), which ignores that questions about one video are correlated."]
     kinds = sorted({k for r in reports.values() for k in r.by_kind})
     if kinds:
         lines += ["", "## Accuracy by kind (%)", "", "| kind | " + " | ".join(reports) + " |",

@@ -589,8 +589,13 @@ def _row(name: str, e: Estimate) -> str:
     return f"| {name} | {_pct(e.value)} | {interval(e)} | {e.n} |"
 
 
-_UNCLUSTERED = (f" (* fewer than {MIN_CLUSTERS} videos: a Wilson interval over questions, which ignores that "
-                "questions about one video are correlated)")
+_UNCLUSTERED = (f" (* fewer than {MIN_CLUSTERS} videos behind the number: a Wilson interval over questions, which "
+                "ignores that questions about one video are correlated)")
+
+
+def _estimates(report: Report) -> list[Estimate]:
+    return [report.accuracy, report.macro_accuracy, *report.by_kind.values(), *report.by_bucket.values(),
+            *report.grounding.values()]
 
 
 def render_markdown(report: Report) -> str:
@@ -599,7 +604,7 @@ def render_markdown(report: Report) -> str:
     title = " · ".join(x for x in (", ".join(report.benchmarks), ", ".join(s for s in report.strategies if s)) if x)
     lines = [f"## Results{': ' + title if title else ''}", "",
              (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}"
-              f"{_UNCLUSTERED if report.videos < MIN_CLUSTERS else ''}. Micro = pooled over "
+              f"{_UNCLUSTERED if any(not e.clustered for e in _estimates(report)) else ''}. Micro = pooled over "
               f"questions, macro = mean over {len(report.by_kind)} kinds."), "",
              f"| metric | % | {lvl} | n |", "|---|---|---|---|",
              _row("accuracy (micro)", report.accuracy), _row("accuracy (macro)", report.macro_accuracy),
