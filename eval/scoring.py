@@ -477,8 +477,9 @@ def _estimate(values: Sequence[float], clusters: Sequence[str], groups: Sequence
     S, N = sums.sum(0), counts.sum(0)
     value = float(stat(S, N))
     nc = len(ids)
+    videos = sum(not str(i).startswith("question:") for i in ids)  # video-less questions are their own cluster
     alpha = 1 - level
-    if nc < MIN_CLUSTERS:
+    if nc < MIN_CLUSTERS or 0 < videos < MIN_CLUSTERS:
         low, high = _wilson(value, n, NormalDist().inv_cdf(1 - alpha / 2))
         return Estimate(value, low, high, n, nc, clustered=False)
     if method == "normal":

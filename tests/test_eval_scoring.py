@@ -240,6 +240,9 @@ def test_bootstrap_is_deterministic_and_order_free():
     many = [grade(_q(f"{v}-{i}", f"v{v}", "k", "A"), rng.choice("AB")) for v in range(30) for i in range(v % 4 + 1)]
     seeds = {(r.accuracy.low, r.accuracy.high) for r in (score(many, seed=s, n_boot=300) for s in range(3))}
     assert len(seeds) > 1  # the seed is what makes it repeatable
+    random.Random(1).shuffle(many)
+    assert score(many, seed=2, n_boot=300).accuracy == score(many[::-1], seed=2, n_boot=300).accuracy
+    assert score(many).accuracy.clustered and not a.accuracy.clustered  # 30 videos vs 2 (+ 3 video-less)
 
 
 def test_clustered_questions_give_wider_intervals():
