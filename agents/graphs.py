@@ -361,7 +361,7 @@ def verify(state: State, runtime: Rt) -> dict:
     if not draft or not draft["found"]:
         return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
-    problem = _rule_check(draft, options, kit)
+    problem = _rule_check(draft, options, kit, state["question"])
     calls, reason, failed = 0, "", []
     start = time.perf_counter()
     if problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
@@ -398,7 +398,7 @@ def after_verify(state: State, runtime: Rt) -> str:
     return "finish"
 
 
-def _rule_check(draft: dict, options: list[str], kit: Kit) -> str | None:
+def _rule_check(draft: dict, options: list[str], kit: Kit, question: str = "") -> str | None:
     if not draft["cited"]:
         return "the answer cites no evidence"
     if options:
@@ -409,6 +409,12 @@ def _rule_check(draft: dict, options: list[str], kit: Kit) -> str | None:
     text = " ".join(i.text for i in items)
     digits = re.sub(r"[\s,.]", "", text.lower())
     answer = draft["answer"]
+    count = re.match(r"\s*(\d+)\b", answer) if router.is_counting(question) else None
+    if count:  # a count is not quoted from the video: each occurrence counted must be a cited moment
+        moments = _moments(items)
+        if int(count[1]) > moments:
+            return f"counted {count[1]} but cited {moments} distinct moment{'s' * (moments != 1)}"
+        answer = answer[count.end():]
     for stamp in _TIME.findall(answer):  # a time in the answer: said or shown, or inside a cited moment
         t = _clock(stamp)
         if stamp not in text and not any(i.span.start - 2 <= t <= i.span.end + 2 for i in items):
@@ -417,6 +423,17 @@ def _rule_check(draft: dict, options: list[str], kit: Kit) -> str | None:
         if re.sub(r"[\s,.]", "", token.lower()) not in digits:
             return f"{token!r} is not in the cited evidence"
     return None
+
+
+def _moments(items: list[Item]) -> int:
+    """Distinct moments among cited items: overlapping spans of one video (speech and text of a scene) are one."""
+    n, last = 0, None
+    for i in sorted(items, key=lambda i: (i.video_id, i.span.start)):
+        if last is None or i.video_id != last[0] or i.span.start >= last[1]:
+            n, last = n + 1, (i.video_id, i.span.end)
+        else:
+            last = (i.video_id, max(last[1], i.span.end))
+    return n
 
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")

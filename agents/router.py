@@ -22,6 +22,11 @@ SMALL = 10
 """With at most this many events in scope, one prompt reads them all (``rag`` over everything)."""
 
 
+def is_counting(question: str) -> bool:
+    """Does the question ask how many / how often?"""
+    return bool(_COUNT.search(question))
+
+
 def route(question: str, events: int) -> tuple[str, str]:
     """``(strategy, why)`` for a question over ``events`` memory events."""
     if _MULTI.search(question):

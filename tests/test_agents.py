@@ -295,6 +295,23 @@ def test_a_number_missing_from_the_cited_evidence_is_rejected(lib, answer, needl
     assert steps(a, "reflected")[0].detail == f"rejected: {token!r} is not in the cited evidence"
 
 
+@pytest.mark.parametrize("count, ok", [("2", True), ("3", False)])
+def test_a_count_must_cite_as_many_distinct_moments(lib, count, ok):
+    """A count is never quoted from the video, so it is checked against the cited moments: the invoice is shown in
+    the fixture and shown and said (one moment: overlapping spans) in the other video."""
+    def reply(p):
+        return found(count, *(line.id for line in lines(p) if "4821" in line.text))
+
+    model = Scripted(answer=[reply])
+    a = ask(lib, model, "How many times does invoice 4821-B appear?", strategy="rag", videos=[FIXTURE, OTHER])
+    assert {line.video for line in lines(model.prompts("answer")[0]) if "4821" in line.text} == {FIXTURE, OTHER}
+    if ok:
+        assert (a.text, a.found, len({c.video for c in a.citations})) == ("2", True, 2)
+    else:
+        assert (a.text, a.found) == (NOT_FOUND, False)
+        assert steps(a, "reflected")[0].detail == "rejected: counted 3 but cited 2 distinct moments"
+
+
 # -- chain-of-shot search -----------------------------------------------------------------------------------------
 def test_search_looks_at_frames_then_answers_from_them(lib):
     fixture_id = lib.get(FIXTURE).video_id
