@@ -175,3 +175,15 @@ def test_tags_name_the_bus_and_nothing_bus_like_elsewhere(fixture_video, setting
             assert r.tags[0][0] in BUS_LIKE and r.tags[0][1] >= 0.5, r
         else:
             assert not names & BUS_LIKE, r
+
+
+def test_loading_the_tagger_prints_nothing_on_stderr():
+    """LiteRT's C++ "INFO: Created TensorFlow Lite XNNPACK delegate" line would land in the middle of progress bars."""
+    code = ("from vidgraph.config import load_settings\n"
+            "from vidgraph.tools.tags import EfficientNetTagsTool\n"
+            "tool = EfficientNetTagsTool(load_settings(threads=1))\n"
+            "interpreter, names = tool.load_model()\n"
+            "print(len(names))\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "1000", done.stderr
+    assert done.stderr == ""

