@@ -361,8 +361,9 @@ def verify(state: State, runtime: Rt) -> dict:
     if not draft or not draft["found"]:
         return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
+    draft, named = _name_the_cited_video(draft, state["question"], options, kit)
     problem = _rule_check(draft, options, kit, state["question"])
-    calls, reason, failed = 0, "", []
+    calls, reason, failed = 0, "", named
     start = time.perf_counter()
     if problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
         cited = [kit.items[i] for i in draft["cited"]]
@@ -379,10 +380,36 @@ def verify(state: State, runtime: Rt) -> dict:
     verdict = {"supported": problem is None, "reason": problem or reason or "supported by the cited evidence"}
     step = kit.step("reflected", ("supported: " if problem is None else "rejected: ") + verdict["reason"],
                     seconds=time.perf_counter() - start, calls=calls)
-    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*failed, step]}
-    if problem is not None:
-        update["draft"] = {**draft, "found": False}  # kept as a guess for a multiple-choice question
+    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*failed, step],
+                              "draft": {**draft, "found": problem is None}}  # kept as a guess for multiple choice
     return update
+
+
+def _name_the_cited_video(draft: dict, question: str, options: list[str], kit: Kit) -> tuple[dict, list]:
+    """For "which video ...?" the cited evidence says which: the option naming the cited video (or, open-ended, the
+    cited videos' names) becomes the answer, and the trace says so. Options that name no video are left alone."""
+    if not router.asks_which_video(question) or not draft["cited"]:
+        return draft, []
+    videos = list(dict.fromkeys(kit.items[i].video for i in draft["cited"]))
+    if options:
+        named = [k for k, o in enumerate(options) if any(_names(o, v) for v in videos)]
+        if len(named) != 1 or LETTERS[named[0]] == draft.get("option"):
+            return draft, []
+        letter = LETTERS[named[0]]
+        change = {"option": letter, "answer": options[named[0]]}
+        note = f"option {draft.get('option') or '-'} → {letter}: the cited evidence is in {options[named[0]]}"
+    else:
+        if any(_names(draft["answer"], v) for v in videos):
+            return draft, []
+        change = {"answer": ", ".join(videos)}
+        note = f"answer → {change['answer']}: the video of the cited evidence"
+    return {**draft, **change}, [kit.step("reflected", note)]
+
+
+def _names(text: str, video: str) -> bool:
+    """Does ``text`` name the file ``video`` (with or without its extension)?"""
+    text, stem = text.lower(), video.lower().rsplit(".", 1)[0]
+    return video.lower() in text or re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", text) is not None
 
 
 def after_verify(state: State, runtime: Rt) -> str:
@@ -409,6 +436,8 @@ def _rule_check(draft: dict, options: list[str], kit: Kit, question: str = "") -
     text = " ".join(i.text for i in items)
     digits = re.sub(r"[\s,.]", "", text.lower())
     answer = draft["answer"]
+    for video in {i.video for i in items}:  # naming the cited video is not a number to check
+        answer = re.sub(re.escape(video), " ", answer, flags=re.I)
     count = re.match(r"\s*(\d+)\b", answer) if router.is_counting(question) else None
     if count:  # a count is not quoted from the video: each occurrence counted must be a cited moment
         moments = _moments(items)

@@ -22,6 +22,11 @@ SMALL = 10
 """With at most this many events in scope, one prompt reads them all (``rag`` over everything)."""
 
 
+def asks_which_video(question: str) -> bool:
+    """Is the answer a video ("which video shows ...")?"""
+    return bool(_MULTI.search(question))
+
+
 def is_counting(question: str) -> bool:
     """Does the question ask how many / how often?"""
     return bool(_COUNT.search(question))

@@ -621,6 +621,27 @@ def test_the_video_scope_restricts_retrieval(lib, videos, expected):
     assert a.found and {c.video for c in a.citations} <= expected
 
 
+GATE = "Which video says that the north gate is closed?"
+
+
+@pytest.mark.parametrize("options, reply, text, choice", [
+    ([FIXTURE, OTHER], {"answer": "", "option": "A"}, f"B. {OTHER}", "B"),  # cited other.mp4, chose A
+    ([FIXTURE, OTHER], {"answer": "", "option": "B"}, f"B. {OTHER}", "B"),
+    ([], {"answer": "12:01.0-12:05.0"}, OTHER, None),  # a time instead of the video
+    ([], {"answer": "other"}, "other", None),  # already names it
+])
+def test_which_video_is_answered_by_the_video_of_the_cited_evidence(lib, options, reply, text, choice):
+    def draft(p):
+        return {**found("", cite(p, "Gate 12")), **reply}
+
+    model = Scripted(answer=[draft])
+    a = ask(lib, model, GATE, options=options or None, strategy="rag", videos=[FIXTURE, OTHER])
+    assert (a.text, a.choice, a.found) == (text, choice, True), [s.detail for s in a.trace]
+    notes = [s.detail for s in steps(a, "reflected") if "cited evidence is in" in s.detail or "→" in s.detail]
+    changed = text != (f"{reply.get('option')}. {OTHER}" if options else reply["answer"])
+    assert bool(notes) == changed, notes
+
+
 def _outside_quotes(text: str) -> str:
     return re.sub(r"<<<.*?>>>", " ", text, flags=re.S)
 
