@@ -361,7 +361,9 @@ def verify(state: State, runtime: Rt) -> dict:
     if not draft or not draft["found"]:
         return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
+    draft, moment = _cite_the_named_moment(draft, state["question"], kit)
     draft, named = _name_the_cited_video(draft, state["question"], options, kit)
+    named = moment + named
     problem = _rule_check(draft, options, kit, state["question"])
     calls, reason, failed = 0, "", named
     start = time.perf_counter()
@@ -383,6 +385,20 @@ def verify(state: State, runtime: Rt) -> dict:
     update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*failed, step],
                               "draft": {**draft, "found": problem is None}}  # kept as a guess for multiple choice
     return update
+
+
+def _cite_the_named_moment(draft: dict, question: str, kit: Kit) -> tuple[dict, list]:
+    """A draft for "when ...?" or "which video ...?" that names a moment by its time ("9:22.0-9:31.0") instead of
+    citing line numbers cites the evidence lines inside that moment, when they all come from one video."""
+    named = _SPAN.search(draft["answer"])
+    if draft["cited"] or not named or not (router.asks_when(question) or router.asks_which_video(question)):
+        return draft, []
+    start, end = _clock(named[1]), _clock(named[2])
+    inside = [i for i in kit.items.values() if i.span.start >= start - 1 and i.span.end <= end + 1]
+    if len({i.video_id for i in inside}) != 1:
+        return draft, []
+    return {**draft, "cited": [i.id for i in inside]}, [
+        kit.step("reflected", f"cited the {len(inside)} evidence lines inside {named[0]}, the moment the answer names")]
 
 
 def _name_the_cited_video(draft: dict, question: str, options: list[str], kit: Kit) -> tuple[dict, list]:
@@ -467,6 +483,10 @@ def _moments(items: list[Item]) -> int:
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 """A clock time in an answer (``11:16.9``, ``1:02:05``): checked against the cited spans, not their text."""
+
+
+_SPAN = re.compile(rf"({_TIME.pattern})\s*-\s*({_TIME.pattern})")
+"""A moment named in an answer: ``9:22.0-9:31.0``."""
 
 
 def _clock(stamp: str) -> float:

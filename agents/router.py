@@ -17,9 +17,15 @@ _COUNT = re.compile(r"\bhow (many|often)\b|\bnumber of (times|people|things)\b|\
 _ORDER = re.compile(r"\b(before|after|first|last|order|sequence|earlier|later|followed)\b", re.I)
 _WHOLE = re.compile(r"\b(summar\w*|overall|main (topic|idea|theme|point)s?|about\??$|throughout|whole video|"
                     r"entire video|all the|every)\b", re.I)
+_WHEN = re.compile(r"\bwhen\b|\bwhat time\b|\bat what (point|moment)\b", re.I)
 _MULTI = re.compile(r"\bwhich (of the )?(videos?|files?|clips?|recordings?)\b", re.I)
 SMALL = 10
 """With at most this many events in scope, one prompt reads them all (``rag`` over everything)."""
+
+
+def asks_when(question: str) -> bool:
+    """Is the answer a moment ("when is ... said?")?"""
+    return bool(_WHEN.search(question))
 
 
 def asks_which_video(question: str) -> bool:

@@ -621,6 +621,24 @@ def test_the_video_scope_restricts_retrieval(lib, videos, expected):
     assert a.found and {c.video for c in a.citations} <= expected
 
 
+@pytest.mark.parametrize("question, ok", [("When is the meeting change shown on screen?", True),
+                                          ("What day is the meeting moved to?", False)])
+def test_a_when_answer_naming_a_moment_cites_the_lines_inside_it(lib, question, ok):
+    """The 1.5B often answers "when" with a moment's time and no line numbers; that moment is its citation."""
+    def draft(p):
+        line = next(x for x in lines(p) if "Thursday" in x.text and x.modality == "text")
+        return found(f"{line.span.start // 60:.0f}:{line.span.start % 60:04.1f}-"
+                     f"{line.span.end // 60:.0f}:{line.span.end % 60:04.1f}")
+
+    a = ask(lib, Scripted(answer=[draft]), question, strategy="rag")
+    assert a.found is ok, [s.detail for s in a.trace]
+    if ok:
+        assert a.citations and all(c.span.overlap(Span(21, 30)) > 0 for c in a.citations)
+        assert any("the moment the answer names" in s.detail for s in steps(a, "reflected"))
+    else:
+        assert steps(a, "reflected")[0].detail == "rejected: the answer cites no evidence"
+
+
 GATE = "Which video says that the north gate is closed?"
 
 
