@@ -42,6 +42,13 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
+def _echo_json(data: Any) -> None:
+    """``--json``: the data as indented JSON on stdout (non-ASCII kept as is)."""
+    import json
+
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
 def _error_line(text: str) -> None:
     from rich.text import Text
 
@@ -150,9 +157,7 @@ def index(
     report = library.index(tools or None, jobs=jobs, ray=ray, progress=RichReporter(_console(stderr=True)),
                            wait=wait, retry_failed=retry_failed, memory=memory)
     if json_out:
-        import json
-
-        typer.echo(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(report.to_dict())
     else:
         _print_report(report, _console())
     raise typer.Exit(0 if report.ok else 1)
@@ -273,10 +278,8 @@ def _inspect_folder(library: Any, json_out: bool) -> None:
 
     videos, problems = library.videos(), library.problems()
     if json_out:
-        import json
-
-        typer.echo(json.dumps({"folder": str(library.folder), "videos": [v.to_dict() for v in videos],
-                               "problems": [p.to_dict() for p in problems]}, indent=2, ensure_ascii=False))
+        _echo_json({"folder": str(library.folder), "videos": [v.to_dict() for v in videos],
+                    "problems": [p.to_dict() for p in problems]})
         return
     order = ["scan", "asr", "ocr", "detect", "tags"]
     caps = [c for c in order if any(v.stage(c) for v in videos)]
@@ -327,14 +330,12 @@ def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool
         if name == "objects" and any(r.type_name == "ObjectSpan" for r in found[name]):
             found[name] = [r for r in found[name] if r.type_name == "ObjectSpan"]
     if json_out:
-        import json
-
         if section:
             data: Any = [r.to_dict() for r in found[section]]  # type: ignore[union-attr]
         else:
             data = {"video": entry.to_dict(),
                     **{k: (v if isinstance(v, str) else [r.to_dict() for r in v]) for k, v in found.items()}}
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        _echo_json(data)
         return
     console = _console()
     if not section:
@@ -445,12 +446,10 @@ def search(
         span = Span(_seconds(start) if start else 0.0, _seconds(end) if end else 1e9)
     hits = library.memory.search(query, videos=[e.video_id for e in entries] if video else None, span=span, k=k)
     if json_out:
-        import json
-
-        typer.echo(json.dumps([{"video": names.get(h.video_id, h.video_id), "video_id": h.video_id,
-                                "start": h.span.start, "end": h.span.end, "score": h.score,
-                                "modalities": list(h.modalities), "reasons": list(h.reasons),
-                                "evidence": h.event.evidence()} for h in hits], indent=2, ensure_ascii=False))
+        _echo_json([{"video": names.get(h.video_id, h.video_id), "video_id": h.video_id,
+                     "start": h.span.start, "end": h.span.end, "score": h.score,
+                     "modalities": list(h.modalities), "reasons": list(h.reasons),
+                     "evidence": h.event.evidence()} for h in hits])
         return
     console = _console()
     if not hits:
@@ -563,9 +562,7 @@ def ask(
     answer = library.ask(question, options or None, strategy=strategy, model=model, videos=video or None,
                          budget=budget, progress=progress, on_step=on_step)
     if json_out:
-        import json
-
-        typer.echo(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        _echo_json(answer.to_dict())
     else:
         _print_answer(answer, _console())
     raise typer.Exit(0 if answer.found else 3)
