@@ -352,8 +352,9 @@ def uniform_look(state: State, runtime: Rt) -> dict:
 # -- reflection ----------------------------------------------------------------------------------------------------
 def verify(state: State, runtime: Rt) -> dict:
     """Check the draft against its cited evidence: first by rule (citations exist, every number and code in the
-    answer appears in them, the option is valid), then by the model. Rejected drafts go back to the search while
-    the budget allows; otherwise the answer is an abstention."""
+    answer appears in them, a count has as many cited moments, the option is valid; a moment named instead of
+    cited and the video of the evidence for "which video" are resolved first), then by the model. Rejected drafts
+    go back to the search while the budget allows; otherwise the answer is an abstention."""
     kit = runtime.context
     draft = state.get("draft")
     options = state.get("options", [])
@@ -362,10 +363,9 @@ def verify(state: State, runtime: Rt) -> dict:
         return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
     draft, moment = _cite_the_named_moment(draft, state["question"], kit)
-    draft, named = _name_the_cited_video(draft, state["question"], options, kit)
-    named = moment + named
+    draft, video = _name_the_cited_video(draft, state["question"], options, kit)
     problem = _rule_check(draft, options, kit, state["question"])
-    calls, reason, failed = 0, "", named
+    calls, reason, notes = 0, "", moment + video
     start = time.perf_counter()
     if problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
         cited = [kit.items[i] for i in draft["cited"]]
@@ -378,11 +378,11 @@ def verify(state: State, runtime: Rt) -> dict:
             if not data.supported:
                 problem = data.reason or "the model found the answer unsupported"
         except (BudgetExhausted, VidgraphError) as e:
-            failed = _failed(kit, "verify", e)["trace"]
+            notes += _failed(kit, "verify", e)["trace"]
     verdict = {"supported": problem is None, "reason": problem or reason or "supported by the cited evidence"}
     step = kit.step("reflected", ("supported: " if problem is None else "rejected: ") + verdict["reason"],
                     seconds=time.perf_counter() - start, calls=calls)
-    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*failed, step],
+    update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*notes, step],
                               "draft": {**draft, "found": problem is None}}  # kept as a guess for multiple choice
     return update
 
@@ -441,7 +441,7 @@ def after_verify(state: State, runtime: Rt) -> str:
     return "finish"
 
 
-def _rule_check(draft: dict, options: list[str], kit: Kit, question: str = "") -> str | None:
+def _rule_check(draft: dict, options: list[str], kit: Kit, question: str) -> str | None:
     if not draft["cited"]:
         return "the answer cites no evidence"
     if options:

@@ -4,9 +4,9 @@
     vidgraph eval mlvu_dev.json --videos ~/MLVU/video --limit 50
 
 Every (question, strategy) answer is appended to ``results.jsonl`` as soon as it is graded (the whole answer, with
-its trace, goes to ``answers/<question>.<strategy>.json``), so a stopped run resumes where it stopped; the same models answer for every strategy. The report (``report.md``) puts the
-strategies side by side — accuracy, abstention, citation overlap, frames looked at, model calls, seconds — then
-each strategy's full tables; ``accuracy_vs_frames.svg`` plots accuracy against frames looked at per question.
+its trace, goes to ``answers/<question>.<strategy>.json``), so a stopped run resumes where it stopped; the same
+models answer for every strategy. The report (``report.md``) puts the strategies side by side — accuracy,
+abstention, citation overlap, frames looked at, model calls, seconds — then each strategy's full tables; ``accuracy_vs_frames.svg`` plots accuracy against frames looked at per question.
 """
 
 from __future__ import annotations

@@ -565,7 +565,8 @@ def score(results: Sequence[Result], *, ci: str = "bootstrap", n_boot: int = 200
                   sum(not r.parsed and r.error is None and r.correct is not None for r in results),
                   sum(r.error is not None for r in results),
                   sum(r.correct is None and not (r.kind == "grounding" and r.evidence) for r in results),
-                  grounding, sum(not r.parsed and r.error is None for r in ground), abstention, citations, cost, method, level)
+                  grounding, sum(not r.parsed and r.error is None for r in ground), abstention, citations, cost,
+                  method, level)
 
 
 def score_by_strategy(results: Sequence[Result], **options: Any) -> dict[str, Report]:
@@ -633,4 +634,5 @@ def render_markdown(report: Report) -> str:
 
 
 __all__ = ["MIN_CLUSTERS", "Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade",
-           "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown", "score", "score_by_strategy", "temporal_iou"]
+           "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown", "score",
+           "score_by_strategy", "temporal_iou"]
