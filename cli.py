@@ -42,6 +42,15 @@ def _console(stderr: bool = False) -> Any:
     return console
 
 
+def _show(record: Any, printer: Any, json_out: bool, code: int) -> None:
+    """Print a result record (``to_dict()`` as JSON with ``--json``, else ``printer``) and exit with ``code``."""
+    if json_out:
+        _echo_json(record.to_dict())
+    else:
+        printer(record, _console())
+    raise typer.Exit(code)
+
+
 def _echo_json(data: Any) -> None:
     """``--json``: the data as indented JSON on stdout (non-ASCII kept as is)."""
     import json
@@ -156,11 +165,7 @@ def index(
     library = Library(folder, index_dir=index_dir, settings=settings)
     report = library.index(tools or None, jobs=jobs, ray=ray, progress=RichReporter(_console(stderr=True)),
                            wait=wait, retry_failed=retry_failed, memory=memory)
-    if json_out:
-        _echo_json(report.to_dict())
-    else:
-        _print_report(report, _console())
-    raise typer.Exit(0 if report.ok else 1)
+    _show(report, _print_report, json_out, 0 if report.ok else 1)
 
 
 def _print_report(report: Any, console: Any) -> None:
@@ -561,11 +566,7 @@ def ask(
     on_step = None if quiet else _StepPrinter(library, _console(stderr=True))
     answer = library.ask(question, options or None, strategy=strategy, model=model, videos=video or None,
                          budget=budget, progress=progress, on_step=on_step)
-    if json_out:
-        _echo_json(answer.to_dict())
-    else:
-        _print_answer(answer, _console())
-    raise typer.Exit(0 if answer.found else 3)
+    _show(answer, _print_answer, json_out, 0 if answer.found else 3)
 
 
 class _StepPrinter:
