@@ -6,7 +6,8 @@
 Every (question, strategy) answer is appended to ``results.jsonl`` as soon as it is graded (the whole answer, with
 its trace, goes to ``answers/<question>.<strategy>.json``), so a stopped run resumes where it stopped; the same
 models answer for every strategy. The report (``report.md``) puts the strategies side by side — accuracy,
-abstention, citation overlap, frames looked at, model calls, seconds — then each strategy's full tables; ``accuracy_vs_frames.svg`` plots accuracy against frames looked at per question.
+abstention, citation overlap, frames looked at, model calls, seconds — then each strategy's full tables;
+``accuracy_vs_frames.svg`` plots accuracy against frames looked at per question.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 from ..errors import ConfigError, VidgraphError
 from .questions import Question, resolve_videos
-from .scoring import MIN_CLUSTERS, Report, Result, grade, interval, render_markdown, score_by_strategy
+from .scoring import UNCLUSTERED_NOTE, Report, Result, grade, interval, render_markdown, score_by_strategy
 
 DEFAULT_STRATEGIES = ("uniform", "rag", "search", "mapreduce")
 
@@ -194,8 +195,7 @@ def write_report(results: Sequence[Result], out: Path, bench: Benchmark, model: 
                      f"{r.cost['frames']['mean']:.1f} | {r.cost['model_calls']['mean']:.1f} | "
                      f"{r.cost['tokens']['mean']:.0f} | {r.cost['seconds']['mean']:.1f} |")
     if any(not r.accuracy.clustered for r in reports.values()):
-        lines += ["", f"\\* Fewer than {MIN_CLUSTERS} videos behind the number: a Wilson interval over questions "
-                  "(a clustered one needs more videos), which ignores that questions about one video are correlated."]
+        lines += ["", "\\" + UNCLUSTERED_NOTE + "."]
     kinds = sorted({k for r in reports.values() for k in r.by_kind})
     if kinds:
         lines += ["", "## Accuracy by kind (%)", "", "| kind | " + " | ".join(reports) + " |",

@@ -591,8 +591,9 @@ def _row(name: str, e: Estimate) -> str:
     return f"| {name} | {_pct(e.value)} | {interval(e)} | {e.n} |"
 
 
-_UNCLUSTERED = (f" (* fewer than {MIN_CLUSTERS} videos behind the number: a Wilson interval over questions, which "
-                "ignores that questions about one video are correlated)")
+UNCLUSTERED_NOTE = (f"* fewer than {MIN_CLUSTERS} videos behind the number: a Wilson interval over questions, "
+                    "which ignores that questions about one video are correlated")
+"""What ``*`` after an interval means (reports print it once when any interval has one)."""
 
 
 def _estimates(report: Report) -> list[Estimate]:
@@ -606,7 +607,7 @@ def render_markdown(report: Report) -> str:
     title = " · ".join(x for x in (", ".join(report.benchmarks), ", ".join(s for s in report.strategies if s)) if x)
     lines = [f"## Results{': ' + title if title else ''}", "",
              (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}"
-              f"{_UNCLUSTERED if any(not e.clustered for e in _estimates(report)) else ''}. Micro = pooled over "
+              f"{f' ({UNCLUSTERED_NOTE})' if any(not e.clustered for e in _estimates(report)) else ''}. Micro = pooled over "
               f"questions, macro = mean over {len(report.by_kind)} kinds."), "",
              f"| metric | % | {lvl} | n |", "|---|---|---|---|",
              _row("accuracy (micro)", report.accuracy), _row("accuracy (macro)", report.macro_accuracy),
@@ -633,6 +634,6 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MIN_CLUSTERS", "Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade",
+__all__ = ["MIN_CLUSTERS", "UNCLUSTERED_NOTE", "Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade",
            "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown", "score",
            "score_by_strategy", "temporal_iou"]
