@@ -605,9 +605,9 @@ def render_markdown(report: Report) -> str:
     """The report as Markdown tables (percentages; intervals at ``report.level``)."""
     lvl = f"{100 * report.level:g}% CI"
     title = " · ".join(x for x in (", ".join(report.benchmarks), ", ".join(s for s in report.strategies if s)) if x)
+    note = f" ({UNCLUSTERED_NOTE})" if any(not e.clustered for e in _estimates(report)) else ""
     lines = [f"## Results{': ' + title if title else ''}", "",
-             (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}"
-              f"{f' ({UNCLUSTERED_NOTE})' if any(not e.clustered for e in _estimates(report)) else ''}. Micro = pooled over "
+             (f"{report.n} questions on {report.videos} videos; intervals: {report.ci}{note}. Micro = pooled over "
               f"questions, macro = mean over {len(report.by_kind)} kinds."), "",
              f"| metric | % | {lvl} | n |", "|---|---|---|---|",
              _row("accuracy (micro)", report.accuracy), _row("accuracy (macro)", report.macro_accuracy),
@@ -634,6 +634,6 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["MIN_CLUSTERS", "UNCLUSTERED_NOTE", "Estimate", "Report", "Result", "best_iou", "extract_choice", "extract_span", "grade",
-           "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown", "score",
-           "score_by_strategy", "temporal_iou"]
+__all__ = ["MIN_CLUSTERS", "UNCLUSTERED_NOTE", "Estimate", "Report", "Result", "best_iou", "extract_choice",
+           "extract_span", "grade", "interval", "is_abstention", "match_open", "normalize_answer", "render_markdown",
+           "score", "score_by_strategy", "temporal_iou"]
