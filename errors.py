@@ -5,8 +5,14 @@
     ├── MissingExtraError    an optional dependency is not installed (names the pip extra)
     ├── MediaError           a file cannot be used as a video (names the file)
     ├── ToolError            a perception tool failed on a video
-    ├── ModelError           a model backend failed
-    └── StoreError           the index on disk is unusable or locked
+    ├── ModelError           a model backend failed: unreachable, HTTP errors, timeouts, cannot load
+    │   └── ReplyError       the model answered, but not in the asked form (invalid JSON twice)
+    ├── StoreError           the index on disk is unusable or locked
+    └── BudgetExhausted      a question's budget (calls, looks, seconds) is used up
+
+For the agents, a ``ToolError``, ``MediaError``, ``ReplyError`` or ``BudgetExhausted`` is an observation (recorded
+in the trace; the agents go on with what they have); every other error ends the question as an error, never as
+"not in the video".
 
 Exceptions never log; the CLI prints ``str(error)`` as one line.
 """
@@ -56,5 +62,13 @@ class ModelError(VidgraphError):
     pass
 
 
+class ReplyError(ModelError):
+    pass
+
+
 class StoreError(VidgraphError):
+    pass
+
+
+class BudgetExhausted(VidgraphError):
     pass

@@ -13,6 +13,7 @@ Records round-trip through plain JSON with ``to_dict()`` / ``record_from_dict()`
 from __future__ import annotations
 
 import dataclasses
+import re
 import typing
 from dataclasses import dataclass
 from functools import cache
@@ -120,7 +121,27 @@ class Span(Record):
         return self.overlap(other) / union if union > 0 else float(self == other)
 
     def __str__(self) -> str:
-        return f"{fmt_time(self.start)}-{fmt_time(self.end)}"
+        return fmt_span(self, "-")
+
+
+def fmt_span(span: Span, sep: str = "–") -> str:
+    """``Span(35.5, 46.3)`` -> ``"0:35.5–0:46.3"`` (``str(span)`` uses a hyphen, the form models read)."""
+    return f"{fmt_time(span.start)}{sep}{fmt_time(span.end)}"
+
+
+def parse_time(text: str) -> float:
+    """``"1:02:05.5"``, ``"2:05"`` or ``"125.5"`` -> seconds; raises ValueError for anything else."""
+    parts = text.strip().split(":")
+    if not 1 <= len(parts) <= 3 or not all(re.fullmatch(r"\d+(\.\d+)?", p) for p in parts):
+        raise ValueError(f"{text!r} is not a time (use seconds, m:ss or h:mm:ss)")
+    total = 0.0
+    for part in parts:
+        total = total * 60 + float(part)
+    return total
+
+
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+"""Option letters: ``options[0]`` is ``A``."""
 
 
 def fmt_time(t: float) -> str:
@@ -336,80 +357,3 @@ class Entity(Record):
     @property
     def spans(self) -> tuple[Span, ...]:
         return tuple(m.span for m in self.mentions)
-
-
-# -- answers ------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Citation(Record):
-    """A moment that supports an answer: the video, the span, the modality and the evidence text seen there."""
-
-    video_id: str
-    video: str
-    span: Span
-    modality: str
-    evidence: str
-    frame: str | None = None
-    """Path of a thumbnail inside the span (for notebooks and reports)."""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Step(Record):
-    """One step of an agent's work: ``retrieved``, ``looked``, ``split``, ``moved``, ``mapped``, ``drafted``,
-    ``reflected``, ``routed``, ``abstained`` or ``error``; with the moment it concerns when there is one."""
-
-    kind: str
-    detail: str
-    video_id: str = ""
-    span: Span | None = None
-    seconds: float = 0.0
-    calls: int = 0
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Cost(Record):
-    """What answering one question used."""
-
-    model_calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    frames: int = 0
-    """Frames looked at (decoded and analysed on demand)."""
-    looks: int = 0
-    seconds: float = 0.0
-
-    @property
-    def tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Answer(Record):
-    """The answer to a question, with the moments that prove it and how it was found.
-
-    ``found`` is False when the agents abstained ("not in the video"); ``choice`` is the option letter for a
-    multiple-choice question. Every answer with ``found`` has at least one citation.
-    """
-
-    question: str
-    text: str
-    found: bool
-    choice: str | None = None
-    options: tuple[str, ...] = ()
-    confidence: float = 0.0
-    citations: tuple[Citation, ...] = ()
-    trace: tuple[Step, ...] = ()
-    cost: Cost = Cost()
-    strategy: str = ""
-    model: str = ""
-
-    def __str__(self) -> str:
-        from .display import answer_text
-
-        return answer_text(self)
-
-    def _repr_html_(self) -> str:
-        from .display import answer_html
-
-        return answer_html(self)

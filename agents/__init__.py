@@ -1,6 +1,7 @@
 """Agents that answer questions about the videos of a library (LangGraph), with cited moments as evidence.
 
-    answer = ask(library, "What is the locker code?")
+    answer = Library("~/videos").ask("What is the locker code?")     # the usual way in
+    answer = ask(source, "What is the locker code?")                 # a Source: what the agents may use
     answer.text, answer.citations, answer.trace, answer.cost
 
 Strategies (``strategy=``): ``auto`` (the router picks), ``rag`` (retrieve and answer in one call, the baseline),
@@ -11,45 +12,58 @@ reduced: counting, ordering, summaries), ``uniform`` (frames evenly spaced, no m
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import ConfigError
-from ..records import Answer, Step
+from .answer import Answer, Citation, Cost, Step
 from .router import STRATEGIES
+from .source import Source
 from .state import Budget
 
 if TYPE_CHECKING:
-    from ..library import Library
+    from ..config import Settings
     from ..models.base import ChatModel
 
 
-def ask(library: Library, question: str, options: Sequence[str] | None = None, strategy: str = "auto",
-        model: ChatModel | str | None = None, videos: Sequence[str] | None = None, budget: Budget | None = None,
-        on_step: Callable[[Step], None] | None = None) -> Answer:
-    """Answer ``question`` over ``videos`` (ids; default every video in the memory) of an indexed library."""
-    from ..models import load_model
-    from .graphs import compiled
-    from .kit import Kit
-
+def check_question(question: str, options: Sequence[str] | None = None, strategy: str = "auto",
+                   folder: str | Path | None = None) -> tuple[str, list[str]]:
+    """The question and options with their whitespace folded, or a ``ConfigError`` saying what to fix."""
     question = " ".join(question.split())
     if not question:
-        raise ConfigError("the question is empty", "ask a question, e.g. vidgraph ask ~/videos \"who speaks first?\"")
+        raise ConfigError("the question is empty",
+                          f"ask a question, e.g. vidgraph ask {folder or '~/videos'} \"who speaks first?\"")
     if strategy not in STRATEGIES:
         raise ConfigError(f"unknown strategy {strategy!r}", f"choose one of: {', '.join(STRATEGIES)}")
     options = [" ".join(o.split()) for o in options or []]
     if len(options) == 1 or len(options) > 10:
-        raise ConfigError(f"{len(options)} options given", "give between 2 and 10 options, or none")
-    settings = library.settings
-    chat = model if model is not None and not isinstance(model, str) else load_model(model or settings.llm, settings)
-    vlm = load_model(settings.vlm, settings) if settings.vlm else None
-    scope = list(videos) if videos is not None else library.memory.videos()
+        raise ConfigError(f"{len(options)} option{'' if len(options) == 1 else 's'} given",
+                          "give --option between 2 and 10 times, or not at all (in Python: 2 to 10 options)")
+    if any(not o for o in options):
+        raise ConfigError("an option is empty", "give each --option some text")
+    return question, options
+
+
+def ask(source: Source, question: str, options: Sequence[str] | None = None, strategy: str = "auto",
+        model: ChatModel | str | None = None, videos: Sequence[str] | None = None, budget: Budget | None = None,
+        on_step: Callable[[Step], None] | None = None, settings: Settings | None = None) -> Answer:
+    """Answer ``question`` over ``videos`` (ids; default every video in the source's memory)."""
+    from ..config import load_settings
+    from ..models import resolve_model
+    from .graph import compiled
+    from .kit import Kit
+
+    question, options = check_question(question, options, strategy)
+    settings = settings or load_settings()
+    chat = resolve_model(model, settings)
+    vlm = resolve_model(settings.vlm, settings) if settings.vlm else None
+    scope = list(videos) if videos is not None else source.memory.videos()
     if not scope:
-        raise ConfigError(f"{library.folder} has no indexed videos with a memory",
-                          f"run: vidgraph index {library.folder}")
-    kit = Kit(library, chat, budget or Budget(), scope, vlm, on_step)
+        raise ConfigError("there are no indexed videos with a memory to ask about", "run: vidgraph index FOLDER")
+    kit = Kit(source, chat, budget or Budget(), scope, vlm, on_step)
     state = compiled().invoke({"question": question, "options": options, "strategy": strategy, "videos": scope},
                               context=kit, config={"recursion_limit": 200})
     return kit.answer(question, options, state["final"], state.get("trace", []), state["strategy"])
 
 
-__all__ = ["STRATEGIES", "Budget", "ask"]
+__all__ = ["STRATEGIES", "Answer", "Budget", "Citation", "Cost", "Source", "Step", "ask", "check_question"]

@@ -11,36 +11,30 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import VidgraphError
+from ..errors import BudgetExhausted, VidgraphError
 from ..memory.events import cut_segment
-from ..records import Answer, Citation, Cost, Event, Span, Step, fmt_time
+from ..records import LETTERS, Event, Span
+from .answer import Answer, Citation, Cost, Step
+from .source import Source
 from .state import Budget, Item, Shot
 
 if TYPE_CHECKING:
-    from ..library import Library
     from ..models.base import ChatModel, Message, Usage
-
-LETTERS = "ABCDEFGHIJ"
-
-
-class BudgetExhausted(Exception):
-    """The question's budget of model calls or seconds is used up."""
 
 
 class Kit:
     """Everything the agent graphs use for one question."""
 
-    def __init__(self, library: Library, model: ChatModel, budget: Budget, videos: Sequence[str],
+    def __init__(self, source: Source, model: ChatModel, budget: Budget, videos: Sequence[str],
                  vlm: ChatModel | None = None, on_step: Callable[[Step], None] | None = None) -> None:
         from ..models.base import Usage
 
-        self.library = library
-        self.memory = library.memory
+        self.source = source
+        self.memory = source.memory
         self.model = model
         self.vlm = vlm if vlm is not None else (model if model.supports_images else None)
         self.budget = budget
         self.videos = list(videos)
-        self.names = {e.video_id: e.name for e in library.videos()}
         self.on_step = on_step
         self.started = time.perf_counter()
         self.usage = Usage()
@@ -123,7 +117,7 @@ class Kit:
         return out
 
     def name(self, video_id: str) -> str:
-        return self.names.get(video_id, video_id[:12])
+        return self.source.name(video_id)
 
     def event_items(self, event: Event, within: Span | None = None) -> list[Item]:
         """The evidence of a memory event (speech per sentence, text per line, objects, scene, caption)."""
@@ -169,7 +163,7 @@ class Kit:
             if self.time_left() <= 0:
                 raise BudgetExhausted(f"the {self.budget.seconds:g} s budget is used")
             self.looks += 1
-        ctx = self.library.context(shot.video_id)
+        ctx = self.source.context(shot.video_id)
         reading = look(ctx, shot.span, self.budget.frames_per_look)
         with self._lock:
             self.frames += len(reading.frames)
@@ -250,8 +244,8 @@ class Kit:
         try:
             from ..tools.frames import thumbnail
 
-            frame = thumbnail(self.library.context(item.video_id), item.span.middle, max(1.0, item.span.duration / 2)
-                              ).path
+            frame = thumbnail(self.source.context(item.video_id), item.span.middle,
+                              max(1.0, item.span.duration / 2)).path
         except Exception:  # a thumbnail is decoration: a citation never fails for want of one
             frame = None
         return Citation(video_id=item.video_id, video=item.video, span=item.span, modality=item.modality,
@@ -286,7 +280,3 @@ def question_block(question: str, options: Sequence[str]) -> str:
     if options:
         text += "\nOptions:\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
     return text
-
-
-def when(span: Span) -> str:
-    return f"{fmt_time(span.start)}-{fmt_time(span.end)}"

@@ -1,21 +1,17 @@
 """Looking closer: re-sample a span densely and read its frames with the tools (text, objects, scene classes).
 
-The index saw a few key frames per shot; a look decodes ``n`` frames evenly inside a span and runs on-screen text,
-object detection and scene tags on each. Frames and readings are cached beside the video's artifacts, so looking
-at the same span again costs nothing. A tool that cannot run here is reported, and the others still run.
+The index saw a few key frames per shot; a look decodes ``n`` frames evenly inside a span and has on-screen text,
+object detection and scene tags read each one (``tools.frames``: frames and readings cached together). A tool
+that cannot run here is reported, and the others still run.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from pathlib import Path
 
 from ..records import Frame, Span
-from ..tools.base import VideoContext, atomic_write_text
-
-LOOK_VERSION = "1"
+from ..tools.context import VideoContext
 
 
 @dataclass(frozen=True)
@@ -32,39 +28,14 @@ class Reading:
 def look(ctx: VideoContext, span: Span, n: int = 8, capabilities: tuple[str, ...] = ("ocr", "detect", "tags"),
          ) -> Reading:
     """``n`` frames evenly spread in ``span``, read by each capability's tool (cached per frame set)."""
-    from ..tools.frames import dense_frames
+    from ..tools.frames import dense_frames, read_frames
 
     fps = max(0.05, n / max(span.duration, 0.5))
     frames = dense_frames(ctx, span, fps=fps, max_frames=n)
     if not frames:
         return Reading(span, (), (), (f"no frames could be decoded in {span}",))
-    cache = Path(frames[0].path).parent / f"look@{LOOK_VERSION}.json"
-    per_frame: dict[str, dict[str, list]] = json.loads(cache.read_text()) if cache.is_file() else {}
-    errors = []
-    for cap in capabilities:
-        if cap in per_frame:
-            continue
-        try:
-            per_frame[cap] = _read(ctx, cap, frames)
-        except Exception as e:  # a missing extra or a broken model: the look goes on with the other tools
-            errors.append(f"{cap}: {getattr(e, 'message', None) or e}")
-    atomic_write_text(cache, json.dumps(per_frame))
-    return Reading(span, tuple(frames), tuple(_summarise(frames, per_frame, span)), tuple(errors))
-
-
-def _read(ctx: VideoContext, cap: str, frames: list[Frame]) -> list:
-    tool = ctx.tool(cap)
-    if cap == "ocr":
-        from ..tools.ocr import load_frame
-
-        _ = tool.model
-        return [[r.text for r in tool.read_frame(load_frame(f.path, 960)) if r.score >= 0.5]  # type: ignore[attr-defined]
-                for f in frames]
-    if cap == "detect":
-        return [[label for label, score, _box in tool.detect_image(f.path)] for f in frames]  # type: ignore[attr-defined]
-    if cap == "tags":
-        return [[name for name, _p in tool.classify(f.path)[:2]] for f in frames]  # type: ignore[attr-defined]
-    raise ValueError(f"cannot look with {cap!r}")
+    readings, errors = read_frames(ctx, frames, capabilities)
+    return Reading(span, tuple(frames), tuple(_summarise(frames, readings, span)), tuple(errors))
 
 
 def _summarise(frames: list[Frame], per_frame: dict[str, list], span: Span) -> list[tuple[str, Span, str]]:

@@ -8,10 +8,13 @@ merged by concatenation, so parallel MapReduce branches never overwrite each oth
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass, field, replace
-from typing import Annotated, Any, TypedDict
+from dataclasses import dataclass, field
+from typing import Annotated, TypedDict
 
-from ..records import Span, Step, fmt_time
+from ..errors import ConfigError
+from ..prompts import quote
+from ..records import Span
+from .answer import Step
 
 
 @dataclass(frozen=True)
@@ -27,8 +30,12 @@ class Budget:
     steps: int = 6
     """Chain-of-shot decisions."""
 
-    def with_(self, **changes: Any) -> Budget:
-        return replace(self, **changes)
+    def __post_init__(self) -> None:
+        for name in ("looks", "calls", "seconds", "frames_per_look", "steps"):
+            value = getattr(self, name)
+            if value < 0 or (name != "looks" and value <= 0):
+                raise ConfigError(f"--{name} {value:g} is out of range",
+                                  "--looks takes 0 or more; --calls, --seconds and the other limits more than 0")
 
 
 @dataclass(frozen=True)
@@ -45,10 +52,7 @@ class Item:
     event: int = -1
 
     def line(self) -> str:
-        from ..prompts import quote
-
-        return f"[{self.id}] {self.video} {fmt_time(self.span.start)}-{fmt_time(self.span.end)} " \
-               f"{self.modality}: {quote(self.text, 600)}"
+        return f"[{self.id}] {self.video} {self.span} {self.modality}: {quote(self.text, 600)}"
 
 
 @dataclass
@@ -76,6 +80,8 @@ class State(TypedDict, total=False):
     options: list[str]
     videos: list[str]
     strategy: str
+    fallback: str
+    """The strategy the graph fell back to (MapReduce without support searches for the moment)."""
     items: Annotated[list[Item], operator.add]
     trace: Annotated[list[Step], operator.add]
     chain: list[Shot]

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from .questions import LETTERS, Question, duration_bucket, letter, read_questions
+from ..records import LETTERS
+from .questions import Question, duration_bucket, letter, read_questions
 
 # -- reading files ----------------------------------------------------------------------------------------------------
 

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..index.discovery import VIDEO_EXTENSIONS
+from ..records import LETTERS
 
-LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BUCKETS = ("short", "medium", "long", "hour+")
 """Duration buckets: under 2 minutes, 2-15 minutes, 15-60 minutes, over an hour ('' when the duration is unknown)."""
-VIDEO_EXTENSIONS = (".mp4", ".mkv", ".webm", ".avi", ".mov", ".m4v", ".mpg", ".mpeg", ".flv", ".wmv", ".ts")
 
 Span = tuple[float, float]
 
@@ -195,5 +195,5 @@ def resolve_videos(questions: Sequence[Question], video_root: str | Path) -> tup
     return found, sorted(missing)
 
 
-__all__ = ["BUCKETS", "LETTERS", "VIDEO_EXTENSIONS", "Question", "Span", "duration_bucket", "letter",
-           "read_questions", "resolve_videos", "write_questions"]
+__all__ = ["BUCKETS", "Question", "Span", "duration_bucket", "letter", "read_questions", "resolve_videos",
+           "write_questions"]

@@ -93,14 +93,13 @@ def run_eval(bench: Benchmark, strategies: Sequence[str] = DEFAULT_STRATEGIES, m
     ``kinds``: only these question kinds; ``per_kind``: the first N of each kind; ``limit``: the first N questions.
     """
     from ..library import Library
-    from ..models import load_model
+    from ..models import resolve_model
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     lib = Library(bench.folder, index_dir=out / "index" if bench.folder.name == "videos" else None,
                   settings=settings)
-    chat = model if model is not None and not isinstance(model, str) else load_model(model or lib.settings.llm,
-                                                                                        lib.settings)
+    chat = resolve_model(model, lib.settings)
     questions = [q for q in bench.questions if (not kinds or q.kind in kinds)
                  and all(v in bench.files for v in (q.videos or ()))]
     if per_kind:  # the first N questions of each kind, taken round-robin (a partial run covers every kind)

@@ -117,27 +117,16 @@ class Memory:
 
     def _caption(self, events: list[Event], records: dict[str, list[Record]], model: ChatModel | str | None,
                  progress: ProgressFn | None) -> tuple[list[Event], Usage, dict[str, str]]:
-        from ..models import load_model
+        from ..models import resolve_model
         from .caption import caption_events, reduce_names
 
-        chat = model if model is not None and not isinstance(model, str) else \
-            load_model(model or self.settings.vlm or self.settings.llm, self.settings)
+        chat = resolve_model(model or self.settings.vlm or self.settings.llm, self.settings)
         frames = keyframe_parts(records) if chat.supports_images else None
         report = (lambda done, total: progress("caption", done, total)) if progress else None
         events, usage = caption_events(events, chat, self.graph, frames, self.settings.caption_concurrency, report)
         names = [n for e in events if e.caption for n in e.caption.entities]
         aliases, more = reduce_names(names, chat)
         return events, usage + more, aliases
-
-    def caption(self, events: Sequence[Event], model: ChatModel | str | None = None,
-                frames: Callable[[Event], list[ImagePart]] | None = None) -> tuple[list[Event], Usage]:
-        """Caption chosen events now (cached by clip, model and prompt): the agents' lazy captioning."""
-        from ..models import load_model
-        from .caption import caption_events
-
-        chat = model if model is not None and not isinstance(model, str) else \
-            load_model(model or self.settings.vlm or self.settings.llm, self.settings)
-        return caption_events(list(events), chat, self.graph, frames, self.settings.caption_concurrency)
 
     def drop(self, video_id: str) -> None:
         """Remove one video's events, entities, edges, vectors and keywords."""
@@ -169,9 +158,6 @@ class Memory:
 
     def entities(self, video_id: str | None = None) -> list[Entity]:
         return self.graph.entities(video_id)
-
-    def neighbours(self, video_id: str, index: int) -> list[tuple[int, str]]:
-        return self.graph.neighbours(video_id, index)
 
 
 def memory_docs(video_id: str, events: list[Event], entities: list[Entity],

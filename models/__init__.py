@@ -4,6 +4,7 @@
     openai:qwen2.5-vl-7b@http://gpu:8000/v1   any OpenAI-compatible server (vLLM, Ollama, llama.cpp server, hosted);
                                          without ``@url`` the ``llm_base_url`` setting is used
     transformers:/models/Qwen2.5-VL-3B   a local Hugging Face model directory (CPU or GPU)
+    scripted:/path/script.json           replies from a script (tests, demos): ``vidgraph.models.testing``
 
 ``load_model`` returns one instance per spec per process (weights load once).
 """
@@ -20,6 +21,7 @@ BACKENDS = {
     "llamacpp": "vidgraph.models.llamacpp:LlamaCppModel",
     "openai": "vidgraph.models.openai:OpenAIModel",
     "transformers": "vidgraph.models.transformers:TransformersModel",
+    "scripted": "vidgraph.models.testing:scripted",
 }
 
 _loaded: dict[tuple[str, str], ChatModel] = {}
@@ -51,5 +53,12 @@ def load_model(spec: str | None = None, settings: Settings | None = None) -> Cha
         return _loaded[key]
 
 
+def resolve_model(model: ChatModel | str | None, settings: Settings | None = None) -> ChatModel:
+    """``model`` itself when it is a ``ChatModel``, else the model its spec names (default: ``settings.llm``)."""
+    if model is not None and not isinstance(model, str):
+        return model
+    return load_model(model, settings)
+
+
 __all__ = ["BACKENDS", "ChatModel", "ChatResponse", "ImagePart", "Message", "Usage", "extract_json", "load_model",
-           "parse_spec"]
+           "parse_spec", "resolve_model"]

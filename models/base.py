@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import ModelError
+from ..errors import ModelError, ReplyError
 
 Role = Literal["system", "user", "assistant"]
 
@@ -211,7 +211,7 @@ class ChatModel(ABC):
                 asked = asked + [Message.assistant(text),
                                  Message.user(f"That reply is not valid ({error}). Reply again with only one JSON "
                                               "object that follows the schema.")]
-        failure = ModelError(f"{self.spec} did not return valid JSON twice ({error}); last reply: {text[:120]!r}",
+        failure = ReplyError(f"{self.spec} did not return valid JSON twice ({error}); last reply: {text[:120]!r}",
                              "use a larger model, or one whose server supports structured output")
         failure.usage = total  # the calls were made: budgets count them
         raise failure

@@ -36,6 +36,12 @@ def load(name: str) -> Prompt:
     return Prompt(name, path.read_text(encoding="utf-8").strip())
 
 
+@cache
+def names() -> tuple[str, ...]:
+    """Every prompt's name (its file name without ``.md``)."""
+    return tuple(sorted(p.stem for p in _DIR.glob("*.md")))
+
+
 def quote(text: str, limit: int = 2000) -> str:
     """Text that came from a video, fenced as data: the model must never read it as instructions."""
     text = text.replace("<<<", "< < <").replace(">>>", "> > >")

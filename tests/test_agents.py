@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,61 +20,27 @@ from pathlib import Path
 import pytest
 
 from vidgraph.agents import Budget, router
-from vidgraph.models.base import ChatModel, Usage
-from vidgraph.prompts import load
-from vidgraph.records import Answer, Span, record_from_dict
+from vidgraph.models.base import Usage
+from vidgraph.models.testing import ScriptedModel
+from vidgraph.agents.answer import Answer
+from vidgraph.records import Span, record_from_dict
 
 NOT_FOUND = "Not in the video."
-ROLES = ("answer", "search", "map", "reduce", "verify", "describe")
 FIXTURE = "fixture.mp4"
 OTHER = "other.mp4"
 
 
 # -- the scripted model -------------------------------------------------------------------------------------------
-def _role(messages) -> str:
-    system = messages[0].text()
-    for role in ROLES:
-        if system.startswith(load(role).text):
-            return role
-    raise AssertionError(f"a call with an unknown system prompt: {system[:80]!r}")
+def Scripted(**script) -> ScriptedModel:
+    """The shipped scripted model keyed by the system prompt's name (answer / search / map / reduce / verify /
+    describe): a list is a queue (a call beyond it fails the test), anything else answers every call. A reply is a
+    dict, a raw string, or a function of the first user message's text returning either."""
 
+    def wrap(reply):
+        return (lambda call: reply(call.user)) if callable(reply) else reply
 
-class Scripted(ChatModel):
-    """Replies by role: a list is a queue (a call beyond it fails the test), anything else answers every call.
-    A reply is a dict, a raw string, or a function of the first user message's text returning either."""
-
-    backend = "scripted"
-    native_schema = True
-
-    def __init__(self, **script) -> None:
-        super().__init__("scripted:agents")
-        self.script = {role: list(r) if isinstance(r, list) else r for role, r in script.items()}
-        self.calls: list[tuple[str, list]] = []
-        self._mutex = threading.Lock()  # map branches call in parallel
-
-    def _complete(self, messages, *, json_schema, max_tokens, temperature, stop):
-        role = _role(messages)
-        with self._mutex:
-            self.calls.append((role, list(messages)))
-            if role not in self.script:
-                raise AssertionError(f"unexpected {role} call:\n{messages[1].text()}")
-            queue = self.script[role]
-            if isinstance(queue, list):
-                if not queue:
-                    raise AssertionError(f"one {role} call too many:\n{messages[1].text()}")
-                reply = queue.pop(0)
-            else:
-                reply = queue
-        if callable(reply):
-            reply = reply(messages[1].text())
-        return (reply if isinstance(reply, str) else json.dumps(reply)), Usage(100, 10, 0.0, 1)
-
-    def prompts(self, role: str) -> list[str]:
-        """The user text of every call of ``role``, in call order."""
-        return [m[1].text() for r, m in self.calls if r == role]
-
-    def count(self, role: str) -> int:
-        return sum(r == role for r, _ in self.calls)
+    return ScriptedModel({role: [wrap(r) for r in replies] if isinstance(replies, list) else wrap(replies)
+                          for role, replies in script.items()}, by="prompt", name="agents", usage=Usage(100, 10, 0.0, 1))
 
 
 # -- reading prompts ----------------------------------------------------------------------------------------------
@@ -219,7 +184,7 @@ def test_auto_routes_a_small_library_to_rag_and_which_video_to_search(lib):
     assert "2 videos, 8 events" in a.trace[0].detail and a.found
     b = ask(lib, model, "Which video shows invoice 4821-B?", videos=None)
     assert b.strategy == "search" and "which video" in b.trace[0].detail and b.found
-    assert [r for r, _ in model.calls] == ["answer", "search", "verify"]
+    assert [c.key for c in model.calls] == ["answer", "search", "verify"]
 
 
 def test_auto_routes_counting_to_mapreduce_beyond_a_small_library(lib, monkeypatch):
@@ -415,7 +380,7 @@ def test_a_rejected_answer_sends_the_search_back_then_a_supported_one_is_given(l
 
 
 def test_reflection_gives_up_after_its_rounds(lib):
-    from vidgraph.agents.graphs import MAX_ROUNDS
+    from vidgraph.agents.verify import MAX_ROUNDS
 
     model = Scripted(search=lambda p: found("4821-B", cite(p, "4821-B", "text")),
                      verify=verdict(False, "not convinced"))
@@ -467,8 +432,11 @@ def test_the_time_budget_ends_the_search(lib):
     assert re.match(r"decide: budget used: 1 model calls, \d+ s", steps(a, "budget")[0].detail)
 
 
-class Seeing(Scripted):
-    supports_images = True
+def Seeing(**script) -> ScriptedModel:
+    """A scripted model that takes images (a vision model)."""
+    model = Scripted(**script)
+    model.supports_images = True
+    return model
 
 
 def test_uniform_looks_at_evenly_spaced_frames_without_the_memory(lib):
@@ -484,7 +452,7 @@ def test_uniform_looks_at_evenly_spaced_frames_without_the_memory(lib):
     evidence = lines(model.prompts("answer")[0])
     assert evidence and all(line.modality.startswith("look:") for line in evidence)
     assert "a dark red screen with a white sign" in [line.text for line in evidence if line.modality == "look:caption"]
-    for role, messages in model.calls:
+    for role, messages in ((c.key, c.messages) for c in model.calls):
         if role == "describe":
             images = [i for m in messages for i in m.images]
             assert 1 <= len(images) <= 4 and all(Path(i.path).is_file() and i.video == FIXTURE for i in images)
@@ -529,9 +497,9 @@ def test_a_tool_error_during_a_look_is_shown_to_the_model(lib, monkeypatch):
 
 # -- MapReduce ----------------------------------------------------------------------------------------------------
 def test_mapreduce_fans_out_and_reduces_findings_in_time_order(lib, monkeypatch):
-    from vidgraph.agents import graphs
+    from vidgraph.agents import mapreduce
 
-    monkeypatch.setattr(graphs, "CHUNK_CHARS", 500)
+    monkeypatch.setattr(mapreduce, "CHUNK_CHARS", 500)
     replies: list[list[Line]] = []
 
     def mapper(p):
@@ -565,9 +533,9 @@ def test_mapreduce_fans_out_and_reduces_findings_in_time_order(lib, monkeypatch)
 
 
 def test_mapreduce_plans_its_map_calls_within_the_call_budget(lib, monkeypatch):
-    from vidgraph.agents import graphs
+    from vidgraph.agents import mapreduce
 
-    monkeypatch.setattr(graphs, "CHUNK_CHARS", 300)
+    monkeypatch.setattr(mapreduce, "CHUNK_CHARS", 300)
     model = Scripted(map=lambda p: {"findings": [{"fact": "said", "evidence": [lines(p)[0].id]}]},
                      reduce=lambda p: found("the review", int(re.findall(r"\[(\d+)\]", p)[0])),
                      verify=verdict(True, "ok"))
@@ -582,7 +550,8 @@ def test_mapreduce_without_findings_on_an_open_question_abstains(lib):
     assert (a.text, a.found, a.citations) == (NOT_FOUND, False, ())
     assert model.count("reduce") == 0  # nothing to reduce: no call
     assert steps(a, "reduced")[0].detail == "no clip reported anything relevant"
-    assert a.strategy == "mapreduce+search"  # then it searched for the moment itself, and stopped
+    assert a.strategy == "mapreduce" and "chain-of-shot search" in steps(a, "routed")[-1].detail  # then it
+    # searched for the moment itself, and stopped
 
 
 # -- multiple choice ----------------------------------------------------------------------------------------------
@@ -667,9 +636,9 @@ def _outside_quotes(text: str) -> str:
 def test_video_text_reaches_the_model_only_inside_quotes(lib, monkeypatch):
     """Every string read from the videos (speech, on-screen text, retrieval reasons, findings, rejected reasons)
     appears in the prompts only between <<< and >>>."""
-    from vidgraph.agents import graphs
+    from vidgraph.agents import mapreduce
 
-    monkeypatch.setattr(graphs, "CHUNK_CHARS", 500)
+    monkeypatch.setattr(mapreduce, "CHUNK_CHARS", 500)
     leak = "the cited line says Invoice No. 4821-B; copper wire"
     model = Scripted(
         search=[on(10, 20, "look"), on(10, 20, "split"), on(10, 20, "entity"),
@@ -680,23 +649,23 @@ def test_video_text_reaches_the_model_only_inside_quotes(lib, monkeypatch):
         reduce=lambda p: found("the review", int(re.findall(r"\[(\d+)\]", p)[0])))
     assert ask(lib, model, INVOICE, strategy="search", videos=None).found
     assert ask(lib, model, "Summarize the video.", strategy="mapreduce", budget=Budget(calls=20)).found
-    assert {r for r, _ in model.calls} == {"search", "verify", "map", "reduce"}
+    assert {c.key for c in model.calls} == {"search", "verify", "map", "reduce"}
     needles = {leak}
     for entry in lib.videos():
         for event in lib.memory.events(entry.video_id):
             needles |= {s.text.strip() for s in event.speech} | {t.text for t in event.text}
     needles = {n for n in needles if len(n) >= 6}
     assert len(needles) >= 15
-    for role, messages in model.calls:
+    for role, messages in ((c.key, c.messages) for c in model.calls):
         for m in messages[1:]:
             outside = _outside_quotes(m.text())
             assert not [n for n in needles if n in outside], (role, outside)
-    assert any("copper wire" in m.text() for _, ms in model.calls for m in ms[1:])  # the check saw video text
+    assert any("copper wire" in m.text() for ms in (c.messages for c in model.calls) for m in ms[1:])  # the check saw video text
 
 
 # -- the Answer record ----------------------------------------------------------------------------------------------
 def test_an_answer_round_trips_and_renders_with_its_thumbnails(lib):
-    from vidgraph.display import span_text
+    from vidgraph.records import fmt_span as span_text
 
     model = Scripted(answer=[lambda p: found("4821-B", cite(p, "4821-B", "text"), cite(p, "copper", "speech"))])
     a = ask(lib, model, INVOICE, strategy="rag")

@@ -18,7 +18,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers_library import PYTHON, VIDGRAPH  # noqa: E402
 
 from vidgraph.cli import app  # noqa: E402
-from vidgraph.records import Answer, Citation, Cost, Span, Step  # noqa: E402
+from vidgraph.agents.answer import Answer, Citation, Cost, Step  # noqa: E402
+from vidgraph.records import Span  # noqa: E402
 
 runner = CliRunner()
 INVOICE = "What is the invoice number?"

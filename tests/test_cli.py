@@ -118,7 +118,7 @@ def test_progress_bars_on_a_terminal(tmp_path):
     from rich.console import Console
 
     from vidgraph import Library
-    from vidgraph.library import RichReporter
+    from vidgraph.index.reporter import RichReporter
 
     folder = tmp_path / "videos"
     clips(folder, 2)

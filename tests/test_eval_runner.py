@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from vidgraph.eval.scoring import Result, score_by_strategy
-from vidgraph.models.base import ChatModel, Usage
+from vidgraph.models.base import Usage
+from vidgraph.models.testing import ScriptedModel
 
 
-class Scripted(ChatModel):
-    """Answers every question with evidence line 1 and a fixed text; counts its calls."""
-
-    backend = "scripted"
-    native_schema = True
-
-    def __init__(self) -> None:
-        super().__init__("scripted:eval")
-        self.calls = 0
-
-    def _complete(self, messages, *, json_schema, max_tokens, temperature, stop):
-        self.calls += 1
-        title = (json_schema or {}).get("title", "")
-        reply = {"Draft": {"found": True, "answer": "684", "option": "A", "evidence": [1], "confidence": 0.9},
-                 "Decision": {"found": True, "answer": "684", "option": "A", "evidence": [1], "confidence": 0.9,
-                              "action": "answer", "target": 1},
-                 "MapReply": {"findings": [{"fact": "something", "evidence": [1]}]},
-                 "Verdict": {"reason": "line 1 says it", "supported": True}}.get(title, {})
-        return json.dumps(reply), Usage(10, 5, 0.01, 1)
+def Scripted() -> ScriptedModel:
+    """Answers every question with evidence line 1 and a fixed text, by the reply's schema."""
+    draft = {"found": True, "answer": "684", "option": "A", "evidence": [1], "confidence": 0.9}
+    replies = {"Draft": draft, "Decision": {**draft, "action": "answer", "target": 1},
+               "MapReply": {"findings": [{"fact": "something", "evidence": [1]}]},
+               "Verdict": {"reason": "line 1 says it", "supported": True}}
+    return ScriptedModel(lambda call: replies.get((call.json_schema or {}).get("title", ""), {}),
+                         usage=Usage(10, 5, 0.01, 1))
 
 
 def _result(strategy: str, correct: bool, frames: int) -> Result:
@@ -87,7 +76,7 @@ def test_run_eval_every_strategy_resumes_and_reports(tmp_path):
     assert all(r.error is None for r in results), [r.error for r in results if r.error]
     assert all(r.model_calls <= 4 for r in results)
     assert any(r.frames > 0 for r in results if r.strategy == "uniform")
-    from vidgraph.eval.scoring import match_open
+    from vidgraph.eval.extract import match_open
 
     truth = next(q for q in questions if q.kind == "needle_speech").answer
     rag = next(r for r in results if r.kind == "needle_speech" and r.strategy == "rag")
@@ -95,9 +84,9 @@ def test_run_eval_every_strategy_resumes_and_reports(tmp_path):
     assert not match_open("684", truth) and rag.abstained and rag.correct is False and not rag.citations
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(results)
-    calls = model.calls
+    calls = len(model.calls)
     again = run_eval(bench, model=model, out=out, per_kind=1, settings=load_settings(threads=2), progress=False)
-    assert model.calls == calls and len(again) == len(results)  # everything came from the cache
+    assert len(model.calls) == calls and len(again) == len(results)  # everything came from the cache
     md = (out / "report.md").read_text()
     for s in DEFAULT_STRATEGIES:
         assert f"| {s} |" in md

@@ -10,8 +10,9 @@ import random
 import pytest
 
 from vidgraph.eval.questions import Question
-from vidgraph.eval.scoring import (Result, best_iou, extract_choice, extract_span, grade, is_abstention, match_open,
-                                   normalize_answer, render_markdown, score, score_by_strategy, temporal_iou)
+from vidgraph.eval.extract import (best_iou, extract_choice, extract_span, is_abstention, match_open, normalize_answer,
+                                   temporal_iou)
+from vidgraph.eval.scoring import Result, grade, render_markdown, score, score_by_strategy
 
 FRUIT = ("Apples", "Bananas", "Berries", "Dates")
 

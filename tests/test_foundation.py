@@ -13,7 +13,7 @@ import pytest
 from conftest import real
 from vidgraph.config import load_settings
 from vidgraph.errors import ConfigError, MediaError
-from vidgraph.records import Detection, Frame, Span, TranscriptSegment, Word, fmt_time, record_from_dict
+from vidgraph.records import Detection, Span, TranscriptSegment, Word, fmt_time, record_from_dict
 from vidgraph.tools import ArtifactStore, open_video
 from vidgraph.tools.decode import content_hash, frames_at, probe
 from vidgraph.tools.frames import dense_frames, thumbnail

@@ -9,7 +9,7 @@ import pytest
 from vidgraph.memory.entities import reduce_entities
 from vidgraph.memory.events import build_events, clip_spans, overlap_edges
 from vidgraph.memory.graph import Graph
-from vidgraph.models.base import ChatModel, Usage
+from vidgraph.models.testing import ScriptedModel
 from vidgraph.records import Frame, ObjectSpan, Shot, Span, TextLine, TranscriptSegment, Word
 
 VID = "f" * 32
@@ -119,19 +119,9 @@ def test_graph_round_trip_edges_and_incremental_replace(tmp_path):
     assert graph.events(VID) == [] and graph.video_ids() == [other] and len(graph.events(other)) == 2
 
 
-class Scripted(ChatModel):
-    """Replies from a list, recording what it was asked."""
-
-    backend = "scripted"
-
-    def __init__(self, replies: list[str]) -> None:
-        super().__init__("scripted:test")
-        self.replies = list(replies)
-        self.asked: list = []
-
-    def _complete(self, messages, *, json_schema, max_tokens, temperature, stop):
-        self.asked.append(messages)
-        return self.replies.pop(0), Usage(10, 5, 0.01, 1)
+def Scripted(replies: list[str]) -> ScriptedModel:
+    """The shipped scripted model: replies from a list, every call kept (without constrained decoding)."""
+    return ScriptedModel(list(replies), native_schema=False)
 
 
 def test_captioning_maps_every_clip_caches_and_reduces_names(tmp_path):
@@ -141,12 +131,11 @@ def test_captioning_maps_every_clip_caches_and_reduces_names(tmp_path):
     graph = Graph(tmp_path / "g.sqlite")
     model = Scripted(['{"caption": "A woman greets visitors.", "entities": ["Marta"]}',
                       '{"caption": "Marta Kowalski gives a code.", "entities": ["Marta Kowalski", "locker"]}'])
-    model.lock = __import__("threading").Lock()
     captioned, usage = caption_events(events, model, graph, concurrency=1)
     assert [e.caption.text for e in captioned] == ["A woman greets visitors.", "Marta Kowalski gives a code."]
     assert usage.calls == 2 and captioned[1].caption.entities == ("Marta Kowalski", "locker")
     # speech is quoted as data in the prompt
-    assert "Said: <<<Marta Kowalski and I run it." in model.asked[1][1].text()
+    assert "Said: <<<Marta Kowalski and I run it." in model.calls[1].messages[1].text()
     again, usage = caption_events(events, Scripted([]), graph, concurrency=1)  # cached: no calls
     assert usage.calls == 0 and [e.caption for e in again] == [e.caption for e in captioned]
     reducer = Scripted(['{"groups": [{"name": "Marta Kowalski", "aliases": ["Marta", "Ms Kowalski"]}]}'])

@@ -24,8 +24,9 @@ from pydantic import BaseModel
 
 from vidgraph.config import load_settings
 from vidgraph.errors import ConfigError, ModelError
-from vidgraph.models import ChatModel, ImagePart, Message, Usage, extract_json, load_model
+from vidgraph.models import ImagePart, Message, Usage, extract_json, load_model
 from vidgraph.models.packaged import PACKAGED
+from vidgraph.models.testing import ScriptedModel
 
 
 class Color(BaseModel):
@@ -43,28 +44,20 @@ BUS = [Message.system("You answer questions about a video from its timestamped c
 
 # --- base.chat with a scripted model ----------------------------------------------------------------------------
 
-class Scripted(ChatModel):
-    """Replies from a list; records what it was sent."""
+def Scripted(replies: list[str], native: bool = False, images: bool = False) -> ScriptedModel:
+    """The shipped scripted model: replies from a list; every call kept in ``calls``."""
+    return ScriptedModel(list(replies), native_schema=native, images=images, usage=Usage(10, 3, 0.5, 1))
 
-    backend = "scripted"
 
-    def __init__(self, replies: list[str], native: bool = False, images: bool = False) -> None:
-        super().__init__("scripted:test")
-        self.replies = list(replies)
-        self.native_schema = native
-        self.supports_images = images
-        self.sent: list[tuple[list[Message], dict | None]] = []
-
-    def _complete(self, messages, *, json_schema, max_tokens, temperature, stop):
-        self.sent.append((list(messages), json_schema))
-        return self.replies.pop(0), Usage(10, 3, 0.5, 1)
+def sent(model: ScriptedModel) -> list[tuple[list[Message], dict | None]]:
+    return [(list(c.messages), c.json_schema) for c in model.calls]
 
 
 def test_schema_reply_is_parsed_and_the_schema_is_instructed():
     model = Scripted(['{"color": "red"}'])
     reply = model.chat(BUS, schema=Color)
     assert reply.data == Color(color="red") and reply.usage == Usage(10, 3, 0.5, 1)
-    messages, json_schema = model.sent[0]
+    messages, json_schema = sent(model)[0]
     assert json_schema is None and messages[0].role == "system" and len(messages) == len(BUS)
     assert '"color"' in messages[0].text() and "JSON schema" in messages[0].text()
 
@@ -72,7 +65,7 @@ def test_schema_reply_is_parsed_and_the_schema_is_instructed():
 def test_native_schema_goes_to_the_backend_not_the_prompt():
     model = Scripted(['{"color": "red"}'], native=True)
     assert model.chat(BUS, schema=Color).data.color == "red"
-    messages, json_schema = model.sent[0]
+    messages, json_schema = sent(model)[0]
     assert json_schema == Color.model_json_schema() and messages == BUS
 
 
@@ -81,7 +74,7 @@ def test_bad_reply_is_retried_once_with_the_error_and_usage_sums():
     reply = model.chat(BUS, schema=Color)
     assert reply.data.color == "red"
     assert reply.usage == Usage(20, 6, 1.0, 2)
-    retry = model.sent[1][0]
+    retry = sent(model)[1][0]
     assert retry[-2] == Message.assistant("The bus is red.")
     assert "no JSON object" in retry[-1].text() and retry[-1].role == "user"
 
@@ -98,15 +91,15 @@ def test_two_bad_replies_raise_one_line():
 def test_native_schema_turned_off_mid_call_instructs_the_retry():
     """A backend whose server refused response_format flips native_schema; the retry then carries the schema."""
 
-    class Flipping(Scripted):
+    class Flipping(ScriptedModel):
         def _complete(self, messages, **kw):
             self.native_schema = False
             return super()._complete(messages, **kw)
 
-    model = Flipping(["no", '{"color": "red"}'], native=True)
+    model = Flipping(["no", '{"color": "red"}'], native_schema=True)
     assert model.chat(BUS, schema=Color).data.color == "red"
-    assert model.sent[0][1] is not None and model.sent[1][1] is None
-    assert "JSON schema" in model.sent[1][0][0].text()
+    assert sent(model)[0][1] is not None and sent(model)[1][1] is None
+    assert "JSON schema" in sent(model)[1][0][0].text()
 
 
 def test_images_need_a_vision_model(tmp_path):
@@ -114,7 +107,7 @@ def test_images_need_a_vision_model(tmp_path):
     model = Scripted(["x"])
     with pytest.raises(ModelError, match="takes no images"):
         model.chat([Message.user("what is shown?", frame)])
-    assert model.sent == []
+    assert sent(model) == []
     assert Message.user("see", frame).text() == "see\n[frame at 1:15.5 of a.mp4]"
 
 

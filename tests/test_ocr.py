@@ -18,7 +18,8 @@ import pytest
 
 from vidgraph.errors import ToolError
 from vidgraph.records import Span, TextLine
-from vidgraph.tools.base import ArtifactStore, VideoContext
+from vidgraph.tools.base import ArtifactStore
+from vidgraph.tools.context import VideoContext
 from vidgraph.tools.decode import probe
 from vidgraph.tools.ocr import (
     PaddleOCRTool,
@@ -150,7 +151,7 @@ settings = load_settings(threads=2)
 img = np.full((540, 960, 3), 255, np.uint8)
 cv2.putText(img, "HELLO WORLD 42", (100, 300), cv2.FONT_HERSHEY_SIMPLEX, 2, (0, 0, 0), 4)
 for tool in (PaddleOCRTool(settings), RapidOCRTool(settings)):
-    print(tool.name, [(r.text, r.box[0] < 0.15 and r.box[2] > 0.6) for r in tool.read_frame(img)])
+    print(tool.name, [(r.text, r.box[0] < 0.15 and r.box[2] > 0.6) for r in tool.read_image(img)])
 print("network", sorted(set(calls)))
 """
 

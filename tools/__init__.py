@@ -1,7 +1,8 @@
 """Perception tools: one interface, a registry by capability, a cache keyed by (video, tool, version, params).
 
-    from vidgraph.tools import analyze
-    records = analyze("talk.mp4", ["scan", "asr"], store="/tmp/vg")   # {"scan": [...], "asr": [...]}
+    from vidgraph.tools import open_video
+    ctx = open_video("talk.mp4", store="/tmp/vg")          # probe + content hash
+    shots, speech = ctx.get("scan"), ctx.get("asr")          # each tool runs once, then comes from the cache
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings, load_settings
-from ..records import Record
-from .base import ArtifactStore, ProgressFn, Tool, VideoContext
+from .base import ArtifactStore, ProgressFn, Tool
+from .context import VideoContext
 from .registry import CAPABILITIES, INDEX_CAPABILITIES, tool_for
 
 
@@ -24,12 +25,5 @@ def open_video(path: str | Path, store: str | Path, settings: Settings | None = 
     return VideoContext(info, ArtifactStore(store), settings, progress=progress)
 
 
-def analyze(path: str | Path, capabilities: list[str] | tuple[str, ...] = INDEX_CAPABILITIES,
-            store: str | Path = ".vidgraph/artifacts", settings: Settings | None = None) -> dict[str, list[Record]]:
-    """Run the tools for ``capabilities`` on one video (cached) and return their records."""
-    ctx = open_video(path, store, settings)
-    return {cap: ctx.get(cap) for cap in capabilities}
-
-
-__all__ = ["ArtifactStore", "CAPABILITIES", "INDEX_CAPABILITIES", "Tool", "VideoContext", "analyze", "open_video",
+__all__ = ["ArtifactStore", "CAPABILITIES", "INDEX_CAPABILITIES", "Tool", "VideoContext", "open_video",
            "tool_for"]

@@ -27,7 +27,8 @@ from typing import Any
 from ..config import Settings
 from ..errors import ConfigError
 from ..records import Record, Span, TranscriptSegment, Word
-from .base import Availability, Tool, VideoContext
+from .base import Availability, Tool
+from .context import VideoContext
 from .decode import load_audio
 from .weights import concatenate, package_dir
 

@@ -1,4 +1,4 @@
-"""The tool interface, the per-video context tools run in, and the artifact cache.
+"""The tool interface and the artifact cache (the per-video context tools run in is ``tools.context``).
 
 A tool is a class with ``name``, ``capability`` and ``version``, a ``params()`` dict (everything that changes
 its output), a lazy model (loaded once per process, shared by every tool instance with the same key) and
@@ -21,16 +21,37 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from ..config import Settings, load_settings
-from ..errors import MissingExtraError, ToolError, VidgraphError
+from ..errors import MissingExtraError, ToolError
 from ..records import ProbeInfo, Record, record_from_dict
 
 SCHEMA_VERSION = 1
 
 ProgressFn = Callable[[str, float, float], None]
 """``progress(stage, done, total)``; ``total`` is 0 when unknown."""
+
+
+class ToolContext(Protocol):
+    """What a tool's ``run`` may use of the video it runs on (``tools.context.VideoContext`` is the one in use)."""
+
+    info: ProbeInfo
+    settings: Settings
+
+    @property
+    def video_id(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    def get(self, capability: str) -> list[Record]: ...
+
+    def tool(self, capability: str) -> Tool: ...
+
+    def work_dir(self, tool: Tool) -> Path: ...
+
+    def progress(self, stage: str, done: float, total: float = 0.0) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,8 @@ class Tool(ABC):
     """The package that ships the model's weights (for ``doctor``)."""
     install_fix: ClassVar[str] = ""
     """The command that (re)installs the weights."""
+    reads_frames: ClassVar[bool] = False
+    """True when ``read_frame`` works: the agents' looks read re-sampled frames with this tool."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
@@ -68,8 +91,13 @@ class Tool(ABC):
         return {}
 
     @abstractmethod
-    def run(self, ctx: VideoContext) -> list[Record]:
+    def run(self, ctx: ToolContext) -> list[Record]:
         """Compute this tool's records for one video."""
+
+    def read_frame(self, path: str) -> list[str]:
+        """What this tool sees in one stored frame (a JPEG path) as short texts: text lines, object labels, scene
+        classes. Tools with ``reads_frames`` implement it."""
+        raise ToolError(f"tool {self.name!r} cannot read single frames", "look with ocr, detect or tags")
 
     # -- models: loaded lazily, once per process --------------------------------------------------------------
     def model_key(self) -> tuple:
@@ -118,11 +146,6 @@ _MODELS: dict[tuple, Any] = {}
 _MODELS_LOCK = threading.RLock()
 
 
-def loaded_models() -> list[tuple]:
-    """Keys of the models loaded in this process (for tests and diagnostics)."""
-    return list(_MODELS)
-
-
 # -- artifacts ------------------------------------------------------------------------------------------------------
 
 
@@ -152,6 +175,15 @@ def read_artifact(path: Path) -> list[Record] | None:
     return [record_from_dict(json.loads(line)) for line in lines[1:]]
 
 
+def artifact_seconds(path: Path) -> float:
+    """Seconds the tool took to make an artifact (from its header; 0 when unknown)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return float(json.loads(f.readline()).get("seconds", 0.0))
+    except (OSError, ValueError):
+        return 0.0
+
+
 class ArtifactStore:
     """Tool outputs of every video under ``root/<video_id>/``, keyed by (tool, version, params)."""
 
@@ -179,74 +211,3 @@ class ArtifactStore:
 
     def has(self, video_id: str, tool: Tool) -> bool:
         return self.path(video_id, tool).is_file()
-
-
-# -- the per-video context --------------------------------------------------------------------------------------------
-
-
-class VideoContext:
-    """One video being analysed: its probe info, settings, the artifact store, and the tools to use.
-
-    ``get(capability)`` returns the records of the tool chosen for that capability, from the cache when
-    present, else by running it (and caching the result).
-    """
-
-    def __init__(
-        self,
-        info: ProbeInfo,
-        store: ArtifactStore,
-        settings: Settings | None = None,
-        tools: dict[str, Tool] | None = None,
-        progress: ProgressFn | None = None,
-    ) -> None:
-        self.info = info
-        self.store = store
-        self.settings = settings or load_settings()
-        self._tools = dict(tools or {})
-        self._progress = progress
-        self.timings: dict[str, float] = {}
-
-    @property
-    def video_id(self) -> str:
-        return self.info.video_id
-
-    @property
-    def path(self) -> str:
-        return self.info.path
-
-    def tool(self, capability: str) -> Tool:
-        if capability not in self._tools:
-            from .registry import tool_for
-
-            self._tools[capability] = tool_for(capability, self.settings)
-        return self._tools[capability]
-
-    def work_dir(self, tool: Tool) -> Path:
-        return self.store.work_dir(self.video_id, tool)
-
-    def progress(self, stage: str, done: float, total: float = 0.0) -> None:
-        if self._progress is not None:
-            self._progress(stage, done, total)
-
-    def get(self, capability: str) -> list[Record]:
-        tool = self.tool(capability)
-        cached = self.store.load(self.video_id, tool)
-        if cached is not None:
-            return cached
-        start = time.perf_counter()
-        self.progress(capability, 0.0, self.info.duration)
-        try:
-            records = tool.run(self)
-        except VidgraphError:
-            raise
-        except Exception as e:  # a tool's own failure becomes one clear line
-            raise ToolError(f"{self.path}: {tool.name} failed: {type(e).__name__}: {e}",
-                            "run with --debug for the traceback; report it if the file plays elsewhere") from e
-        seconds = time.perf_counter() - start
-        self.timings[capability] = seconds
-        self.store.save(self.video_id, tool, records, seconds)
-        self.progress(capability, self.info.duration, self.info.duration)
-        return records
-
-    def has(self, capability: str) -> bool:
-        return self.store.has(self.video_id, self.tool(capability))

@@ -35,11 +35,11 @@ def content_hash(path: str | Path) -> str:
             while chunk := f.read(HASH_CHUNK):
                 h.update(chunk)
     except OSError as e:
-        raise _os_error(path, e) from e
+        raise os_error(path, e) from e
     return h.hexdigest()
 
 
-def _os_error(path: str | Path, e: OSError) -> MediaError:
+def os_error(path: str | Path, e: OSError) -> MediaError:
     if e.errno == errno.ENOENT:
         if os.path.islink(path):
             return MediaError(str(path), "broken symbolic link", "point the link at an existing file or delete it")
@@ -63,7 +63,7 @@ def open_container(path: str | Path) -> av.container.InputContainer:
         with open(path, "rb"):
             pass
     except OSError as e:
-        raise _os_error(path, e) from e
+        raise os_error(path, e) from e
     if size == 0:
         raise MediaError(path, "empty file (0 bytes)", "re-copy or re-download it")
     try:

@@ -27,7 +27,8 @@ from typing import Any
 from ..config import Settings, load_settings
 from ..errors import ConfigError, MissingExtraError, ModelError
 from ..records import Detection, Frame, ObjectSpan, Record, Shot, Span
-from .base import Availability, Tool, VideoContext
+from .base import Availability, Tool
+from .context import VideoContext
 from .scan import frames_of, shots_of
 from .weights import package_dir
 
@@ -138,9 +139,14 @@ class DetectTool(Tool):
     version = "1"
     extra = "detect"
 
+    reads_frames = True
+
     @abstractmethod
     def detect_image(self, path: str) -> list[Hit]:
         """Boxes above the threshold on one image file."""
+
+    def read_frame(self, path: str) -> list[str]:
+        return [label for label, _score, _box in self.detect_image(path)]
 
     def run(self, ctx: VideoContext) -> list[Record]:
         self.check_ready()

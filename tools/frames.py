@@ -1,20 +1,26 @@
-"""Frames on demand: dense re-sampling inside a span (the agents' "look closer") and thumbnails.
+"""Frames on demand: dense re-sampling inside a span (the agents' "look closer"), what the tools read in them, and
+thumbnails.
 
 The index pass (``scan``) already keeps 1 fps thumbnails and full-resolution key frames; these functions add
-frames later, cached on disk beside the scan's, so looking at the same span twice decodes it once.
+frames later. One cache per re-sampled span (``<video>/dense@V/<span,fps,n>/``) holds its frames and what each tool
+read in them, so looking at the same span twice decodes and reads it once.
 """
 
 from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Sequence
+from pathlib import Path
 
 from ..records import Frame, Span, record_from_dict
-from .base import VideoContext, atomic_write_text
+from .base import atomic_write_text
+from .context import VideoContext
 from .decode import frames_at, frames_in_span
 from .scan import frames_of, save_jpeg
 
-DENSE_VERSION = "1"
+DENSE_VERSION = "2"
+"""Bumped when the cache layout changes (2: readings kept beside the frames)."""
 
 
 def dense_frames(ctx: VideoContext, span: Span, fps: float = 2.0, max_frames: int = 32,
@@ -34,6 +40,26 @@ def dense_frames(ctx: VideoContext, span: Span, fps: float = 2.0, max_frames: in
                          source=f"frames.dense@{DENSE_VERSION}"))
     atomic_write_text(index, json.dumps([f.to_dict() for f in out]))
     return out
+
+
+def read_frames(ctx: VideoContext, frames: Sequence[Frame], capabilities: Sequence[str]
+                ) -> tuple[dict[str, list[list[str]]], list[str]]:
+    """What each capability's tool reads in each of ``frames`` (one list of texts per frame), cached with the
+    frames; and one line per capability whose tool could not run (the others still run)."""
+    cache = Path(frames[0].path).parent / "readings.json" if frames else None
+    readings: dict[str, list[list[str]]] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
+    errors = []
+    for cap in capabilities:
+        if cap in readings or not frames:
+            continue
+        try:
+            tool = ctx.tool(cap)
+            readings[cap] = [tool.read_frame(f.path) for f in frames]
+        except Exception as e:  # a missing extra or a broken model: the others still read
+            errors.append(f"{cap}: {getattr(e, 'message', None) or e}")
+    if cache is not None:
+        atomic_write_text(cache, json.dumps(readings))
+    return readings, errors
 
 
 def thumbnail(ctx: VideoContext, t: float, max_distance: float = 1.0) -> Frame:

@@ -45,7 +45,8 @@ from typing import Any
 from ..config import Settings
 from ..errors import MissingExtraError, ToolError
 from ..records import Box, Frame, Record, Shot, Span, TextLine
-from .base import Availability, Tool, VideoContext, params_hash
+from .base import Availability, Tool, params_hash
+from .context import VideoContext
 from .scan import ScanTool, frames_of, shots_of
 from .weights import package_dir
 
@@ -53,6 +54,10 @@ MODEL_PACKAGE = "rapidocr"
 MODEL_FILES = {"det": "PP-OCRv6_det_small.onnx", "rec": "PP-OCRv6_rec_small.onnx"}
 PADDLE_NAMES = {"det": "PP-OCRv6_small_det", "rec": "PP-OCRv6_small_rec"}
 FIX = "pip install 'vidgraph[ocr]'  (paddleocr==3.7.0, onnxruntime, rapidocr==3.10.0)"
+
+LOOK_LONG_SIDE = 960
+LOOK_MIN_SCORE = 0.5
+"""Frames read on demand (the agents' looks): scaled to this long side, reads below this score dropped."""
 
 PADDLEX_ENV = {
     # PaddleX contacts no model hoster while every model is given as a local folder; should it ever look one up,
@@ -324,7 +329,9 @@ def _alias_opencv_distribution() -> None:
 
 
 class _OCRTool(Tool):
-    """Shared run: OCR each key frame with ``read_frame``, then ``merge_reads``."""
+    """Shared run: OCR each key frame with ``read_image``, then ``merge_reads``."""
+
+    reads_frames = True
 
     capability = "ocr"
     version = "1"
@@ -354,9 +361,13 @@ class _OCRTool(Tool):
             return Availability(False, e.message, FIX, MODEL_PACKAGE)
         return Availability(True, provider=MODEL_PACKAGE)
 
-    def read_frame(self, image: Any) -> list[Read]:
+    def read_image(self, image: Any) -> list[Read]:
         """Text boxes in one BGR frame."""
         raise NotImplementedError
+
+    def read_frame(self, path: str) -> list[str]:
+        _ = self.model
+        return [r.text for r in self.read_image(load_frame(path, LOOK_LONG_SIDE)) if r.score >= LOOK_MIN_SCORE]
 
     def run(self, ctx: VideoContext) -> list[Record]:
         p = self.params()
@@ -372,7 +383,7 @@ class _OCRTool(Tool):
         per_frame = []
         for frame, end in zip(keys, ends):
             image = load_frame(frame.path, p["det_long_side"])
-            per_frame.append((frame.t, end, self.read_frame(image)))
+            per_frame.append((frame.t, end, self.read_image(image)))
             ctx.progress("ocr", frame.t, duration)
         return list(merge_reads(per_frame, video_id=ctx.video_id, source=self.source, min_score=p["min_score"],
                                 merge_ratio=p["merge_ratio"], merge_iou=p["merge_iou"]))
@@ -410,7 +421,7 @@ class PaddleOCRTool(_OCRTool):
             engine_config={"intra_op_num_threads": self.settings.threads, "inter_op_num_threads": 1},
         )
 
-    def read_frame(self, image: Any) -> list[Read]:
+    def read_image(self, image: Any) -> list[Read]:
         h, w = image.shape[:2]
         result = self.model.predict(image)[0]
         return [Read(str(text), float(score), normalised_box(*map(float, box), w, h))
@@ -441,7 +452,7 @@ class RapidOCRTool(_OCRTool):
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         })
 
-    def read_frame(self, image: Any) -> list[Read]:
+    def read_image(self, image: Any) -> list[Read]:
         h, w = image.shape[:2]
         out = self.model(image, use_cls=False)
         if out.txts is None or out.boxes is None:

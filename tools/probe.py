@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..records import Record
-from .base import Tool, VideoContext
+from .base import Tool
+from .context import VideoContext
 from .decode import probe
 
 

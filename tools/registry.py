@@ -13,9 +13,10 @@ Tools are listed by import path, so listing them imports nothing heavy. Capabili
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 
 from ..config import Settings, load_settings
-from ..errors import ConfigError
+from ..errors import ConfigError, ToolError, VidgraphError
 from .base import Tool
 
 TOOLS: dict[str, str] = {
@@ -60,3 +61,33 @@ def tool_for(capability_or_name: str, settings: Settings | None = None) -> Tool:
     settings = settings or load_settings()
     name = capability_or_name if capability_or_name in TOOLS else tool_name_for(capability_or_name, settings)
     return tool_class(name)(settings)
+
+
+def resolve_capabilities(capabilities: Iterable[str] | str | None, settings: Settings) -> tuple[str, ...]:
+    """Validated capabilities in order (``probe`` first); raises one line if a tool cannot run here."""
+    if capabilities is None:
+        wanted = list(INDEX_CAPABILITIES)
+    elif isinstance(capabilities, str):
+        wanted = [c.strip() for c in capabilities.split(",") if c.strip()]
+    else:
+        wanted = [c.strip() for item in capabilities for c in item.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in CAPABILITIES]
+    if unknown:
+        raise ConfigError(f"unknown tool {unknown[0]!r}", f"choose from: {', '.join(CAPABILITIES)}")
+    if not wanted:
+        raise ConfigError("no tools to run", f"choose from: {', '.join(CAPABILITIES)}")
+    out = ["probe"] + [c for i, c in enumerate(wanted) if c != "probe" and c not in wanted[:i]]
+    for cap in out[1:]:
+        name = tool_name_for(cap, settings)
+        try:
+            cls = tool_class(name)
+        except VidgraphError:
+            raise
+        except Exception as e:  # a broken tool module
+            raise ToolError(f"tool {name!r} cannot be loaded: {type(e).__name__}: {e}",
+                            "run: vidgraph doctor") from e
+        available = cls.availability(settings)
+        if not available.ok:
+            raise ToolError(f"tool {name!r} ({cap}) cannot run here: {available.reason}",
+                            available.fix or "run: vidgraph doctor")
+    return tuple(out)

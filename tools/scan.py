@@ -16,7 +16,8 @@ import numpy as np
 
 from ..errors import MediaError
 from ..records import Frame, Record, Shot, Span
-from .base import Tool, VideoContext
+from .base import Tool
+from .context import VideoContext
 from .decode import decode, frame_time, luma
 
 THUMB_WIDTH = 320

@@ -18,7 +18,8 @@ from typing import Any
 
 from ..errors import MissingExtraError, ModelError
 from ..records import FrameTags, Record
-from .base import Tool, VideoContext
+from .base import Tool
+from .context import VideoContext
 from .detect import detect_models_dir
 from .scan import frames_of
 
@@ -85,6 +86,11 @@ class EfficientNetTagsTool(Tool):
             raise ModelError(f"LiteRT cannot load {model}: {e}", f"reinstall it: {FIX}") from e
         names = [line.split(",")[0].strip() for line in labels.read_text(encoding="utf-8").splitlines() if line]
         return interpreter, names
+
+    reads_frames = True
+
+    def read_frame(self, path: str) -> list[str]:
+        return [name for name, _p in self.classify(path)[:2]]
 
     def classify(self, path: str) -> list[tuple[str, float]]:
         """Top-k (class, probability) of one image file, above ``min_prob``."""

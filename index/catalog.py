@@ -11,7 +11,7 @@ Tables:
 - ``runs``: one row per ``index`` run.
 
 Every write is one transaction, so a crash (even ``kill -9``) loses at most the write in flight. Readers never
-block writers (WAL); the single writer is the process holding the library's file lock (see ``library.py``).
+block writers (WAL); the single writer is the process holding the index's file lock (see ``index/lock.py``).
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import StoreError
-from .records import ProbeInfo
+from ..errors import StoreError
+from ..records import ProbeInfo
 
 SCHEMA = 1
 
@@ -82,18 +82,26 @@ def db_text(s: str) -> str:
 
 @dataclass(frozen=True)
 class StageStatus:
-    """What the catalog knows about one capability of one video."""
+    """One capability of one video: what the catalog knows, and what a run did (``ran``)."""
 
     capability: str
     status: str
     """``done`` or ``failed``."""
-    artifact: str
-    """File name of the records under ``artifacts/<video_id>/``."""
+    artifact: str = ""
+    """File name of the records under ``artifacts/<video_id>/`` (for ``memory``: the fingerprint it was built
+    from)."""
     error: str = ""
     caused_by: str = ""
     """The capability whose failure prevented this one (its error is the video's one line)."""
     seconds: float = 0.0
     updated: float = 0.0
+    ran: bool = False
+    """True when its tool ran in this run (False: read from the catalog or an existing artifact)."""
+
+    def to_dict(self) -> dict:
+        return {"capability": self.capability, "status": self.status, "artifact": self.artifact,
+                "error": self.error, "caused_by": self.caused_by, "seconds": self.seconds, "updated": self.updated,
+                "ran": self.ran}
 
 
 @dataclass(frozen=True)
@@ -158,20 +166,6 @@ class FileRow:
     mtime_ns: int
     video_id: str | None
     error: str | None
-
-
-@dataclass
-class RunInfo:
-    id: int
-    pid: int
-    started: float
-    finished: float | None
-    capabilities: list[str] = field(default_factory=list)
-    jobs: int = 1
-    status: str = "running"
-    videos: int = 0
-    failed: int = 0
-    seconds: float = 0.0
 
 
 class Catalog:
@@ -304,9 +298,6 @@ class Catalog:
             con.execute("DELETE FROM videos WHERE video_id=?", (video_id,))
             con.execute("DELETE FROM files WHERE video_id=?", (video_id,))
 
-    def video_ids(self) -> set[str]:
-        return {r[0] for r in self.con.execute("SELECT video_id FROM videos")}
-
     def entries(self, folder: Path, video_ids: list[str] | None = None) -> list[VideoEntry]:
         """Catalog entries (all, or those of ``video_ids``), sorted by path."""
         with self.snapshot() as con:
@@ -346,8 +337,3 @@ class Catalog:
         with self.write() as con:
             con.execute("UPDATE runs SET finished=?, status=?, videos=?, failed=?, seconds=? WHERE id=?",
                         (time.time(), status, videos, failed, seconds, run_id))
-
-    def runs(self, limit: int = 10) -> list[RunInfo]:
-        rows = self.con.execute("SELECT id, pid, started, finished, capabilities, jobs, status, videos, failed, "
-                                "seconds FROM runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
-        return [RunInfo(r[0], r[1], r[2], r[3], r[4].split(",") if r[4] else [], *r[5:]) for r in rows]

@@ -1,0 +1,155 @@
+"""What the agents return: the ``Answer`` with its cited moments, trace and cost, and its two faces — lines of text
+(terminals, ``str(answer)``) and HTML (notebooks: thumbnails embedded as data URLs, the trace as a timeline).
+
+Every piece of text that came from a video is HTML-escaped in the HTML face.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from ..records import LETTERS, Record, Span, fmt_span
+
+STEP_COLOURS = {"routed": "#6b7280", "retrieved": "#2563eb", "looked": "#d97706", "split": "#9333ea",
+                "moved": "#0891b2", "decided": "#4b5563", "planned": "#6b7280", "mapped": "#059669",
+                "reduced": "#047857", "drafted": "#1d4ed8", "reflected": "#7c3aed", "answered": "#15803d",
+                "abstained": "#b91c1c", "budget": "#b45309", "error": "#b91c1c", "called": "#2563eb"}
+CSS = "font-family:system-ui,sans-serif;font-size:13px;line-height:1.4;max-width:980px"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Citation(Record):
+    """A moment that supports an answer: the video, the span, the modality and the evidence text seen there."""
+
+    video_id: str
+    video: str
+    span: Span
+    modality: str
+    evidence: str
+    frame: str | None = None
+    """Path of a thumbnail inside the span (for notebooks and reports)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step(Record):
+    """One step of an agent's work (``routed``, ``retrieved``, ``looked``, ``split``, ``moved``, ``called``,
+    ``mapped``, ``drafted``, ``reflected``, ``answered``, ``abstained``, ``budget``, ``error``), with the moment it
+    concerns when there is one."""
+
+    kind: str
+    detail: str
+    video_id: str = ""
+    span: Span | None = None
+    seconds: float = 0.0
+    calls: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cost(Record):
+    """What answering one question used."""
+
+    model_calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    frames: int = 0
+    """Frames looked at (decoded and analysed on demand)."""
+    looks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+    def __str__(self) -> str:
+        return (f"{_n(self.model_calls, 'model call')}, {_n(self.tokens, 'token')}, "
+                f"{_n(self.frames, 'frame')} looked at, {self.seconds:.1f} s")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer(Record):
+    """The answer to a question, with the moments that prove it and how it was found.
+
+    ``found`` is False when the agents abstained ("not in the video"); ``choice`` is the option letter for a
+    multiple-choice question. Every answer with ``found`` has at least one citation.
+    """
+
+    question: str
+    text: str
+    found: bool
+    choice: str | None = None
+    options: tuple[str, ...] = ()
+    confidence: float = 0.0
+    citations: tuple[Citation, ...] = ()
+    trace: tuple[Step, ...] = ()
+    cost: Cost = Cost()
+    strategy: str = ""
+    model: str = ""
+
+    def lines(self) -> Iterator[tuple[str, str]]:
+        """``(style, line)`` pairs: the answer, its options, the summary, then one line per cited moment. Styles:
+        ``found`` / ``abstained``, ``chosen`` / ``option``, ``summary``, ``citation``."""
+        yield ("found" if self.found else "abstained"), self.text
+        for i, option in enumerate(self.options):
+            yield ("chosen" if LETTERS[i] == self.choice else "option"), f"  {LETTERS[i]}. {option}"
+        yield "summary", f"confidence {self.confidence:.2f} · {self.strategy} · {self.model} · {self.cost}"
+        for c in self.citations:
+            evidence = " ".join(c.evidence.split())
+            yield "citation", f"  {c.video}  {fmt_span(c.span)}  {c.modality}  {_clip(evidence, 300)}"
+
+    def __str__(self) -> str:
+        return "\n".join(line for _, line in self.lines())
+
+    def _repr_html_(self) -> str:
+        return answer_html(self)
+
+
+def _n(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _clip(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def img_html(path: str | None, width: int = 160) -> str:
+    """A JPEG file as an ``<img>`` with a data URL (a grey box when it is missing)."""
+    if not path or not Path(path).is_file():
+        return f'<div style="width:{width}px;height:{width * 9 // 16}px;background:#e5e7eb"></div>'
+    data = base64.b64encode(Path(path).read_bytes()).decode()
+    return f'<img src="data:image/jpeg;base64,{data}" style="width:{width}px;border-radius:4px">'
+
+
+def _citation_card(c: Citation) -> str:
+    return (f'<div style="display:inline-block;vertical-align:top;width:170px;margin:4px">{img_html(c.frame)}'
+            f'<div><b>{escape(fmt_span(c.span))}</b> <span style="color:#6b7280">{escape(c.modality)}</span></div>'
+            f'<div style="color:#374151">{escape(c.video)}</div>'
+            f'<div style="font-size:12px">{escape(_clip(c.evidence, 140))}</div></div>')
+
+
+def answer_html(a: Answer) -> str:
+    """The answer, cited moments as thumbnails with timestamps, and the trace as a timeline."""
+    colour = "#15803d" if a.found else "#b91c1c"
+    options = ""
+    if a.options:
+        bold = ' style="font-weight:600"'
+        rows = "".join(f"<li{bold if a.choice == LETTERS[i] else ''}>{LETTERS[i]}. {escape(o)}</li>"
+                       for i, o in enumerate(a.options))
+        options = f'<ol style="list-style:none;padding-left:0;margin:4px 0">{rows}</ol>'
+    cards = "".join(_citation_card(c) for c in a.citations) or '<i>no cited moments</i>'
+    steps = "".join(
+        f'<tr><td style="color:{STEP_COLOURS.get(s.kind, "#374151")};font-weight:600;padding-right:8px">'
+        f'{escape(s.kind)}</td><td style="white-space:nowrap;padding-right:8px">'
+        f'{escape(fmt_span(s.span)) if s.span else ""}</td><td>{escape(_clip(s.detail, 220))}</td>'
+        f'<td style="color:#6b7280;white-space:nowrap;padding-left:8px">{s.seconds:.1f} s'
+        f'{f" · {s.calls} call" + ("s" if s.calls > 1 else "") if s.calls else ""}</td></tr>'
+        for s in a.trace)
+    return (f'<div style="{CSS}"><div style="color:#6b7280">{escape(a.question)}</div>{options}'
+            f'<div style="font-size:18px;font-weight:600;color:{colour};margin:4px 0">{escape(a.text)}</div>'
+            f'<div style="color:#6b7280">confidence {a.confidence:.2f} · {escape(a.strategy)} · '
+            f'{escape(a.model)} · {escape(str(a.cost))}</div>'
+            f'<div style="margin:8px 0">{cards}</div>'
+            f'<details><summary>trace ({len(a.trace)} steps)</summary><table>{steps}</table></details></div>')

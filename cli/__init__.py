@@ -1,0 +1,23 @@
+"""The ``vidgraph`` command: index a folder, inspect and search what the index knows, ask, evaluate, check.
+
+One module per command (``index``, ``inspect``, ``search``, ``ask``, ``eval``, ``doctor``) over the public API;
+``app`` holds what they share.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from . import ask, doctor, eval, index, inspect, search  # noqa: F401 - each registers its command on the app
+from .app import app
+
+
+def main() -> None:
+    """Entry point of the ``vidgraph`` command."""
+    app(prog_name="vidgraph")
+
+
+__all__ = ["app", "main"]
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""One video, in whichever process indexes it: probe, then each stage through the artifact cache.
+
+The worker never writes the catalog: it sends typed messages (``Started``, ``Probed``, ``StageDone``,
+``ToolProgress``) to the process that does, as soon as each thing happens, and returns an ``Outcome``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ..config import Settings
+from ..errors import MediaError, ToolError, VidgraphError
+from ..records import ProbeInfo, Record
+from ..tools.base import ArtifactStore, artifact_seconds
+from ..tools.context import VideoContext
+from .catalog import StageStatus, db_text
+
+
+@dataclass(frozen=True)
+class Task:
+    key: int
+    path: str
+    video_id: str
+    info: ProbeInfo | None
+    capabilities: tuple[str, ...]
+    store: str
+    settings: Settings
+    prior_failures: dict[str, str] = field(default_factory=dict)
+    """Stages that failed in an earlier run and are not retried: capability -> error line."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    key: int
+    info: ProbeInfo | None
+    """The probe, when this run made it."""
+    stages: tuple[StageStatus, ...]
+    problem: tuple[str, str] | None
+    """(problem, hint) when the file cannot be used as a video at all."""
+    worker: int
+    seconds: float
+    crashed: bool = False
+    """The process running it died: nothing is recorded, the next run retries."""
+
+
+# -- messages from a worker to the catalog's writer ---------------------------------------------------------------
+@dataclass(frozen=True)
+class Started:
+    key: int
+    pid: int
+
+
+@dataclass(frozen=True)
+class Probed:
+    key: int
+    info: ProbeInfo
+
+
+@dataclass(frozen=True)
+class StageDone:
+    key: int
+    stage: StageStatus
+
+
+@dataclass(frozen=True)
+class ToolProgress:
+    key: int
+    stage: str
+    done: float
+    total: float
+
+
+WorkerMessage = Started | Probed | StageDone | ToolProgress
+Send = Callable[[WorkerMessage], None]
+
+
+class DependencyFailed(VidgraphError):
+    def __init__(self, capability: str, line: str) -> None:
+        self.capability = capability
+        super().__init__(line)
+
+
+def one_line(text: str) -> str:
+    return db_text(" ".join(text.replace("\r", "\n").split("\n")).strip())
+
+
+def index_video(task: Task, send: Send) -> Outcome:
+    """Probe (when new) and run the stages of one video; every result is also sent at once."""
+    from ..tools.decode import probe
+
+    start = time.perf_counter()
+    send(Started(task.key, os.getpid()))
+    try:
+        info = replace(task.info, path=task.path) if task.info is not None else \
+            probe(task.path, video_id=task.video_id, source="probe@1")
+    except MediaError as e:
+        return Outcome(task.key, None, (), (e.problem, e.hint), os.getpid(), time.perf_counter() - start)
+    except Exception as e:  # noqa: BLE001 - any other failure to read the file is still one line
+        return Outcome(task.key, None, (), (f"cannot be probed ({type(e).__name__}: {e})",
+                                            "check that the file plays; run with --debug for details"),
+                       os.getpid(), time.perf_counter() - start)
+    if task.info is None:
+        send(Probed(task.key, info))
+    ctx = IndexContext(info, task, Throttled(send, task.key))
+    results = []
+    for cap in task.capabilities:
+        result = ctx.run_stage(cap)
+        send(StageDone(task.key, result))
+        results.append(result)
+    return Outcome(task.key, info if task.info is None else None, tuple(results), None, os.getpid(),
+                   time.perf_counter() - start)
+
+
+class IndexContext(VideoContext):
+    """A VideoContext that remembers failures, so a stage whose input failed is not computed again."""
+
+    def __init__(self, info: ProbeInfo, task: Task, progress: Callable[[str, float, float], None]) -> None:
+        super().__init__(info, ArtifactStore(task.store), task.settings, progress=progress)
+        self.failed: dict[str, VidgraphError] = {
+            cap: DependencyFailed(cap, line) for cap, line in task.prior_failures.items()}
+
+    def get(self, capability: str) -> list[Record]:
+        prior = self.failed.get(capability)
+        if prior is not None:
+            raise prior if isinstance(prior, DependencyFailed) else DependencyFailed(capability, str(prior))
+        try:
+            return super().get(capability)
+        except VidgraphError as e:
+            self.failed.setdefault(capability, e)
+            raise
+
+    def run_stage(self, cap: str) -> StageStatus:
+        """Run (or load) one capability; never raises: a failure is a result with one line."""
+        start = time.perf_counter()
+        artifact = ""
+        try:
+            artifact = self.store.path(self.video_id, self.tool(cap)).name
+            self.get(cap)
+        except DependencyFailed as e:
+            return StageStatus(cap, "failed", artifact, str(e), e.capability, 0.0, time.time())
+        except VidgraphError as e:
+            cause = next((c for c, err in self.failed.items() if err is e and c != cap), "")
+            return StageStatus(cap, "failed", artifact, one_line(str(e)), cause, time.perf_counter() - start,
+                               time.time(), ran=not cause)
+        except Exception as e:  # noqa: BLE001 - outside a tool's run (e.g. the cache): one line, keep going
+            line = one_line(f"{self.path}: {cap} failed: {type(e).__name__}: {e} (run with --debug)")
+            self.failed.setdefault(cap, ToolError(line))
+            return StageStatus(cap, "failed", artifact, line, "", time.perf_counter() - start, time.time(), ran=True)
+        ran = cap in self.timings
+        seconds = self.timings[cap] if ran else artifact_seconds(self.store.video_dir(self.video_id) / artifact)
+        return StageStatus(cap, "done", artifact, "", "", round(seconds, 3), time.time(), ran=ran)
+
+
+class Throttled:
+    """Forward tool progress at most every ``interval`` seconds per stage (and always the end)."""
+
+    def __init__(self, send: Send, key: int, interval: float = 0.3) -> None:
+        self.send, self.key, self.interval = send, key, interval
+        self.last: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: float, total: float) -> None:
+        now = time.monotonic()
+        final = total > 0 and done >= total
+        if final or done == 0 or now - self.last.get(stage, 0.0) >= self.interval:
+            self.last[stage] = now
+            self.send(ToolProgress(self.key, stage, float(done), float(total)))
+
+
+# -- entry points of worker processes (--jobs) and Ray tasks ---------------------------------------------------------
+_QUEUE: Any = None
+"""Set once per worker process; the models a worker loads stay loaded across its videos."""
+
+
+def worker_init(threads: int, queue: Any) -> None:
+    global _QUEUE
+    _QUEUE = queue
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = str(threads)
+
+
+def pool_task(task: Task) -> Outcome:
+    return index_video(task, _QUEUE.put)
+
+
+def ray_task(task: Task, queue: Any) -> Outcome:
+    return index_video(task, queue.put_nowait)
