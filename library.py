@@ -9,8 +9,8 @@
     answer = lib.ask("What is the locker code?")
 
 How it works (see ``vidgraph.index``): every video file under the folder is identified by its content hash (cached
-by path, size and mtime), so renamed or moved files reuse their work; each capability of each video is one stage
-whose records are an artifact under ``<index>/artifacts/<video_id>/``, committed to the catalog once written; one
+by path, size and mtime), so renamed or moved files reuse their work; each stage of each video (scan, asr, …)
+writes its records as an artifact under ``<index>/artifacts/<video_id>/``, committed to the catalog once written; one
 process writes (holding ``<index>/index.lock``), readers never wait (SQLite WAL).
 """
 
@@ -94,12 +94,12 @@ class Library:
         return self.memory.build(entry.video_id, entry.duration, records, fingerprint, caption, model, progress)
 
     # -- indexing -------------------------------------------------------------------------------------------------
-    def index(self, capabilities: Iterable[str] | str | None = None, jobs: int = 1, ray: str | None = None,
+    def index(self, stages: Iterable[str] | str | None = None, jobs: int = 1, ray: str | None = None,
               progress: bool | ProgressSink = True, wait: float | None = None,
               retry_failed: bool = False, memory: bool = True) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
-        ``capabilities``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect, tags; ``probe`` always runs).
+        ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect, tags; ``probe`` always runs).
         ``jobs``: videos in parallel processes. ``ray``: a Ray address (``auto``, ``host:port``, or ``local`` to
         start a local cluster for this run) to run videos as Ray tasks. ``progress``: Rich bars on stderr, or a
         function that receives the ``vidgraph.index.progress`` events. ``wait``: seconds to wait for another
@@ -108,9 +108,9 @@ class Library:
         ``settings.caption``).
         """
         from .index.runner import Plan, Runner
-        from .tools.registry import resolve_capabilities
+        from .tools.registry import resolve_stages
 
-        caps = resolve_capabilities(capabilities, self.settings)
+        caps = resolve_stages(stages, self.settings)
         jobs = max(1, int(jobs))
         plan = Plan(caps, self._settings_for(jobs), retry_failed, memory)
         with reporter(progress) as emit, writer_lock(self.index_dir, self.folder, wait, emit):
@@ -163,9 +163,9 @@ class Library:
         raise StoreError(f"{video!s}: not in the index of {self.folder}",
                          f"list the videos with: vidgraph inspect {self.folder}")
 
-    def records(self, video: str | Path | VideoEntry, capability: str) -> list[Record]:
-        """The records of one capability (``probe``, ``scan``, ``asr``, ``ocr``, ``detect``, ...) of a video."""
-        return stage_records(self.get(video), capability, self.artifacts_dir, self.folder)
+    def records(self, video: str | Path | VideoEntry, stage: str) -> list[Record]:
+        """The records of one stage (``probe``, ``scan``, ``asr``, ``ocr``, ``detect``, ...) of a video."""
+        return stage_records(self.get(video), stage, self.artifacts_dir, self.folder)
 
     def context(self, video: str | Path | VideoEntry) -> VideoContext:
         """A ``VideoContext`` over this library's artifacts (tools run through the same cache)."""

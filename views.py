@@ -31,7 +31,7 @@ def library_html(folder: Path, rows: Sequence[tuple[VideoEntry, dict | None, Vid
     """A table of the library's videos (entry, memory stats, context): thumbnail, duration, stages, memory size."""
     out = []
     for e, stats, ctx in rows:
-        stages = " ".join(f"{s.capability}{'✓' if s.status == 'done' else '✗'}" for s in e.stages)
+        stages = " ".join(f"{s.stage}{'✓' if s.status == 'done' else '✗'}" for s in e.stages)
         thumb = _thumbnail(ctx, min(e.duration / 2, 5.0), 10.0)
         out.append(f"<tr><td>{img_html(thumb, 96)}</td><td>{escape(e.name)}</td><td>{fmt_time(e.duration)}</td>"
                    f"<td>{escape(stages)}</td><td>{(stats or {}).get('events', '–')} events, "

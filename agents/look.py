@@ -25,16 +25,16 @@ class Reading:
     errors: tuple[str, ...] = ()
 
 
-def look(ctx: VideoContext, span: Span, n: int = 8, capabilities: tuple[str, ...] = ("ocr", "detect", "tags"),
+def look(ctx: VideoContext, span: Span, n: int = 8, stages: tuple[str, ...] = ("ocr", "detect", "tags"),
          ) -> Reading:
-    """``n`` frames evenly spread in ``span``, read by each capability's tool (cached per frame set)."""
+    """``n`` frames evenly spread in ``span``, read by each stage's tool (cached per frame set)."""
     from ..tools.frames import dense_frames, read_frames
 
     fps = max(0.05, n / max(span.duration, 0.5))
     frames = dense_frames(ctx, span, fps=fps, max_frames=n)
     if not frames:
         return Reading(span, (), (), (f"no frames could be decoded in {span}",))
-    readings, errors = read_frames(ctx, frames, capabilities)
+    readings, errors = read_frames(ctx, frames, stages)
     return Reading(span, tuple(frames), tuple(_summarise(frames, readings, span)), tuple(errors))
 
 

@@ -17,7 +17,7 @@ from .. import __version__
 app = typer.Typer(
     name="vidgraph",
     help="Answer questions about long videos: index a folder of videos once, then inspect and ask.\n\n"
-         "[dim]Example:[/dim]  vidgraph index ~/videos --tools scan,asr   then   vidgraph inspect ~/videos",
+         "[dim]Example:[/dim]  vidgraph index ~/videos --stages scan,asr   then   vidgraph inspect ~/videos",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode="rich",

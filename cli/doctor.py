@@ -34,19 +34,19 @@ def doctor() -> None:
     from rich.text import Text
 
     from ..config import load_settings
-    from ..tools.registry import INDEX_CAPABILITIES, TOOLS, tool_name_for
+    from ..tools.registry import INDEX_STAGES, TOOLS, tool_name_for
 
     settings = load_settings()
-    defaults = {tool_name_for(cap, settings) for cap in ("probe", *INDEX_CAPABILITIES, "tags")}
+    defaults = {tool_name_for(cap, settings) for cap in ("probe", *INDEX_STAGES, "tags")}
     table = Table(title="tools", box=box.SIMPLE_HEAD, title_justify="left")
-    for column in ("tool", "capability", "default", "ok", "model / provider", "why not · fix"):
+    for column in ("tool", "stage", "default", "ok", "model / provider", "why not · fix"):
         table.add_column(column, overflow="fold")
     broken_default = []
     for name in TOOLS:
-        capability, ok, provider, note = _tool_status(name, settings)
-        if not ok and name in defaults and capability in INDEX_CAPABILITIES:
+        stage, ok, provider, note = _tool_status(name, settings)
+        if not ok and name in defaults and stage in INDEX_STAGES:
             broken_default.append(name)
-        table.add_row(name, capability, "yes" if name in defaults else "", Text("✓", style="green") if ok
+        table.add_row(name, stage, "yes" if name in defaults else "", Text("✓", style="green") if ok
                       else Text("✗", style="red"), provider, note)
     console = terminal()
     console.print(table)
@@ -73,23 +73,23 @@ def doctor() -> None:
 
 
 def _tool_status(name: str, settings: Any) -> tuple[str, bool, str, str]:
-    """(capability, ok, provider, why-not-and-fix) for one registered tool; never raises."""
+    """(stage, ok, provider, why-not-and-fix) for one registered tool; never raises."""
     from ..tools.registry import TOOLS, tool_class
 
-    capability = name.split(".")[0]
+    stage = name.split(".")[0]
     try:
         cls = tool_class(name)
     except Exception as e:  # noqa: BLE001 - a missing or broken tool module is reported, not fatal
         module = TOOLS[name].split(":")[0]
-        return capability, False, "", f"cannot import {module}: {type(e).__name__}: {e}"
-    capability = getattr(cls, "capability", capability)
+        return stage, False, "", f"cannot import {module}: {type(e).__name__}: {e}"
+    stage = getattr(cls, "stage", stage)
     try:
         available = cls.availability(settings)
     except Exception as e:  # noqa: BLE001
-        return capability, False, "", f"availability check failed: {type(e).__name__}: {e}"
+        return stage, False, "", f"availability check failed: {type(e).__name__}: {e}"
     provider = available.provider or (f"vidgraph[{cls.extra}]" if cls.extra else ", ".join(cls.modules))
     note = "" if available.ok else " · ".join(x for x in (available.reason, available.fix) if x)
-    return capability, available.ok, provider, note
+    return stage, available.ok, provider, note
 
 
 def _system_checks(settings: Any) -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ import typer
 from .app import app, command, examples, show, terminal
 
 
-_TOOLS_HELP = ("Capabilities to run, comma-separated: probe, scan, asr, ocr, detect, tags. "
-               "[default: scan,asr,ocr,detect,tags]")
+_STAGES_HELP = ("Stages to run, comma-separated: probe, scan, asr, ocr, detect, tags (--tools is the old name of "
+                "this flag). [default: scan,asr,ocr,detect,tags]")
 _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or 'local' (start one for this "
              "run). The index must be on storage every node sees.")
 
@@ -19,15 +19,15 @@ _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', 
 @app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
-             epilog=examples(("vidgraph index ~/videos", "default tools: scan, asr, ocr, detect, tags; then memory"),
+             epilog=examples(("vidgraph index ~/videos", "default stages: scan, asr, ocr, detect, tags; then memory"),
                               ("vidgraph index ~/videos --caption", "also caption every clip (slow on CPU)"),
-                              ("vidgraph index ~/videos --tools scan,asr -j 2", "two videos at a time"),
+                              ("vidgraph index ~/videos --stages scan,asr -j 2", "two videos at a time"),
                               ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))
 @command
 def index(
     folder: Annotated[Path, typer.Argument(help="Folder of videos (searched recursively).", show_default=False)],
-    tools: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007 - typer needs Optional here
-        "--tools", "-t", metavar="TOOLS", help=_TOOLS_HELP, show_default=False)] = None,
+    stages: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007 - typer needs Optional here
+        "--stages", "--tools", "-t", metavar="STAGES", help=_STAGES_HELP, show_default=False)] = None,
     jobs: Annotated[int, typer.Option(
         "--jobs", "-j", min=1, help="Videos indexed in parallel processes; each uses cores // jobs threads.")] = 1,
     ray: Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help=_RAY_HELP)] = None,  # noqa: UP007
@@ -55,7 +55,7 @@ def index(
 
     settings = load_settings(caption=caption or None, vlm=model)
     library = Library(folder, index_dir=index_dir, settings=settings)
-    report = library.index(tools or None, jobs=jobs, ray=ray, progress=RichReporter(terminal(stderr=True)),
+    report = library.index(stages or None, jobs=jobs, ray=ray, progress=RichReporter(terminal(stderr=True)),
                            wait=wait, retry_failed=retry_failed, memory=memory)
     show(report, _print_report, json_out, 0 if report.ok else 1)
 
@@ -77,7 +77,7 @@ def _print_report(report: Any, console: Any) -> None:
         f", {len(report.forgotten)} deleted and forgotten" if report.forgotten else "")
     table.add_row("files", f"{report.videos}  ({details})")
     table.add_row("hours", f"{report.hours:.2f}  ({fmt_time(report.hours * 3600)} of video)")
-    table.add_row("tools", ", ".join(report.capabilities))
+    table.add_row("stages", ", ".join(report.stages))
     table.add_row("failures", Text(str(failed), style="red" if failed else "green"))
     table.add_row("time", f"{report.seconds:.1f} s  ({how})")
     console.print(table)

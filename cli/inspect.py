@@ -12,17 +12,27 @@ from .app import app, command, echo_json, examples, terminal
 
 
 class Section(str, Enum):
+    """What one stage's records are called here; the stage's own name is accepted too (``asr`` = ``transcript``)."""
+
     shots = "shots"
     transcript = "transcript"
     text = "text"
     objects = "objects"
+    tags = "tags"
     events = "events"
     entities = "entities"
+    scan = "scan"
+    asr = "asr"
+    ocr = "ocr"
+    detect = "detect"
+    memory = "memory"
 
 
 _MEMORY_SECTIONS = ("events", "entities")
 _SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSegment",)),
-             "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection"))}
+             "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection")),
+             "tags": ("tags", ("FrameTags",))}
+_BY_STAGE = {"scan": "shots", "asr": "transcript", "ocr": "text", "detect": "objects", "memory": "events"}
 
 
 @app.command("inspect", epilog=examples(
@@ -34,8 +44,8 @@ def inspect_cmd(
     target: Annotated[str, typer.Argument(metavar="VIDEO_OR_FOLDER", show_default=False,
                                           help="An indexed folder, or a video: path, file name, or id.")],
     section: Annotated[Optional[Section], typer.Argument(  # noqa: UP007
-        help="Only this part: shots, transcript, text (on screen), objects, or from the memory: events, "
-             "entities.", show_default=False)] = None,
+        help="Only this part: shots (the scan stage), transcript (asr), text (ocr: on screen), objects (detect), "
+             "tags, or from the memory: events, entities.", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON (to_dict()).")] = False,
     library_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--library", "-l", help="The library folder, when VIDEO is a name. [default: the folder above VIDEO, or "
@@ -63,7 +73,8 @@ def inspect_cmd(
 
         raise StoreError(f"{library.folder}: not indexed yet", f"run: vidgraph index {library.folder}")
     entry = library.get(target)
-    _inspect_video(library, entry, section.value if section else None, json_out)
+    name = section.value if section else None
+    _inspect_video(library, entry, _BY_STAGE.get(name, name) if name else None, json_out)
 
 
 def _find_library(path: Path, index_dir: Path | None) -> Path:
@@ -103,7 +114,7 @@ def _inspect_folder(library: Any, json_out: bool) -> None:
         return
     order = ["scan", "asr", "ocr", "detect", "tags"]
     caps = [c for c in order if any(v.stage(c) for v in videos)]
-    caps += sorted({s.capability for v in videos for s in v.stages} - set(caps))
+    caps += sorted({s.stage for v in videos for s in v.stages} - set(caps))
     table = Table(box=box.SIMPLE_HEAD)
     table.add_column("video", overflow="fold")
     table.add_column("duration", justify="right")
@@ -143,7 +154,7 @@ def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool
         if stage is None or stage.status != "done":
             if section:  # asked for it: one-line error
                 library.records(entry, cap)
-            found[name] = (f"not indexed (run: vidgraph index {library.folder} --tools {cap})" if stage is None
+            found[name] = (f"not indexed (run: vidgraph index {library.folder} --stages {cap})" if stage is None
                            else f"failed: {stage.error}")
             continue
         found[name] = [r for r in library.records(entry, cap) if r.type_name in types]
@@ -180,7 +191,7 @@ def _print_header(entry: Any, console: Any) -> None:
     for s in entry.stages:
         mark = Text("✓", style="green") if s.status == "done" else Text("✗", style="red")
         note = f"{s.seconds:.1f} s" if s.status == "done" else (s.error if not s.caused_by else f"needs {s.caused_by}")
-        console.print(Text("  "), mark, Text(f" {s.capability:<7} {note}"), soft_wrap=True)
+        console.print(Text("  "), mark, Text(f" {s.stage:<7} {note}"), soft_wrap=True)
 
 
 def _print_section(name: str, value: list | str, console: Any, header: bool) -> None:
@@ -200,7 +211,7 @@ def _line(r: Any) -> str:
     from ..records import fmt_time
 
     span = getattr(r, "span", None)
-    when = f"{fmt_time(span.start)}-{fmt_time(span.end)}" if span is not None else f"{fmt_time(getattr(r, 't', 0))}"
+    when = str(span) if span is not None else fmt_time(getattr(r, "t", 0))
     kind = r.type_name
     if kind == "Shot":
         return f"{when}  shot {r.index} ({span.duration:.1f} s)"
@@ -212,6 +223,8 @@ def _line(r: Any) -> str:
         return f"{when}  {r.label} ×{r.max_count}  ({r.score:.2f})"
     if kind == "Detection":
         return f"{when}  {r.label}  ({r.score:.2f})"
+    if kind == "FrameTags":
+        return f"{when}  " + ", ".join(f"{name} {p:.2f}" for name, p in r.tags)
     if kind == "Event":
         lines = [f"{when}  event {r.index} (shot {r.shot_index})"]
         lines += [f"    {k}: {v}" for k, v in r.evidence().items()]

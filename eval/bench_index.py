@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     stages: dict[str, float] = {}
     for result in report.results:
         for stage in result.stages:
-            stages[stage.capability] = stages.get(stage.capability, 0.0) + stage.seconds
+            stages[stage.stage] = stages.get(stage.stage, 0.0) + stage.seconds
 
     print(f"\nvideo: {video.name}, {info.duration / 60:.1f} min, {info.width}x{info.height} @ {info.fps:g} fps, "
           f"{frames} frames; failures: {len(report.failures)}")

@@ -34,7 +34,7 @@ def _rss_mb() -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10.0, help="length of the generated video (default 10)")
-    parser.add_argument("--stages", default="scan,asr,ocr,detect", help="comma-separated capabilities")
+    parser.add_argument("--stages", default="scan,asr,ocr,detect", help="comma-separated stages")
     parser.add_argument("--video", type=Path, help="benchmark this video instead of generating one")
     parser.add_argument("--preset", default="medium", help="x264 preset of the generated video (default medium, "
                         "like most real encodes; decoding cost depends on it)")

@@ -26,95 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..records import LETTERS
+from .documented import load_egoschema, load_longvideobench, load_lvbench, load_videomme
 from .questions import Question, duration_bucket, letter, read_questions
-
-# -- reading files ----------------------------------------------------------------------------------------------------
-
-
-def _fail(path: str | Path, problem: str, hint: str) -> ConfigError:
-    return ConfigError(f"{path}: {' '.join(problem.split())}", hint)
-
-
-def _text(path: str | Path, what: str) -> str:
-    p = Path(path)
-    if not p.is_file():
-        raise _fail(p, "no such file" if not p.exists() else "is not a file", f"pass the path of {what}")
-    try:
-        return p.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise _fail(p, "is not a UTF-8 text file", f"pass the path of {what}") from None
-
-
-def _json(path: str | Path, what: str) -> Any:
-    text = _text(path, what)
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as e:
-        raise _fail(path, f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
-                    f"pass {what}") from None
-
-
-def _jsonl(path: str | Path, what: str) -> list[dict[str, Any]]:
-    out = []
-    for n, line in enumerate(_text(path, what).splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise _fail(path, f"line {n} is not valid JSON ({e.msg})", f"pass {what} (one JSON object a line)") \
-                from None
-        if not isinstance(row, dict):
-            raise _fail(path, f"line {n} is not a JSON object", f"pass {what} (one JSON object a line)")
-        out.append(row)
-    return out
-
-
-def _existing(path: str | Path) -> Path:
-    _text(path, "a file of questions (JSON lines)")
-    return Path(path)
-
-
-def _records(path: str | Path, what: str) -> list[dict[str, Any]]:
-    """A JSON list of objects or JSON lines."""
-    p = Path(path)
-    if p.suffix.lower() == ".jsonl":
-        return _jsonl(p, what)
-    if p.suffix.lower() == ".parquet":
-        try:
-            import pyarrow.parquet as pq  # optional, only for the Hugging Face parquet files
-        except ImportError:
-            raise _fail(p, "is a parquet file and pyarrow is not installed",
-                        "pip install pyarrow, or convert the file to JSON lines") from None
-        return pq.read_table(p).to_pylist()
-    data = _json(p, what)
-    if isinstance(data, dict) and all(isinstance(v, dict) for v in data.values()):
-        data = [{"_key": k, **v} for k, v in data.items()]
-    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
-        raise _fail(p, "is not a JSON list of objects", f"pass {what}")
-    return data
-
-
-def _need(row: dict[str, Any], keys: Iterable[str], path: str | Path, where: str, what: str) -> None:
-    lacking = [k for k in keys if k not in row]
-    if lacking:
-        raise _fail(path, f"{where} has no {', '.join(repr(k) for k in lacking)}", f"pass {what}")
-
-
-def _float(value: Any) -> float | None:
-    try:
-        return None if value is None or value == "" else float(value)
-    except (TypeError, ValueError):
-        return None
-
-
-def _clock(text: str) -> float:
-    """'75', '01:15' or '1:02:03.5' -> seconds."""
-    seconds = 0.0
-    for part in text.strip().split(":"):
-        seconds = seconds * 60 + float(part)
-    return seconds
+from .reading import as_float, existing, fail, need, read_json, read_jsonl, read_records, read_text
 
 
 # -- native formats ---------------------------------------------------------------------------------------------------
@@ -148,11 +62,11 @@ def load_mlvu(path: str | Path, generation: bool = False) -> list[Question]:
     files = sorted(p.glob("*.json"), key=lambda f: (int(m.group()) if (m := re.match(r"\d+", f.name)) else 99,
                                                      f.name)) if p.is_dir() else [p]
     if not files:
-        raise _fail(p, "holds no .json files", f"pass {MLVU_WHAT}")
+        raise fail(p, "holds no .json files", f"pass {MLVU_WHAT}")
     out: list[Question] = []
     for f in files:
-        for i, row in enumerate(_records(f, MLVU_WHAT)):
-            _need(row, ("video", "question", "answer", "question_type"), f, f"record {i}", MLVU_WHAT)
+        for i, row in enumerate(read_records(f, MLVU_WHAT)):
+            need(row, ("video", "question", "answer", "question_type"), f, f"record {i}", MLVU_WHAT)
             options = tuple(str(c) for c in row.get("candidates") or ())
             if not options and not generation:
                 continue
@@ -163,7 +77,7 @@ def load_mlvu(path: str | Path, generation: bool = False) -> list[Question]:
                 answer = str(row["answer"])
                 if "scoring_points" in row:
                     extra["scoring_points"] = list(row["scoring_points"])
-            duration = _float(row.get("duration"))
+            duration = as_float(row.get("duration"))
             out.append(Question(f"{f.stem}-{i}", "mlvu", str(row["video"]), str(row["question"]).strip(), options,
                                 answer, str(row["question_type"]), duration_bucket(duration), (), duration,
                                 extra=extra))
@@ -181,14 +95,14 @@ def load_nextqa(path: str | Path, video_map: str | Path | None = None) -> list[Q
     """NExT-QA multiple choice (5 options). Ids are ``<video>_<qid>``; kind is ``type`` (CW, CH, TN, TC, TP, DC,
     DL, DO; ``extra['group']`` is causal/temporal/descriptive). ``map_vid_vidorID.json`` (next to the CSV by
     default) adds the VidOR folder path as a video alias. Durations are unknown (the CSV has frame counts only)."""
-    text = _text(path, NEXTQA_WHAT)
+    text = read_text(path, NEXTQA_WHAT)
     rows = list(csv.DictReader(io.StringIO(text)))
     header = text.splitlines()[0].split(",") if text.strip() else []
     lacking = [c for c in NEXTQA_COLUMNS if c not in header]
     if lacking:
-        raise _fail(path, f"is not a NExT-QA CSV (no column {', '.join(lacking)})", f"pass {NEXTQA_WHAT}")
+        raise fail(path, f"is not a NExT-QA CSV (no column {', '.join(lacking)})", f"pass {NEXTQA_WHAT}")
     map_path = Path(video_map) if video_map else Path(path).with_name("map_vid_vidorID.json")
-    vidor = _json(map_path, "NExT-QA's map_vid_vidorID.json") if video_map or map_path.is_file() else {}
+    vidor = read_json(map_path, "NExT-QA's map_vid_vidorID.json") if video_map or map_path.is_file() else {}
     out = []
     for n, row in enumerate(rows, 2):
         try:
@@ -198,10 +112,10 @@ def load_nextqa(path: str | Path, video_map: str | Path | None = None) -> list[Q
             extra: dict[str, Any] = {"group": NEXTQA_GROUPS.get(kind, ""), "frame_count": int(row["frame_count"]),
                                      "width": int(row["width"]), "height": int(row["height"])}
         except (TypeError, ValueError, AttributeError):
-            raise _fail(path, f"line {n} is not a NExT-QA row (a missing field, or a number that is not one)",
+            raise fail(path, f"line {n} is not a NExT-QA row (a missing field, or a number that is not one)",
                         f"pass {NEXTQA_WHAT}") from None
         if not 0 <= index < len(options):
-            raise _fail(path, f"line {n} has answer index {index}, not 0-4", f"pass {NEXTQA_WHAT}")
+            raise fail(path, f"line {n} has answer index {index}, not 0-4", f"pass {NEXTQA_WHAT}")
         answer = letter(index)
         if video in vidor:
             extra["aliases"] = [vidor[video]]
@@ -225,15 +139,15 @@ def load_activitynet_qa(path: str | Path, answers: str | Path | None = None) -> 
     if p.name.endswith("_a.json"):
         p = p.with_name(p.name[: -len("_a.json")] + "_q.json")
     a_path = Path(answers) if answers else p.with_name(p.name.replace("_q.json", "_a.json"))
-    qrows = _records(p, ANETQA_WHAT)
+    qrows = read_records(p, ANETQA_WHAT)
     truth: dict[str, dict[str, Any]] = {}
     if answers or (a_path != p and a_path.is_file()):
-        for i, row in enumerate(_records(a_path, "ActivityNet-QA's <split>_a.json")):
-            _need(row, ("answer", "type", "question_id"), a_path, f"record {i}", "ActivityNet-QA's <split>_a.json")
+        for i, row in enumerate(read_records(a_path, "ActivityNet-QA's <split>_a.json")):
+            need(row, ("answer", "type", "question_id"), a_path, f"record {i}", "ActivityNet-QA's <split>_a.json")
             truth[str(row["question_id"])] = row
     out = []
     for i, row in enumerate(qrows):
-        _need(row, ("video_name", "question", "question_id"), p, f"record {i}", ANETQA_WHAT)
+        need(row, ("video_name", "question", "question_id"), p, f"record {i}", ANETQA_WHAT)
         qid = str(row["question_id"])
         a = truth.get(qid)
         kind, extra = "", {"aliases": [f"v_{row['video_name']}"]}
@@ -255,17 +169,17 @@ def load_charades_sta(path: str | Path, lengths: str | Path | Iterable[str | Pat
     """Charades-STA grounding queries: one question per line, ``evidence`` the annotated window (not clipped: some
     end after the video does; scoring clips them). Video lengths come from the ``length`` column of ``lengths``
     (default: every ``Charades_v1_*.csv`` beside the file); ids are ``<VID>#<line number>``."""
-    text = _text(path, CHARADES_WHAT)
+    text = read_text(path, CHARADES_WHAT)
     if lengths is None:
         csvs: list[Path] = sorted(Path(path).parent.glob("Charades_v1_*.csv"))
     else:
         csvs = [Path(lengths)] if isinstance(lengths, (str, Path)) else [Path(x) for x in lengths]
     length: dict[str, float] = {}
     for c in csvs:
-        for row in csv.DictReader(io.StringIO(_text(c, "Charades_v1_<split>.csv"))):
+        for row in csv.DictReader(io.StringIO(read_text(c, "Charades_v1_<split>.csv"))):
             if "id" not in row or "length" not in row:
-                raise _fail(c, "is not a Charades CSV (no 'id' and 'length' columns)", "pass Charades_v1_<split>.csv")
-            if (v := _float(row["length"])) is not None:
+                raise fail(c, "is not a Charades CSV (no 'id' and 'length' columns)", "pass Charades_v1_<split>.csv")
+            if (v := as_float(row["length"])) is not None:
                 length[row["id"]] = v
     out = []
     for n, line in enumerate(text.splitlines(), 1):
@@ -273,7 +187,7 @@ def load_charades_sta(path: str | Path, lengths: str | Path | Iterable[str | Pat
             continue
         m = _CHARADES_LINE.match(line.strip())
         if not m:
-            raise _fail(path, f"line {n} is not 'VID start end##sentence'", f"pass {CHARADES_WHAT}")
+            raise fail(path, f"line {n} is not 'VID start end##sentence'", f"pass {CHARADES_WHAT}")
         vid, start, end, sentence = m.group(1), float(m.group(2)), float(m.group(3)), m.group(4).strip()
         duration = length.get(vid)
         out.append(Question(f"{vid}#{n}", "charades_sta", vid, sentence, (), None, "grounding",
@@ -289,189 +203,15 @@ def load_qvhighlights(path: str | Path) -> list[Question]:
     (none in the test split without ground truth). Ids are the ``qid``; the video id is ``vid``
     (``<youtube id>_<start>_<end>``, the clip file's stem)."""
     out = []
-    for i, row in enumerate(_jsonl(path, QVH_WHAT)):
-        _need(row, ("qid", "query", "vid"), path, f"line {i + 1}", QVH_WHAT)
+    for i, row in enumerate(read_jsonl(path, QVH_WHAT)):
+        need(row, ("qid", "query", "vid"), path, f"line {i + 1}", QVH_WHAT)
         try:
             windows = tuple((float(a), float(b)) for a, b in row.get("relevant_windows") or ())
         except (TypeError, ValueError):
-            raise _fail(path, f"line {i + 1} has malformed relevant_windows", f"pass {QVH_WHAT}") from None
-        duration = _float(row.get("duration"))
+            raise fail(path, f"line {i + 1} has malformed relevant_windows", f"pass {QVH_WHAT}") from None
+        duration = as_float(row.get("duration"))
         out.append(Question(str(row["qid"]), "qvhighlights", str(row["vid"]), str(row["query"]).strip(), (), None,
                             "grounding", duration_bucket(duration), windows, duration))
-    return out
-
-
-# -- documented formats (no real files here: see the research notes) ---------------------------------------------
-
-VIDEOMME_WHAT = "Video-MME rows (JSON list, JSON lines or the Hugging Face parquet)"
-_OPTION_PREFIX = re.compile(r"^\s*\(?([A-Z])[.):]\s*")
-
-
-def _strip_letters(options: Iterable[Any], path: str | Path, where: str, what: str) -> tuple[str, ...]:
-    """['A. cat', 'B. dog'] -> ('cat', 'dog'), checking the letters run A, B, C ..."""
-    out = []
-    for i, o in enumerate(options):
-        m = _OPTION_PREFIX.match(str(o))
-        if m and m.group(1) != LETTERS[i]:
-            raise _fail(path, f"{where}: option {i + 1} is lettered {m.group(1)}", f"pass {what}")
-        out.append(str(o)[m.end():].strip() if m else str(o).strip())
-    return tuple(out)
-
-
-def _letter_answer(value: Any, options: tuple[str, ...], path: str | Path, where: str, what: str) -> str:
-    answer = str(value).strip().strip("()").upper()
-    if len(answer) != 1 or answer not in LETTERS[: len(options)]:
-        raise _fail(path, f"{where} has answer {value!r}, not a letter of its {len(options)} options", f"pass {what}")
-    return answer
-
-
-VIDEOMME_BUCKETS = {"short": "short", "medium": "medium", "long": "long"}
-
-
-def load_videomme(path: str | Path) -> list[Question]:
-    """Video-MME rows: ``video_id``, ``duration`` (short/medium/long: kept as the bucket), ``domain``,
-    ``sub_category``, ``videoID`` (YouTube id: the video file's name), ``question_id``, ``task_type`` (the kind),
-    ``question``, ``options`` (``"A. ..."``) and ``answer`` (a letter)."""
-    out = []
-    for i, row in enumerate(_records(path, VIDEOMME_WHAT)):
-        where = f"record {i}"
-        _need(row, ("videoID", "question_id", "task_type", "question", "options", "answer"), path, where,
-              VIDEOMME_WHAT)
-        raw = row["options"]
-        if isinstance(raw, str):
-            try:
-                raw = json.loads(raw)
-            except json.JSONDecodeError:
-                raise _fail(path, f"{where} has options that are not a list", f"pass {VIDEOMME_WHAT}") from None
-        options = _strip_letters(list(raw), path, where, VIDEOMME_WHAT)
-        extra = {k: row[k] for k in ("domain", "sub_category", "url") if k in row}
-        if "video_id" in row:
-            extra["aliases"] = [str(row["video_id"])]
-        out.append(Question(str(row["question_id"]), "videomme", str(row["videoID"]), str(row["question"]).strip(),
-                            options, _letter_answer(row["answer"], options, path, where, VIDEOMME_WHAT),
-                            str(row["task_type"]), VIDEOMME_BUCKETS.get(str(row.get("duration", "")), ""),
-                            extra={**extra, "duration_label": row.get("duration")}))
-    return out
-
-
-LVBENCH_WHAT = "LVBench's video_info.meta.jsonl (one JSON object per video with a 'qa' list)"
-_EMBEDDED_OPTION = re.compile(r"^\s*\(([A-Z])\)\s*(.*?)\s*$", re.MULTILINE)
-
-
-def _span(text: str) -> tuple[float, float] | None:
-    m = re.match(r"^\s*([\d:.]+)\s*-\s*([\d:.]+)\s*$", text or "")
-    if not m:
-        return None
-    try:
-        return _clock(m.group(1)), _clock(m.group(2))
-    except ValueError:
-        return None
-
-
-def load_lvbench(path: str | Path) -> list[Question]:
-    """LVBench: per video ``key`` (YouTube id), ``type``, ``video_info.duration_minutes`` and ``qa`` items with
-    ``uid``, ``question`` (options embedded as ``(A) ...`` lines), ``answer`` (letter), ``question_type`` (a list:
-    kind is the first, ``extra['kinds']`` all) and ``time_reference`` (``mm:ss-mm:ss``: the evidence)."""
-    out = []
-    for i, video in enumerate(_records(path, LVBENCH_WHAT)):
-        _need(video, ("key", "qa"), path, f"record {i}", LVBENCH_WHAT)
-        minutes = _float((video.get("video_info") or {}).get("duration_minutes"))
-        duration = None if minutes is None else minutes * 60
-        for qa in video["qa"]:
-            where = f"video {video['key']!r} question {qa.get('uid')!r}"
-            _need(qa, ("uid", "question", "answer"), path, where, LVBENCH_WHAT)
-            text = str(qa["question"])
-            found = _EMBEDDED_OPTION.findall(text)
-            if not found or [k for k, _ in found] != list(LETTERS[: len(found)]):
-                raise _fail(path, f"{where} has no '(A) ...' option lines", f"pass {LVBENCH_WHAT}")
-            options = tuple(o for _, o in found)
-            stem = text[: _EMBEDDED_OPTION.search(text).start()].strip()
-            kinds = qa.get("question_type") or []
-            kinds = [kinds] if isinstance(kinds, str) else [str(k) for k in kinds]
-            span = _span(str(qa.get("time_reference") or ""))
-            extra: dict[str, Any] = {"kinds": kinds, "genre": video.get("type", "")}
-            if qa.get("time_reference"):
-                extra["time_reference"] = qa["time_reference"]
-            out.append(Question(str(qa["uid"]), "lvbench", str(video["key"]), stem, options,
-                                _letter_answer(qa["answer"], options, path, where, LVBENCH_WHAT),
-                                kinds[0] if kinds else "", duration_bucket(duration), (span,) if span else (),
-                                duration, extra=extra))
-    return out
-
-
-LVB_WHAT = "LongVideoBench's lvb_<split>.json"
-
-
-def load_longvideobench(path: str | Path) -> list[Question]:
-    """LongVideoBench: ``video_id``, ``question``, ``candidates`` (or ``option0``.. padded with ``"N/A"``),
-    ``correct_choice`` (index; absent in the test split: answer None), ``question_category`` (the kind),
-    ``duration`` (seconds), ``duration_group``, ``id``, ``video_path``, ``subtitle_path``, ``topic_category``,
-    ``level``."""
-    out = []
-    for i, row in enumerate(_records(path, LVB_WHAT)):
-        where = f"record {i}"
-        _need(row, ("video_id", "question"), path, where, LVB_WHAT)
-        if "candidates" in row:
-            options = tuple(str(c) for c in row["candidates"])
-        else:
-            options = tuple(str(row[f"option{k}"]) for k in range(26) if f"option{k}" in row
-                            and str(row[f"option{k}"]) != "N/A")
-        if len(options) < 2:
-            raise _fail(path, f"{where} has no 'candidates' (or option0, option1 ...)", f"pass {LVB_WHAT}")
-        answer = None
-        if row.get("correct_choice") is not None:
-            c = row["correct_choice"]
-            if isinstance(c, str) and len(c) == 1 and c.upper() in LETTERS:
-                c = LETTERS.index(c.upper())
-            try:
-                answer = letter(int(c)) if 0 <= int(c) < len(options) else None
-            except (TypeError, ValueError):
-                answer = None
-            if answer is None:
-                raise _fail(path, f"{where} has correct_choice {c!r}, not one of its {len(options)} options",
-                            f"pass {LVB_WHAT}")
-        duration = _float(row.get("duration"))
-        extra = {k: row[k] for k in ("duration_group", "topic_category", "level", "subtitle_path",
-                                     "starting_timestamp_for_subtitles", "position") if k in row}
-        if row.get("video_path"):
-            extra["aliases"] = [str(row["video_path"])]
-        qid = str(row.get("id", f"{row['video_id']}_{i}"))
-        out.append(Question(qid, "longvideobench", str(row["video_id"]), str(row["question"]).strip(), options,
-                            answer, str(row.get("question_category", "")), duration_bucket(duration), (), duration,
-                            extra=extra))
-    return out
-
-
-EGOSCHEMA_WHAT = "EgoSchema's questions.json"
-EGOSCHEMA_SECONDS = 180.0
-"""Every EgoSchema clip is three minutes long (the file does not say)."""
-
-
-def load_egoschema(path: str | Path, answers: str | Path | None = None) -> list[Question]:
-    """EgoSchema: ``q_uid`` (also the video file's stem), ``google_drive_id``, ``question``, ``option 0`` ..
-    ``option 4``. Answers (``{q_uid: 0-4}``) come from ``answers`` or ``subset_answers.json`` beside the file;
-    a question without one (the withheld full set) has answer None."""
-    rows = _records(path, EGOSCHEMA_WHAT)
-    a_path = Path(answers) if answers else Path(path).with_name("subset_answers.json")
-    truth = _json(a_path, "EgoSchema's subset_answers.json") if answers or a_path.is_file() else {}
-    if not isinstance(truth, dict):
-        raise _fail(a_path, "is not a JSON object {q_uid: answer index}", "pass EgoSchema's subset_answers.json")
-    out = []
-    for i, row in enumerate(rows):
-        where = f"record {i}"
-        _need(row, ("q_uid", "question", "option 0", "option 1"), path, where, EGOSCHEMA_WHAT)
-        options = tuple(str(row[f"option {k}"]).strip() for k in range(5) if f"option {k}" in row)
-        uid = str(row["q_uid"])
-        answer = None
-        if uid in truth:
-            try:
-                answer = letter(int(truth[uid]))
-            except (TypeError, ValueError):
-                raise _fail(a_path, f"answer of {uid!r} is {truth[uid]!r}, not 0-4",
-                            "pass EgoSchema's subset_answers.json") from None
-        extra = {"aliases": [str(row["google_drive_id"])]} if row.get("google_drive_id") else {}
-        out.append(Question(uid, "egoschema", uid, str(row["question"]).strip(), options, answer, "egoschema",
-                            duration_bucket(EGOSCHEMA_SECONDS), (), EGOSCHEMA_SECONDS, extra=extra))
     return out
 
 
@@ -494,13 +234,13 @@ def load_haystack(haystack: Any, kinds: Iterable[str] = HAYSTACK_KINDS) -> list[
     if not isinstance(haystack, Haystack):
         p = Path(haystack)
         root, meta = (p, p / "haystack.json") if p.is_dir() else (p.parent, p)
-        data = _json(meta, "a haystack folder or its haystack.json")
+        data = read_json(meta, "a haystack folder or its haystack.json")
         if not isinstance(data, dict) or "queries" not in data or "videos" not in data:
-            raise _fail(meta, "is not a haystack description (no 'queries')", "pass a haystack folder or its JSON")
+            raise fail(meta, "is not a haystack description (no 'queries')", "pass a haystack folder or its JSON")
         try:
             haystack = Haystack.from_json(json.dumps(data), root)
         except (KeyError, TypeError, ValueError) as e:
-            raise _fail(meta, f"is a malformed haystack description ({e})", "regenerate it with make_haystack") \
+            raise fail(meta, f"is a malformed haystack description ({e})", "regenerate it with make_haystack") \
                 from None
     names = [Path(v).name for v in haystack.videos]
     length = dict(zip(names, haystack.durations))
@@ -537,7 +277,7 @@ LOADERS: dict[str, Callable[..., list[Question]]] = {
     "mlvu": load_mlvu, "nextqa": load_nextqa, "activitynet_qa": load_activitynet_qa,
     "charades_sta": load_charades_sta, "qvhighlights": load_qvhighlights, "videomme": load_videomme,
     "lvbench": load_lvbench, "longvideobench": load_longvideobench, "egoschema": load_egoschema,
-    "haystack": load_haystack, "questions": lambda path: read_questions(_existing(path))}
+    "haystack": load_haystack, "questions": lambda path: read_questions(existing(path))}
 _ALIASES = {"activitynetqa": "activitynet_qa", "anetqa": "activitynet_qa", "charadessta": "charades_sta",
             "charades": "charades_sta", "qvh": "qvhighlights", "lvb": "longvideobench", "vidgraph": "questions"}
 
@@ -549,7 +289,7 @@ def _name(text: str) -> str | None:
 
 def _first_record(path: Path) -> Any:
     """The first record of a JSON or JSON-lines file."""
-    text = _text(path, "a benchmark annotation file")
+    text = read_text(path, "a benchmark annotation file")
     what = "a benchmark annotation file (JSON or JSON lines)"
     try:
         data = json.loads(text)
@@ -560,7 +300,7 @@ def _first_record(path: Path) -> Any:
                 return json.loads(lines[0])
             except json.JSONDecodeError:
                 pass
-        raise _fail(path, f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})", f"pass {what}") \
+        raise fail(path, f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})", f"pass {what}") \
             from None
     if isinstance(data, list):
         return data[0] if data else None
@@ -581,19 +321,19 @@ def detect_format(path: str | Path) -> str:
                 return "mlvu"
         except ConfigError:
             pass
-        raise _fail(p, "is a folder with no benchmark files this loader knows",
+        raise fail(p, "is a folder with no benchmark files this loader knows",
                     "pass the annotation file itself, or name the benchmark")
     if not p.is_file():
-        raise _fail(p, "no such file", "pass an existing annotation file or a benchmark name")
+        raise fail(p, "no such file", "pass an existing annotation file or a benchmark name")
     suffix = p.suffix.lower()
     if suffix == ".parquet":
         return "videomme"
     if suffix == ".csv":
-        header = _text(p, "a benchmark annotation file").split("\n", 1)[0].strip().split(",")
+        header = read_text(p, "a benchmark annotation file").split("\n", 1)[0].strip().split(",")
         if all(c in header for c in ("video", "qid", "type", "a0")):
             return "nextqa"
     elif suffix == ".txt":
-        first = next((x for x in _text(p, "a benchmark annotation file").splitlines() if x.strip()), "")
+        first = next((x for x in read_text(p, "a benchmark annotation file").splitlines() if x.strip()), "")
         if _CHARADES_LINE.match(first.strip()):
             return "charades_sta"
     else:
@@ -609,7 +349,7 @@ def detect_format(path: str | Path) -> str:
             for name, need in rules:
                 if need <= keys:
                     return name
-    raise _fail(p, "is not an annotation file of a known benchmark",
+    raise fail(p, "is not an annotation file of a known benchmark",
                 f"name the benchmark (one of: {', '.join(sorted(LOADERS))}) or check the file")
 
 
@@ -622,7 +362,7 @@ def load_benchmark(name_or_path: str | Path, path: str | Path | None = None, **o
             raise ConfigError(f"unknown benchmark {str(name_or_path)!r}",
                               f"use one of: {', '.join(sorted(LOADERS))}")
         if not Path(name_or_path).exists():
-            raise _fail(name_or_path, "is neither a benchmark name nor an existing file",
+            raise fail(name_or_path, "is neither a benchmark name nor an existing file",
                         f"pass an annotation file, or a benchmark name (one of: {', '.join(sorted(LOADERS))}) "
                         "and its file")
         name, path = detect_format(name_or_path), name_or_path

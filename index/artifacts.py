@@ -11,25 +11,25 @@ from ..tools.base import read_artifact
 from .catalog import Catalog, VideoEntry
 
 MEMORY_INPUTS = ("scan", "asr", "ocr", "detect", "tags")
-"""Capabilities whose records go into a video's memory (those that are indexed)."""
+"""Stages whose records go into a video's memory (those that are indexed)."""
 
 
-def stage_records(entry: VideoEntry, capability: str, artifacts: Path, folder: Path) -> list[Record]:
-    """The records of one indexed capability of a video; a one-line ``StoreError`` saying what to run if not."""
-    if capability == "probe":
+def stage_records(entry: VideoEntry, name: str, artifacts: Path, folder: Path) -> list[Record]:
+    """The records of one indexed stage of a video; a one-line ``StoreError`` saying what to run if not."""
+    if name == "probe":
         return [entry.info]
-    stage = entry.stage(capability)
+    stage = entry.stage(name)
     if stage is None:
-        raise StoreError(f"{entry.name}: {capability} is not indexed",
-                         f"run: vidgraph index {folder} --tools {capability}")
+        raise StoreError(f"{entry.name}: {name} is not indexed",
+                         f"run: vidgraph index {folder} --stages {name}")
     if stage.status != "done":
-        raise StoreError(f"{entry.name}: {capability} failed: {stage.error}",
+        raise StoreError(f"{entry.name}: {name} failed: {stage.error}",
                          f"fix the cause, then run: vidgraph index {folder} --retry-failed")
     path = artifacts / entry.video_id / stage.artifact
     records = read_artifact(path)
     if records is None:
-        raise StoreError(f"{entry.name}: the {capability} artifact is missing ({path})",
-                         f"run: vidgraph index {folder} --tools {capability}")
+        raise StoreError(f"{entry.name}: the {name} artifact is missing ({path})",
+                         f"run: vidgraph index {folder} --stages {name}")
     return records
 
 

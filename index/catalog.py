@@ -6,8 +6,8 @@ Tables:
   its content hash was computed for (so unchanged files are not re-hashed), the hash (``video_id``) and, for a
   file that cannot be used, its one-line error;
 - ``videos``: one row per distinct content (the hash), with its probe info;
-- ``stages``: per video and capability: the artifact file that holds the records, status (``done`` or
-  ``failed``), the one-line error, the capability whose failure prevented it (``caused_by``), and seconds;
+- ``stages``: per video and stage: the artifact file that holds the records, status (``done`` or
+  ``failed``), the one-line error, the stage whose failure prevented it (``caused_by``), and seconds;
 - ``runs``: one row per ``index`` run.
 
 Every write is one transaction, so a crash (even ``kill -9``) loses at most the write in flight. Readers never
@@ -28,7 +28,8 @@ from pathlib import Path
 from ..errors import StoreError
 from ..records import ProbeInfo
 
-SCHEMA = 1
+SCHEMA = 2
+"""2: the column naming a stage is ``stage`` (1 called it ``capability``); older catalogs are migrated on open."""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,21 +52,21 @@ CREATE TABLE IF NOT EXISTS videos (
 );
 CREATE TABLE IF NOT EXISTS stages (
     video_id TEXT NOT NULL,
-    capability TEXT NOT NULL,
+    stage TEXT NOT NULL,
     artifact TEXT NOT NULL,
     status TEXT NOT NULL,
     error TEXT NOT NULL DEFAULT '',
     caused_by TEXT NOT NULL DEFAULT '',
     seconds REAL NOT NULL DEFAULT 0,
     updated REAL NOT NULL,
-    PRIMARY KEY (video_id, capability)
+    PRIMARY KEY (video_id, stage)
 );
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     pid INTEGER NOT NULL,
     started REAL NOT NULL,
     finished REAL,
-    capabilities TEXT NOT NULL,
+    stages TEXT NOT NULL,
     jobs INTEGER NOT NULL,
     status TEXT NOT NULL,
     videos INTEGER NOT NULL DEFAULT 0,
@@ -82,9 +83,9 @@ def db_text(s: str) -> str:
 
 @dataclass(frozen=True)
 class StageStatus:
-    """One capability of one video: what the catalog knows, and what a run did (``ran``)."""
+    """One stage of one video: what the catalog knows, and what a run did (``ran``)."""
 
-    capability: str
+    stage: str
     status: str
     """``done`` or ``failed``."""
     artifact: str = ""
@@ -92,14 +93,14 @@ class StageStatus:
     from)."""
     error: str = ""
     caused_by: str = ""
-    """The capability whose failure prevented this one (its error is the video's one line)."""
+    """The stage whose failure prevented this one (its error is the video's one line)."""
     seconds: float = 0.0
     updated: float = 0.0
     ran: bool = False
     """True when its tool ran in this run (False: read from the catalog or an existing artifact)."""
 
     def to_dict(self) -> dict:
-        return {"capability": self.capability, "status": self.status, "artifact": self.artifact,
+        return {"stage": self.stage, "status": self.status, "artifact": self.artifact,
                 "error": self.error, "caused_by": self.caused_by, "seconds": self.seconds, "updated": self.updated,
                 "ran": self.ran}
 
@@ -123,8 +124,8 @@ class VideoEntry:
     def name(self) -> str:
         return self.paths[0] if self.paths else os.path.basename(self.path)
 
-    def stage(self, capability: str) -> StageStatus | None:
-        return next((s for s in self.stages if s.capability == capability), None)
+    def stage(self, stage: str) -> StageStatus | None:
+        return next((s for s in self.stages if s.stage == stage), None)
 
     @property
     def status(self) -> str:
@@ -141,7 +142,7 @@ class VideoEntry:
         return {
             "video_id": self.video_id, "path": self.path, "paths": list(self.paths), "duration": self.duration,
             "status": self.status, "error": self.error, "info": self.info.to_dict(),
-            "stages": {s.capability: {"status": s.status, "error": s.error, "caused_by": s.caused_by,
+            "stages": {s.stage: {"status": s.status, "error": s.error, "caused_by": s.caused_by,
                                       "seconds": s.seconds, "artifact": s.artifact} for s in self.stages},
         }
 
@@ -212,6 +213,16 @@ class Catalog:
         if row is None or int(row[0]) > SCHEMA:
             raise StoreError(f"{self.path}: catalog schema {row[0] if row else '?'} is newer than this vidgraph",
                              "upgrade vidgraph")
+        if int(row[0]) < SCHEMA:
+            self._migrate(int(row[0]))
+
+    def _migrate(self, schema: int) -> None:
+        """Bring an older catalog to this schema, in one transaction."""
+        with self.write() as con:
+            if schema < 2:
+                con.execute("ALTER TABLE stages RENAME COLUMN capability TO stage")
+                con.execute("ALTER TABLE runs RENAME COLUMN capabilities TO stages")
+            con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA),))
 
     def close(self) -> None:
         self.con.close()
@@ -285,11 +296,11 @@ class Catalog:
     def put_stage(self, video_id: str, stage: StageStatus) -> None:
         with self.write() as con:
             con.execute(
-                "INSERT INTO stages(video_id, capability, artifact, status, error, caused_by, seconds, updated) "
-                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(video_id, capability) DO UPDATE SET "
+                "INSERT INTO stages(video_id, stage, artifact, status, error, caused_by, seconds, updated) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(video_id, stage) DO UPDATE SET "
                 "artifact=excluded.artifact, status=excluded.status, error=excluded.error, "
                 "caused_by=excluded.caused_by, seconds=excluded.seconds, updated=excluded.updated",
-                (video_id, stage.capability, stage.artifact, stage.status, stage.error, stage.caused_by,
+                (video_id, stage.stage, stage.artifact, stage.status, stage.error, stage.caused_by,
                  stage.seconds, stage.updated or time.time()))
 
     def forget_video(self, video_id: str) -> None:
@@ -302,7 +313,7 @@ class Catalog:
         """Catalog entries (all, or those of ``video_ids``), sorted by path."""
         with self.snapshot() as con:
             videos = con.execute("SELECT video_id, path, duration, probe, added, updated FROM videos").fetchall()
-            stage_rows = con.execute("SELECT video_id, capability, status, artifact, error, caused_by, seconds, "
+            stage_rows = con.execute("SELECT video_id, stage, status, artifact, error, caused_by, seconds, "
                                      "updated FROM stages ORDER BY updated").fetchall()
             file_rows = con.execute("SELECT path, video_id FROM files WHERE video_id IS NOT NULL ORDER BY path")
             file_rows = file_rows.fetchall()
@@ -327,10 +338,10 @@ class Catalog:
         return [FileProblem(*r) for r in rows.fetchall()]
 
     # -- runs -----------------------------------------------------------------------------------------------------
-    def start_run(self, capabilities: list[str], jobs: int) -> int:
+    def start_run(self, stages: list[str], jobs: int) -> int:
         with self.write() as con:
-            cur = con.execute("INSERT INTO runs(pid, started, capabilities, jobs, status) VALUES (?,?,?,?,?)",
-                              (os.getpid(), time.time(), ",".join(capabilities), jobs, "running"))
+            cur = con.execute("INSERT INTO runs(pid, started, stages, jobs, status) VALUES (?,?,?,?,?)",
+                              (os.getpid(), time.time(), ",".join(stages), jobs, "running"))
             return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, status: str, videos: int, failed: int, seconds: float) -> None:

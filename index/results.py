@@ -42,7 +42,7 @@ class IndexReport:
     """The outcome of ``Library.index``: per-file results, failures, hours of video, wall time."""
 
     folder: str
-    capabilities: tuple[str, ...]
+    stages: tuple[str, ...]
     results: tuple[VideoResult, ...]
     forgotten: tuple[str, ...] = ()
     seconds: float = 0.0
@@ -76,7 +76,7 @@ class IndexReport:
         return sum(r.duration for r in self.results) / 3600
 
     def to_dict(self) -> dict[str, Any]:
-        return {"folder": self.folder, "capabilities": list(self.capabilities), "seconds": round(self.seconds, 3),
+        return {"folder": self.folder, "stages": list(self.stages), "seconds": round(self.seconds, 3),
                 "jobs": self.jobs, "backend": self.backend, "hours": self.hours, "videos": self.videos,
                 "failures": len(self.failures), "forgotten": list(self.forgotten),
                 "results": [r.to_dict() for r in self.results]}

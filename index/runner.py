@@ -38,7 +38,7 @@ _HASH = re.compile(r"[0-9a-f]{32}")
 class Plan:
     """What one run is asked to do."""
 
-    capabilities: tuple[str, ...]
+    stages: tuple[str, ...]
     settings: Settings
     retry_failed: bool = False
     build_memory: bool = True
@@ -55,7 +55,7 @@ class Runner:
         self.memory = memory
         self.artifacts = index_dir / "artifacts"
         self.store = ArtifactStore(self.artifacts)
-        self.tools = {cap: tool_for(cap, plan.settings) for cap in plan.capabilities if cap != "probe"}
+        self.tools = {cap: tool_for(cap, plan.settings) for cap in plan.stages if cap != "probe"}
         self.tasks: dict[int, Task] = {}
         self.task_paths: dict[int, list[Found]] = {}
         self.applied: dict[int, set[str]] = {}
@@ -66,7 +66,7 @@ class Runner:
     # -- the run ----------------------------------------------------------------------------------------------
     def run(self, jobs: int, ray: str | None) -> IndexReport:
         start = time.perf_counter()
-        run_id = self.catalog.start_run(list(self.plan.capabilities), jobs)
+        run_id = self.catalog.start_run(list(self.plan.stages), jobs)
         status = "interrupted"
         forgotten: list[str] = []
         try:
@@ -85,7 +85,7 @@ class Runner:
             failed = sum(r.status == "failed" for r in self.results)
             self.catalog.finish_run(run_id, status, len(self.results), failed, seconds)
         results = tuple(sorted(self.results, key=lambda r: r.path))
-        return IndexReport(str(self.folder), self.plan.capabilities, results, tuple(forgotten), seconds, jobs,
+        return IndexReport(str(self.folder), self.plan.stages, results, tuple(forgotten), seconds, jobs,
                            self.backend)
 
     def _clean_temporary_files(self) -> None:
@@ -140,7 +140,7 @@ class Runner:
     def _add_stage_result(self, video_id: str, stage: StageStatus) -> None:
         for i, r in enumerate(self.results):
             if r.video_id == video_id:
-                stages = tuple(s for s in r.stages if s.capability != stage.capability) + (stage,)
+                stages = tuple(s for s in r.stages if s.stage != stage.stage) + (stage,)
                 status = "failed" if stage.status == "failed" else ("done" if r.status == "skipped" else r.status)
                 error = r.error or (stage.error if stage.status == "failed" else "")
                 self.results[i] = replace(r, stages=stages, status=status, error=error)
@@ -260,7 +260,7 @@ class Runner:
     def _on_message(self, message: WorkerMessage) -> None:
         key = message.key
         if isinstance(message, Started):
-            self.emit(VideoStarted(key, self.task_paths[key][0].rel, self.tasks[key].capabilities))
+            self.emit(VideoStarted(key, self.task_paths[key][0].rel, self.tasks[key].stages))
         elif isinstance(message, ToolProgress):
             self.emit(StageProgress(key, message.stage, message.done, message.total))
         elif isinstance(message, Probed):
@@ -275,8 +275,8 @@ class Runner:
 
     def _apply_stage(self, key: int, result: StageStatus) -> StageStatus:
         result = replace(result, error=self._relative(result.error, key))
-        if result.capability not in self.applied[key]:
-            self.applied[key].add(result.capability)
+        if result.stage not in self.applied[key]:
+            self.applied[key].add(result.stage)
             self.catalog.put_stage(self.tasks[key].video_id, result)
             self.emit(StageFinished(key, result))
         return result
@@ -297,7 +297,7 @@ class Runner:
                                  lines[files[0].rel], paths, outcome.worker)
         else:
             if outcome.crashed:
-                self.applied[key].update(task.capabilities)
+                self.applied[key].update(task.stages)
             if outcome.info is not None:
                 self._apply_probe(key, outcome.info)
             stages = [self._apply_stage(key, s) for s in outcome.stages]
@@ -315,5 +315,5 @@ class Runner:
     def _crashed(self, task: Task, why: str) -> Outcome:
         rel = self.task_paths[task.key][0].rel
         line = f"{rel}: {why} while indexing it (run again; it resumes after the last finished stage)"
-        stages = tuple(StageStatus(cap, "failed", error=line) for cap in task.capabilities[:1])
+        stages = tuple(StageStatus(cap, "failed", error=line) for cap in task.stages[:1])
         return Outcome(task.key, None, stages, None, 0, 0.0, crashed=True)

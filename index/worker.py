@@ -26,11 +26,11 @@ class Task:
     path: str
     video_id: str
     info: ProbeInfo | None
-    capabilities: tuple[str, ...]
+    stages: tuple[str, ...]
     store: str
     settings: Settings
     prior_failures: dict[str, str] = field(default_factory=dict)
-    """Stages that failed in an earlier run and are not retried: capability -> error line."""
+    """Stages that failed in an earlier run and are not retried: stage -> error line."""
 
 
 @dataclass(frozen=True)
@@ -79,8 +79,8 @@ Send = Callable[[WorkerMessage], None]
 
 
 class DependencyFailed(VidgraphError):
-    def __init__(self, capability: str, line: str) -> None:
-        self.capability = capability
+    def __init__(self, stage: str, line: str) -> None:
+        self.stage = stage
         super().__init__(line)
 
 
@@ -107,7 +107,7 @@ def index_video(task: Task, send: Send) -> Outcome:
         send(Probed(task.key, info))
     ctx = IndexContext(info, task, Throttled(send, task.key))
     results = []
-    for cap in task.capabilities:
+    for cap in task.stages:
         result = ctx.run_stage(cap)
         send(StageDone(task.key, result))
         results.append(result)
@@ -123,25 +123,25 @@ class IndexContext(VideoContext):
         self.failed: dict[str, VidgraphError] = {
             cap: DependencyFailed(cap, line) for cap, line in task.prior_failures.items()}
 
-    def get(self, capability: str) -> list[Record]:
-        prior = self.failed.get(capability)
+    def get(self, stage: str) -> list[Record]:
+        prior = self.failed.get(stage)
         if prior is not None:
-            raise prior if isinstance(prior, DependencyFailed) else DependencyFailed(capability, str(prior))
+            raise prior if isinstance(prior, DependencyFailed) else DependencyFailed(stage, str(prior))
         try:
-            return super().get(capability)
+            return super().get(stage)
         except VidgraphError as e:
-            self.failed.setdefault(capability, e)
+            self.failed.setdefault(stage, e)
             raise
 
     def run_stage(self, cap: str) -> StageStatus:
-        """Run (or load) one capability; never raises: a failure is a result with one line."""
+        """Run (or load) one stage; never raises: a failure is a result with one line."""
         start = time.perf_counter()
         artifact = ""
         try:
             artifact = self.store.path(self.video_id, self.tool(cap)).name
             self.get(cap)
         except DependencyFailed as e:
-            return StageStatus(cap, "failed", artifact, str(e), e.capability, 0.0, time.time())
+            return StageStatus(cap, "failed", artifact, str(e), e.stage, 0.0, time.time())
         except VidgraphError as e:
             cause = next((c for c, err in self.failed.items() if err is e and c != cap), "")
             return StageStatus(cap, "failed", artifact, one_line(str(e)), cause, time.perf_counter() - start,

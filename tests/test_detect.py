@@ -43,8 +43,8 @@ def _ctx(path: Path, store: Path, settings, **changes) -> VideoContext:
 
 def _run(tool_name: str, ctx: VideoContext) -> list:
     tool = tool_for(tool_name, ctx.settings)
-    ctx._tools[tool.capability] = tool
-    return ctx.get(tool.capability)
+    ctx._tools[tool.stage] = tool
+    return ctx.get(tool.stage)
 
 
 def _spans(records, label: str) -> list[ObjectSpan]:

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from vidgraph.errors import ConfigError
-from vidgraph.eval import haystack
+from vidgraph.eval import haystack, haystack_plan
 from vidgraph.eval.haystack import NEEDLE_KINDS, QUESTION_KINDS, RETRIEVAL_KINDS, Haystack
 
 
@@ -139,12 +139,12 @@ def test_pools_do_not_overlap():
     """A needle's subject, label or role shares no word with a decoy or filler, so every question has one answer."""
     generic = {"number", "code", "combination", "of"}
     words = lambda phrases: {w for p in phrases for w in p.lower().split()} - generic  # noqa: E731
-    needle_words = words(haystack.SUBJECTS) | words(haystack.LABELS) | words(haystack.ROLES)
-    filler = words(haystack.DECOY_SUBJECTS) | words(haystack._THINGS) | words(haystack._PLACES) | \
-        words(haystack._CAPTION_WORDS) | words(haystack._DECOY_PREFIX) | words(haystack._BLAND)
+    needle_words = words(haystack_plan.SUBJECTS) | words(haystack_plan.LABELS) | words(haystack_plan.ROLES)
+    filler = words(haystack_plan.DECOY_SUBJECTS) | words(haystack_plan._THINGS) | words(haystack_plan._PLACES) | \
+        words(haystack_plan._CAPTION_WORDS) | words(haystack_plan._DECOY_PREFIX) | words(haystack_plan._BLAND)
     assert not needle_words & filler
-    assert not words(haystack.SUBJECTS) & words(haystack.LABELS)
-    assert not set(haystack.NAMES) & set(haystack.UNANSWERABLE_NAMES)
+    assert not words(haystack_plan.SUBJECTS) & words(haystack_plan.LABELS)
+    assert not set(haystack_plan.NAMES) & set(haystack_plan.UNANSWERABLE_NAMES)
 
 
 @pytest.mark.slow

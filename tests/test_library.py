@@ -34,7 +34,7 @@ def test_index_then_reindex_skips(tmp_path, monkeypatch):
     assert lib.videos() == [] and not lib.exists
 
     report = lib.index("scan", progress=False)
-    assert report.ok and report.capabilities == ("probe", "scan")
+    assert report.ok and report.stages == ("probe", "scan")
     assert [r.path for r in report.results] == ["clip0.mp4", "clip1.mp4"]
     assert all(r.status == "done" and r.ran for r in report.results)
     assert abs(report.hours * 3600 - 12.0) < 0.2  # two clips of 2 x 3 s
@@ -122,7 +122,7 @@ def test_get_records_and_errors(tmp_path):
     with pytest.raises(StoreError, match="not in the index"):
         lib.get("nothing.mp4")
     assert lib.records(entry, "probe") == [entry.info]
-    with pytest.raises(StoreError, match="asr is not indexed.*--tools asr"):
+    with pytest.raises(StoreError, match="asr is not indexed.*--stages asr"):
         lib.records(entry, "asr")
     with pytest.raises(ConfigError, match="unknown tool 'speech'"):
         lib.index("scan,speech", progress=False)
@@ -151,7 +151,7 @@ def test_failed_stage_is_one_line_and_dependents_do_not_run(tmp_path):
     assert not report.ok and len(report.failures) == 1
     failed = report.failures[0]
     assert failed.path == "talk.mp4" and failed.error.startswith("talk.mp4: has no video stream")
-    by_cap = {s.capability: s for s in failed.stages}
+    by_cap = {s.stage: s for s in failed.stages}
     assert by_cap["scan"].status == "failed" and by_cap["scan"].caused_by == ""
     assert by_cap["ocr"].status == "failed" and by_cap["ocr"].caused_by == "scan" and not by_cap["ocr"].ran
     assert lib.failures() == [("talk.mp4", failed.error)]
@@ -220,7 +220,7 @@ def test_readers_never_wait_for_the_writer(tmp_path):
 
 def _catalog_rows(index: Path) -> list[tuple]:
     with sqlite3.connect(f"file:{index / 'catalog.sqlite'}?mode=ro", uri=True) as con:
-        return con.execute("SELECT v.path, s.capability, s.status, s.updated FROM stages s "
+        return con.execute("SELECT v.path, s.stage, s.status, s.updated FROM stages s "
                            "JOIN videos v USING(video_id) ORDER BY v.path").fetchall()
 
 

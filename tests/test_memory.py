@@ -219,7 +219,7 @@ def test_memory_is_incremental_and_forgotten_with_its_video(memory_library):
     entry = lib.videos()[0]
     before = lib.memory.graph.stats(entry.video_id)
     report = lib.index(progress=False)  # nothing changed: nothing rebuilt
-    assert all(s.capability != "memory" or not s.ran for r in report.results for s in r.stages)
+    assert all(s.stage != "memory" or not s.ran for r in report.results for s in r.stages)
     assert lib.memory.graph.stats(entry.video_id)["built"] == before["built"]
     lib.forget(entry.path)
     assert lib.memory.events(entry.video_id) == [] and lib.memory.search("bus", k=3) == []

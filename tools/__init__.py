@@ -1,4 +1,4 @@
-"""Perception tools: one interface, a registry by capability, a cache keyed by (video, tool, version, params).
+"""Perception tools: one interface, a registry by stage, a cache keyed by (video, tool, version, params).
 
     from vidgraph.tools import open_video
     ctx = open_video("talk.mp4", store="/tmp/vg")          # probe + content hash
@@ -12,7 +12,7 @@ from pathlib import Path
 from ..config import Settings, load_settings
 from .base import ArtifactStore, ProgressFn, Tool
 from .context import VideoContext
-from .registry import CAPABILITIES, INDEX_CAPABILITIES, tool_for
+from .registry import STAGES, INDEX_STAGES, tool_for
 
 
 def open_video(path: str | Path, store: str | Path, settings: Settings | None = None,
@@ -25,5 +25,5 @@ def open_video(path: str | Path, store: str | Path, settings: Settings | None = 
     return VideoContext(info, ArtifactStore(store), settings, progress=progress)
 
 
-__all__ = ["ArtifactStore", "CAPABILITIES", "INDEX_CAPABILITIES", "Tool", "VideoContext", "open_video",
+__all__ = ["ArtifactStore", "STAGES", "INDEX_STAGES", "Tool", "VideoContext", "open_video",
            "tool_for"]

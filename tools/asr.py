@@ -148,7 +148,7 @@ def _language(settings: Settings) -> str | None:
 
 
 class _WhisperTool(Tool):
-    capability = "asr"
+    stage = "asr"
     version = "1"
 
     @property

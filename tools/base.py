@@ -1,8 +1,8 @@
 """The tool interface and the artifact cache (the per-video context tools run in is ``tools.context``).
 
-A tool is a class with ``name``, ``capability`` and ``version``, a ``params()`` dict (everything that changes
+A tool is a class with ``name``, ``stage`` and ``version``, a ``params()`` dict (everything that changes
 its output), a lazy model (loaded once per process, shared by every tool instance with the same key) and
-``run(ctx) -> records``. Tools never call each other: a tool that needs another capability's output (OCR needs
+``run(ctx) -> records``. Tools never call each other: a tool that needs another stage's output (OCR needs
 the key frames of the scan) asks ``ctx.get("scan")``, which runs that tool through the cache.
 
 The cache key is (video hash, tool name, tool version, params): one JSONL file per key under
@@ -45,9 +45,9 @@ class ToolContext(Protocol):
     @property
     def path(self) -> str: ...
 
-    def get(self, capability: str) -> list[Record]: ...
+    def get(self, stage: str) -> list[Record]: ...
 
-    def tool(self, capability: str) -> Tool: ...
+    def tool(self, stage: str) -> Tool: ...
 
     def work_dir(self, tool: Tool) -> Path: ...
 
@@ -66,7 +66,7 @@ class Availability:
 
 class Tool(ABC):
     name: ClassVar[str]
-    capability: ClassVar[str]
+    stage: ClassVar[str]
     version: ClassVar[str]
     modules: ClassVar[tuple[str, ...]] = ()
     """Import names the tool needs; checked by ``availability()`` without importing them."""

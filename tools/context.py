@@ -1,5 +1,5 @@
 """The per-video context tools run in: probe info, settings, the artifact store, and the tool chosen for each
-capability (from the registry), with ``get(capability)`` running a tool only when its artifact is missing."""
+stage (from the registry), with ``get(stage)`` running a tool only when its artifact is missing."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from .registry import tool_for
 class VideoContext:
     """One video being analysed: its probe info, settings, the artifact store, and the tools to use.
 
-    ``get(capability)`` returns the records of the tool chosen for that capability, from the cache when
+    ``get(stage)`` returns the records of the tool chosen for that stage, from the cache when
     present, else by running it (and caching the result).
     """
 
@@ -43,10 +43,10 @@ class VideoContext:
     def path(self) -> str:
         return self.info.path
 
-    def tool(self, capability: str) -> Tool:
-        if capability not in self._tools:
-            self._tools[capability] = tool_for(capability, self.settings)
-        return self._tools[capability]
+    def tool(self, stage: str) -> Tool:
+        if stage not in self._tools:
+            self._tools[stage] = tool_for(stage, self.settings)
+        return self._tools[stage]
 
     def work_dir(self, tool: Tool) -> Path:
         return self.store.work_dir(self.video_id, tool)
@@ -55,13 +55,13 @@ class VideoContext:
         if self._progress is not None:
             self._progress(stage, done, total)
 
-    def get(self, capability: str) -> list[Record]:
-        tool = self.tool(capability)
+    def get(self, stage: str) -> list[Record]:
+        tool = self.tool(stage)
         cached = self.store.load(self.video_id, tool)
         if cached is not None:
             return cached
         start = time.perf_counter()
-        self.progress(capability, 0.0, self.info.duration)
+        self.progress(stage, 0.0, self.info.duration)
         try:
             records = tool.run(self)
         except VidgraphError:
@@ -70,7 +70,7 @@ class VideoContext:
             raise ToolError(f"{self.path}: {tool.name} failed: {type(e).__name__}: {e}",
                             "run with --debug for the traceback; report it if the file plays elsewhere") from e
         seconds = time.perf_counter() - start
-        self.timings[capability] = seconds
+        self.timings[stage] = seconds
         self.store.save(self.video_id, tool, records, seconds)
-        self.progress(capability, self.info.duration, self.info.duration)
+        self.progress(stage, self.info.duration, self.info.duration)
         return records

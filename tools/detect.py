@@ -135,7 +135,7 @@ def object_spans(video_id: str, per_frame: Sequence[list[Hit]], intervals: Seque
 class DetectTool(Tool):
     """Shared run loop: detect on every key frame of the scan, then build Detections and ObjectSpans."""
 
-    capability = "detect"
+    stage = "detect"
     version = "1"
     extra = "detect"
 
@@ -161,7 +161,7 @@ class DetectTool(Tool):
             per_frame.append(hits)
             detections += [Detection(video_id=ctx.video_id, t=frame.t, label=label, score=round(score, 4), box=box,
                                      source=self.source) for label, score, box in hits]
-            ctx.progress(self.capability, frame.t, ctx.info.duration)
+            ctx.progress(self.stage, frame.t, ctx.info.duration)
         return [*detections, *object_spans(ctx.video_id, per_frame, intervals, self.source)]
 
     def check_ready(self) -> None:

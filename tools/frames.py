@@ -42,14 +42,14 @@ def dense_frames(ctx: VideoContext, span: Span, fps: float = 2.0, max_frames: in
     return out
 
 
-def read_frames(ctx: VideoContext, frames: Sequence[Frame], capabilities: Sequence[str]
+def read_frames(ctx: VideoContext, frames: Sequence[Frame], stages: Sequence[str]
                 ) -> tuple[dict[str, list[list[str]]], list[str]]:
-    """What each capability's tool reads in each of ``frames`` (one list of texts per frame), cached with the
-    frames; and one line per capability whose tool could not run (the others still run)."""
+    """What each stage's tool reads in each of ``frames`` (one list of texts per frame), cached with the
+    frames; and one line per stage whose tool could not run (the others still run)."""
     cache = Path(frames[0].path).parent / "readings.json" if frames else None
     readings: dict[str, list[list[str]]] = json.loads(cache.read_text()) if cache and cache.is_file() else {}
     errors = []
-    for cap in capabilities:
+    for cap in stages:
         if cap in readings or not frames:
             continue
         try:

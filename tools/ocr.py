@@ -333,7 +333,7 @@ class _OCRTool(Tool):
 
     reads_frames = True
 
-    capability = "ocr"
+    stage = "ocr"
     version = "1"
     extra = "ocr"
     backend = ""

@@ -10,7 +10,7 @@ from .decode import probe
 
 class ProbeTool(Tool):
     name = "probe"
-    capability = "probe"
+    stage = "probe"
     version = "1"
     modules = ("av",)
 

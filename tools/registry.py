@@ -1,6 +1,6 @@
-"""Every tool by name, and the one chosen for each capability.
+"""Every tool by name, and the one chosen for each stage.
 
-Tools are listed by import path, so listing them imports nothing heavy. Capabilities:
+Tools are listed by import path, so listing them imports nothing heavy. Stages:
 
 - ``probe``: duration, streams, frame rate (no decoding);
 - ``scan``: one decode pass giving shots (PySceneDetect) and sampled / key frames with thumbnails;
@@ -31,20 +31,20 @@ TOOLS: dict[str, str] = {
     "tags.efficientnet": "vidgraph.tools.tags:EfficientNetTagsTool",
 }
 
-CAPABILITIES = ("probe", "scan", "asr", "ocr", "detect", "tags")
-INDEX_CAPABILITIES = ("scan", "asr", "ocr", "detect", "tags")
+STAGES = ("probe", "scan", "asr", "ocr", "detect", "tags")
+INDEX_STAGES = ("scan", "asr", "ocr", "detect", "tags")
 """What ``index`` runs by default (``tags`` costs about 15 ms per key frame and names the scene in the memory)."""
 
 
-def tool_name_for(capability: str, settings: Settings) -> str:
+def tool_name_for(stage: str, settings: Settings) -> str:
     chosen = {
         "asr": f"asr.{settings.asr_backend}",
         "ocr": f"ocr.{settings.ocr_backend}",
         "detect": f"detect.{settings.detect_backend}",
         "tags": "tags.efficientnet",
-    }.get(capability, capability)
+    }.get(stage, stage)
     if chosen not in TOOLS:
-        raise ConfigError(f"unknown capability {capability!r}", f"choose from {', '.join(CAPABILITIES)}")
+        raise ConfigError(f"unknown stage {stage!r}", f"choose from {', '.join(STAGES)}")
     return chosen
 
 
@@ -57,25 +57,25 @@ def tool_class(name: str) -> type[Tool]:
 
 
 def tool_for(capability_or_name: str, settings: Settings | None = None) -> Tool:
-    """An instance of the tool for a capability (``"asr"``) or of a named tool (``"asr.whisperx"``)."""
+    """An instance of the tool for a stage (``"asr"``) or of a named tool (``"asr.whisperx"``)."""
     settings = settings or load_settings()
     name = capability_or_name if capability_or_name in TOOLS else tool_name_for(capability_or_name, settings)
     return tool_class(name)(settings)
 
 
-def resolve_capabilities(capabilities: Iterable[str] | str | None, settings: Settings) -> tuple[str, ...]:
-    """Validated capabilities in order (``probe`` first); raises one line if a tool cannot run here."""
-    if capabilities is None:
-        wanted = list(INDEX_CAPABILITIES)
-    elif isinstance(capabilities, str):
-        wanted = [c.strip() for c in capabilities.split(",") if c.strip()]
+def resolve_stages(stages: Iterable[str] | str | None, settings: Settings) -> tuple[str, ...]:
+    """Validated stages in order (``probe`` first); raises one line if a tool cannot run here."""
+    if stages is None:
+        wanted = list(INDEX_STAGES)
+    elif isinstance(stages, str):
+        wanted = [c.strip() for c in stages.split(",") if c.strip()]
     else:
-        wanted = [c.strip() for item in capabilities for c in item.split(",") if c.strip()]
-    unknown = [c for c in wanted if c not in CAPABILITIES]
+        wanted = [c.strip() for item in stages for c in item.split(",") if c.strip()]
+    unknown = [c for c in wanted if c not in STAGES]
     if unknown:
-        raise ConfigError(f"unknown tool {unknown[0]!r}", f"choose from: {', '.join(CAPABILITIES)}")
+        raise ConfigError(f"unknown tool {unknown[0]!r}", f"choose from: {', '.join(STAGES)}")
     if not wanted:
-        raise ConfigError("no tools to run", f"choose from: {', '.join(CAPABILITIES)}")
+        raise ConfigError("no tools to run", f"choose from: {', '.join(STAGES)}")
     out = ["probe"] + [c for i, c in enumerate(wanted) if c != "probe" and c not in wanted[:i]]
     for cap in out[1:]:
         name = tool_name_for(cap, settings)

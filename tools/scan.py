@@ -55,7 +55,7 @@ def save_jpeg(rgb: np.ndarray, path: Path, width: int | None = None, quality: in
 
 class ScanTool(Tool):
     name = "scan"
-    capability = "scan"
+    stage = "scan"
     version = "1"
     modules = ("av", "scenedetect")
 

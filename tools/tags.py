@@ -57,7 +57,7 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
 
 class EfficientNetTagsTool(Tool):
     name = "tags.efficientnet"
-    capability = "tags"
+    stage = "tags"
     version = "1"
     modules = ("ai_edge_litert",)
     extra = "detect"
@@ -126,5 +126,5 @@ class EfficientNetTagsTool(Tool):
         for frame in keys:
             out.append(FrameTags(video_id=ctx.video_id, t=frame.t, tags=tuple(self.classify(frame.path)),
                                  source=self.source))
-            ctx.progress(self.capability, frame.t, ctx.info.duration)
+            ctx.progress(self.stage, frame.t, ctx.info.duration)
         return out
