@@ -180,7 +180,8 @@ class Library:
         entries = {e.video_id: e for e in self.videos()}
         return Source(memory=self.memory, names={v: e.name for v, e in entries.items()},
                       durations={v: e.duration for v, e in entries.items()},
-                      open=lambda video_id: self.context(entries.get(video_id) or video_id))
+                      open=lambda video_id: self.context(entries.get(video_id) or video_id),
+                      read=lambda video_id, stage: self.records(entries.get(video_id) or video_id, stage))
 
     def ask(self, question: str, options: Sequence[str] | None = None, strategy: str = "auto",
             model: ChatModel | str | None = None, videos: str | Sequence[str] | None = None,

@@ -23,6 +23,10 @@ from . import router
 from .chain import act, after_decide, decide, search_retrieve
 from .drafts import NOT_FOUND, Rt
 from .kit import Kit
+from .loop import act as tools_act
+from .loop import after_check, after_compose, check, composed, conclude, probe, understand
+from .loop import after_decide as tools_after_decide
+from .loop import decide as tools_decide
 from .mapreduce import fan_out, map_clips, map_plan, reduce
 from .rag import answer, rag_retrieve, uniform_look
 from .state import State
@@ -34,6 +38,8 @@ def route(state: State, runtime: Rt) -> dict:
     asked = state.get("strategy", "auto")
     events = sum((kit.memory.graph.stats(v) or {}).get("events", 0) for v in kit.videos)
     if asked == "auto":
+        strategy, why = "tools", "the index computes, the model chooses"
+    elif asked == "classic":
         strategy, why = router.route(state["question"], events)
     else:
         strategy, why = asked, "chosen by the caller"
@@ -43,7 +49,7 @@ def route(state: State, runtime: Rt) -> dict:
 
 def after_route(state: State) -> str:
     return {"rag": "rag_retrieve", "search": "search_retrieve", "mapreduce": "map_plan",
-            "uniform": "uniform_look"}[state["strategy"]]
+            "uniform": "uniform_look", "tools": "understand"}[state["strategy"]]
 
 
 def finish(state: State, runtime: Rt) -> dict:
@@ -75,10 +81,20 @@ def compiled() -> Any:
     for name, fn in [("route", route), ("rag_retrieve", rag_retrieve), ("answer", answer),
                      ("search_retrieve", search_retrieve), ("decide", decide), ("act", act), ("map_plan", map_plan),
                      ("map_clips", map_clips), ("reduce", reduce), ("uniform_look", uniform_look),
-                     ("verify", verify), ("finish", finish)]:
+                     ("verify", verify), ("finish", finish), ("understand", understand), ("probe", probe),
+                     ("composed", composed), ("tools_decide", tools_decide), ("tools_act", tools_act),
+                     ("check", check), ("conclude", conclude)]:
         g.add_node(name, fn)
     g.add_edge(START, "route")
-    g.add_conditional_edges("route", after_route, ["rag_retrieve", "search_retrieve", "map_plan", "uniform_look"])
+    g.add_conditional_edges("route", after_route, ["rag_retrieve", "search_retrieve", "map_plan", "uniform_look",
+                                                   "understand"])
+    g.add_edge("understand", "probe")
+    g.add_edge("probe", "composed")
+    g.add_conditional_edges("composed", after_compose, {"conclude": "conclude", "decide": "tools_decide"})
+    g.add_conditional_edges("tools_decide", tools_after_decide, {"act": "tools_act", "check": "check"})
+    g.add_edge("tools_act", "composed")
+    g.add_conditional_edges("check", after_check, {"conclude": "conclude", "decide": "tools_decide"})
+    g.add_edge("conclude", END)
     g.add_edge("rag_retrieve", "answer")
     g.add_edge("uniform_look", "answer")
     g.add_edge("answer", "verify")

@@ -15,11 +15,16 @@ from ..errors import BudgetExhausted, VidgraphError
 from ..memory.events import cut_segment
 from ..records import LETTERS, Event, Span
 from .answer import Answer, Citation, Cost, Step
+from .query import Query
 from .source import Source
-from .state import Budget, Item, Shot
+from .state import Budget, Item, Observation, Shot
 
 if TYPE_CHECKING:
     from ..models.base import ChatModel, Message, Usage
+
+
+class RepeatedPrompt(BudgetExhausted):
+    """This exact prompt was sent already: a deterministic model would answer the same, so it is not sent again."""
 
 
 class Kit:
@@ -40,8 +45,14 @@ class Kit:
         self.usage = Usage()
         self.looks = 0
         self.frames = 0
+        self.query = Query(source, self.videos)
+        """The query tools over the index of this question's videos."""
+        self.candidates: list[Shot] = []
+        """The best moments of the last search (the tool loop offers looks and reads at them)."""
         self.items: dict[int, Item] = {}
+        self.observations: dict[int, Observation] = {}
         self._seen: dict[tuple, int] = {}
+        self._sent: set[str] = set()
         self._reserved = 0
         self._lock = threading.Lock()
 
@@ -64,9 +75,18 @@ class Kit:
         """One structured call; raises ``BudgetExhausted`` when no call or time is left."""
         from ..models.base import Usage
 
+        import hashlib
+        import json
+
+        model = model or self.model
+        key = hashlib.sha256(json.dumps([model.spec, [(m.role, m.text()) for m in messages],
+                                         getattr(schema, "__name__", str(schema))]).encode()).hexdigest()
         with self._lock:  # calls in flight are reserved, so parallel map branches never overrun the budget
+            if key in self._sent:
+                raise RepeatedPrompt("the same prompt was sent before; a deterministic model would answer the same")
             if not self.can_call():
                 raise BudgetExhausted(f"budget used: {self.usage.calls} model calls, {self.elapsed:.0f} s")
+            self._sent.add(key)
             self._reserved += 1
         held = [1]
 
@@ -79,7 +99,7 @@ class Kit:
                 return True
 
         try:
-            reply = (model or self.model).chat(messages, schema=schema, max_tokens=max_tokens, retry=retry)
+            reply = model.chat(messages, schema=schema, max_tokens=max_tokens, retry=retry)
         except VidgraphError as e:
             with self._lock:
                 self._reserved -= held[0]
@@ -118,6 +138,16 @@ class Kit:
 
     def name(self, video_id: str) -> str:
         return self.source.name(video_id)
+
+    def observe(self, call: Any, result: Any, limit: int = 12) -> Observation:
+        """A tool's result as a numbered observation whose evidence are numbered items (the citations)."""
+        items = self.add((f.video_id, f.span, f.modality, f.text if not f.context or f.context == f.text else
+                          f"{f.text} (in: {f.context})", -1) for f in result.found[:limit])
+        with self._lock:
+            obs = Observation(len(self.observations) + 1, call, result.value, result.summary, tuple(items),
+                              result.note, len(result.found))
+            self.observations[obs.id] = obs
+        return obs
 
     def event_items(self, event: Event, within: Span | None = None) -> list[Item]:
         """The evidence of a memory event (speech per sentence, text per line, objects, scene, caption)."""

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import re
 
-STRATEGIES = ("auto", "rag", "search", "mapreduce", "uniform")
+STRATEGIES = ("auto", "tools", "classic", "rag", "search", "mapreduce", "uniform")
+"""``auto`` is ``tools`` (the tool loop); ``classic`` is the first design's routing by wording (rag, chain-of-shot
+search or MapReduce), kept to compare against."""
 
 _COUNT = re.compile(r"\bhow (many|often)\b|\bnumber of (times|people|things)\b|\bcount\b|\bhow much times\b", re.I)
 _ORDER = re.compile(r"\b(before|after|first|last|order|sequence|earlier|later|followed)\b", re.I)

@@ -44,6 +44,14 @@ class Verdict(BaseModel):
     supported: bool
 
 
+class Next(BaseModel):
+    """The tool loop's turn: an answer taken from the observations, or the number of a suggested call."""
+
+    answer: str = Field("", max_length=200, description="a short answer taken from the observations, or empty")
+    option: str | None = Field(None, description="the chosen option's letter for multiple-choice questions")
+    call: int = Field(0, ge=0, le=9, description="the number of a suggested call to run next; 0 to answer now")
+
+
 class Description(BaseModel):
     description: str = Field(max_length=800)
 

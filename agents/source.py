@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..errors import StoreError
+from ..records import Record
+
 if TYPE_CHECKING:
     from ..memory import Memory
     from ..tools.context import VideoContext
@@ -21,9 +24,16 @@ class Source:
     durations: dict[str, float] = field(default_factory=dict)
     open: Callable[[str], VideoContext] | None = None
     """video id -> a ``VideoContext`` over the index's artifacts (frames, tools on demand)."""
+    read: Callable[[str, str], list[Record]] | None = None
+    """(video id, stage) -> the stage's indexed records (never runs a tool); ``StoreError`` when not indexed."""
 
     def name(self, video_id: str) -> str:
         return self.names.get(video_id, video_id[:12])
+
+    def records(self, video_id: str, stage: str) -> list[Record]:
+        if self.read is None:
+            raise StoreError(f"{self.name(video_id)}: this source has no indexed records", "index the video")
+        return self.read(video_id, stage)
 
     def context(self, video_id: str) -> VideoContext:
         if self.open is None:

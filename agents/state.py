@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import operator
 from dataclasses import dataclass, field
-from typing import Annotated, TypedDict
+from typing import Annotated, Any, TypedDict
 
 from ..errors import ConfigError
 from ..prompts import quote
@@ -55,6 +55,27 @@ class Item:
         return f"[{self.id}] {self.video} {self.span} {self.modality}: {quote(self.text, 600)}"
 
 
+@dataclass(frozen=True)
+class Observation:
+    """What one tool call returned: its computed value and summary, and the numbered evidence it rests on."""
+
+    id: int
+    call: Any
+    """The ``intent.Call`` that was run."""
+    value: Any
+    summary: str
+    items: tuple[Item, ...] = ()
+    note: str = ""
+    total: int = 0
+    """How many pieces of evidence the tool found (``items`` holds the first of them)."""
+
+    def block(self, lines: int = 8) -> str:
+        """The observation as the model reads it: the call, the computed summary, then its evidence lines."""
+        head = f"O{self.id} {self.call} -> {quote(self.summary, 300)}"
+        more = f"\n  (+{self.total - lines} more)" if self.total > lines else ""
+        return "\n".join([head, *("  " + i.line() for i in self.items[:lines])]) + more
+
+
 @dataclass
 class Shot:
     """A candidate moment in the chain of shots: where, how promising, and what was done to it already."""
@@ -93,6 +114,19 @@ class State(TypedDict, total=False):
     steps: int
     rounds: int
     final: dict | None
+    intent: Any
+    """The tool loop: what the question asks (``intent.Intent``)."""
+    suggested: list[Any]
+    """The tool loop: calls worth making next (``intent.Call``)."""
+    observations: Annotated[list[Observation], operator.add]
+    done_calls: Annotated[list[str], operator.add]
+    talk: list[tuple[str, str]]
+    """The tool loop's conversation with the model so far (role, text)."""
+    shown: int
+    decision: dict | None
+    rejected: str
+    offered: bool
+    """Whether the model was offered calls at its last turn (a lookup first only reads)."""
 
 
 class MapTask(TypedDict):

@@ -1,0 +1,216 @@
+"""Answers from observations: composed by rule where a tool computed the answer (a count, a time, an order, a
+list, a video), options chosen by matching them to what was computed, and the citations of a model's answer
+found by its content in the observations it came from (never from numbers the model typed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..records import LETTERS, Span, fmt_span
+from .intent import Intent
+from .state import Item, Observation
+from .words import content, fold, number_in, overlap_score, phrase_tokens, similar
+
+NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
+                       r"present|there)|none of (?:the|these|them)|no such|never (?:shown|said|mentioned)|cannot be "
+                       r"(?:determined|known|told)|can't (?:tell|be determined)|does not (?:show|say|mention|appear)|"
+                       r"doesn't (?:show|say|mention|appear)|unknown|not (?:answerable|possible))\b", re.I)
+
+
+@dataclass
+class Draft:
+    """An answer in the making: its text, the option it picks, the evidence items it rests on, and how it was
+    made (``by``: a tool's name when computed, ``model`` when a model wrote it)."""
+
+    text: str
+    choice: str | None = None
+    cited: list[int] = field(default_factory=list)
+    confidence: float = 0.5
+    found: bool = True
+    by: str = "model"
+    why: str = ""
+
+
+def not_shown_option(options: Sequence[str]) -> int | None:
+    """The option that says the video does not show or say it, if there is one."""
+    hits = [i for i, o in enumerate(options) if NOT_SHOWN.search(o)]
+    return hits[0] if len(hits) == 1 else None
+
+
+def match_option(text: str, options: Sequence[str]) -> int | None:
+    """The option ``text`` names: the same number, else the clearly best word overlap (None when unsure)."""
+    n = number_in(text)
+    if n is not None:
+        same = [i for i, o in enumerate(options) if number_in(o) == n]
+        if len(same) == 1:
+            return same[0]
+    scores = [max(overlap_score(text, o), overlap_score(o, text)) for o in options]
+    best = max(range(len(options)), key=lambda i: scores[i], default=None)
+    if best is None or scores[best] < 0.5:
+        return None
+    if sorted(scores)[-2:][0] >= scores[best] - 0.2 and len(options) > 1:
+        return None
+    return best
+
+
+def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence[Observation]) -> Draft | None:
+    """The answer a tool computed, when the observations hold one for this kind of question (else None: the model
+    reads the observations)."""
+    if not obs:
+        return None
+    last = obs[-1]
+    tool = getattr(last.call, "tool", "")
+    ids = [i.id for i in last.items]
+    if tool in ("count", "shots", "videos") and intent.kind in ("count", "shots", "videos"):
+        n = int(last.value or 0)
+        if n == 0:
+            return None  # not found: the model may look elsewhere, or the answer is an abstention
+        unit = "" if intent.kind == "videos" else _unit(intent, n)
+        return _choose(Draft(f"{n}{unit}", cited=ids, confidence=0.9, by=tool, why=last.summary), options)
+    if tool == "screen" and intent.kind in ("count", "list") and last.items:
+        n = int(last.value or 0)
+        if intent.kind == "count":
+            return _choose(Draft(f"{n}{_unit(intent, n)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
+                           options) if n else None
+        listed = [i.text for i in last.items]
+        return _choose(Draft(f"{len(listed)} lines: " + "; ".join(listed), cited=ids, confidence=0.7, by=tool,
+                             why=last.summary), options)
+    if tool == "locate" and intent.kind == "when" and last.value is not None:
+        span: Span = last.value
+        nth = "" if intent.occurrence == 1 else f" ({_ordinal(intent.occurrence)} time)"
+        return _choose(Draft(f"{fmt_span(span)}{nth}", cited=ids[:1], confidence=0.85, by=tool, why=last.summary),
+                       options)
+    if tool == "order" and intent.kind == "order" and last.value:
+        return _order(intent, question, options, last)
+    if tool == "find" and intent.kind == "which_video" and last.items:
+        videos = list(dict.fromkeys(i.video for i in last.items))
+        draft = Draft(", ".join(videos), cited=_one_per_video(last.items), confidence=0.8, by=tool, why=last.summary)
+        if options:
+            named = [k for k, o in enumerate(options) if any(_names(o, v) for v in videos)]
+            if len(named) == 1:
+                return Draft(f"{LETTERS[named[0]]}. {options[named[0]]}", LETTERS[named[0]], draft.cited, 0.8,
+                             by=tool, why=last.summary)
+            return None
+        return draft
+    if tool == "read" and intent.kind == "during" and last.items:
+        said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
+            [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
+        if len(said) == 1 or (said and intent.then == "speech"):
+            text = " ".join(i.text for i in said)
+            return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
+    return None
+
+
+def _unit(intent: Intent, n: int) -> str:
+    unit = intent.unit if intent.unit not in ("", "time", "are", "is", "do", "does", "appear") else "time"
+    if intent.kind == "shots":
+        unit = "cut" if intent.unit == "cuts" else "shot"
+    return f" {unit}{'s' * (n != 1)}" if unit.isalpha() and unit not in ("people", "person") else ""
+
+
+def _ordinal(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third", -1: "last"}.get(n, f"{n}th")
+
+
+def _choose(draft: Draft, options: Sequence[str]) -> Draft | None:
+    """For a multiple-choice question, the option the computed answer names (None: the model chooses)."""
+    if not options:
+        return draft
+    k = match_option(draft.text, options)
+    if k is None:
+        return None
+    return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], draft.cited, draft.confidence, True, draft.by, draft.why)
+
+
+def _order(intent: Intent, question: str, options: Sequence[str], last: Observation) -> Draft | None:
+    order: list[str] = list(last.value)
+    if len(order) < 2:
+        return None  # a target is missing: the model may find it by other words
+    q = fold(question)
+    wants_last = re.search(r"\b(last|later|latest|after|second|final)\b", q) and not re.search(r"\bfirst\b", q)
+    pick = order[-1] if wants_last else order[0]
+    ids = [i.id for i in last.items]
+    yes_no = re.match(r"^(is|are|was|were|does|do|did|has|have)\b", q)
+    if yes_no and len(intent.targets) == 2:
+        a, b = intent.targets
+        before = order.index(a) < order.index(b) if a in order and b in order else None
+        if before is None:
+            return None
+        asked_after = re.search(r"\bafter\b", q) is not None
+        yes = before != asked_after
+        return Draft(f"{'Yes' if yes else 'No'}: {order[0]!r} comes first", cited=ids, confidence=0.8, by="order",
+                     why=last.summary)
+    if options:
+        targets = list(intent.targets)
+        if pick in targets and len(targets) == len(options):
+            k = targets.index(pick)
+            return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], ids, 0.8, by="order", why=last.summary)
+        k = match_option(pick, options)
+        return None if k is None else Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], ids, 0.8, by="order",
+                                            why=last.summary)
+    return Draft(pick if not re.search(r"\border\b|\bsequence\b", q) else ", then ".join(order), cited=ids,
+                 confidence=0.8, by="order", why=last.summary)
+
+
+def _one_per_video(items: Sequence[Item]) -> list[int]:
+    seen: dict[str, int] = {}
+    for i in items:
+        seen.setdefault(i.video_id, i.id)
+    return list(seen.values())
+
+
+def _names(text: str, video: str) -> bool:
+    """Does ``text`` name the file ``video`` (with or without its extension)?"""
+    text, stem = fold(text), fold(video).rsplit(".", 1)[0]
+    return fold(video) in text or re.search(rf"(?<![\w-]){re.escape(stem)}(?![\w-])", text) is not None
+
+
+# -- citations of a model's answer ---------------------------------------------------------------------------------
+def attribute(answer: str, items: Sequence[Item]) -> list[int]:
+    """The items that hold the answer's content (its numbers and codes exactly, its words fuzzily), best first."""
+    want = content(phrase_tokens(answer))
+    if not want:
+        return []
+    scored = []
+    for item in items:
+        have = phrase_tokens(item.text)
+        hard = [w for w in want if any(c.isdigit() for c in w)]
+        if hard and not all(any(w == h or w.replace("-", "") == h.replace("-", "") for h in have) for w in hard):
+            continue
+        share = sum(any(similar(w, h) for h in have) for w in want) / len(want)
+        if share >= 0.6:
+            scored.append((-share, item.span.start, item.id, item))
+    out: list[int] = []
+    for _, _, i, item in sorted(scored):
+        if not any(_same(item, kept) for kept in (items_by_id(items)[k] for k in out)):
+            out.append(i)
+    return out[:4]
+
+
+def items_by_id(items: Sequence[Item]) -> dict[int, Item]:
+    return {i.id: i for i in items}
+
+
+def _same(a: Item, b: Item) -> bool:
+    """The same moment seen twice (a search and a read of one sentence)."""
+    return a.video_id == b.video_id and a.modality == b.modality and a.span.overlap(b.span) > 0.5 * min(
+        a.span.duration, b.span.duration, 1e9) and overlap_score(a.text, b.text) > 0.8
+
+
+def relevant(question: str, target: str, item: Item, around: Sequence[Item]) -> bool:
+    """Does the evidence near ``item`` (its own text and the items within 15 s of it) mention what the question is
+    about? An answer found next to nothing the question names is not an answer to it."""
+    near = " ".join(i.text for i in around if i.video_id == item.video_id
+                    and abs(i.span.start - item.span.start) <= 15) + " " + item.text
+    for phrase in (target, question):
+        words = [w for w in content(phrase_tokens(phrase)) if len(w) > 2 and w not in _GENERIC]
+        if words and sum(any(similar(w, h) for h in phrase_tokens(near)) for w in words) / len(words) >= 0.5:
+            return True
+    return False
+
+
+_GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
+            "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last"}

@@ -1,0 +1,272 @@
+"""What a question asks, read by rules (instant, deterministic, testable): the kind of answer, the things it is about,
+where to look (speech, on-screen text, objects) and which occurrence — and from that, the tool calls to suggest.
+
+    intent = read_question("How many times is the word 'pump' said?")
+    intent.kind, intent.targets, intent.modality          # "count", ("pump",), "speech"
+    intent.calls()                                        # [Call("count", {"query": "pump", "modality": "speech"})]
+
+The model still chooses: these calls are suggestions it may take, change or ignore (a larger model writes its
+own). Kinds: ``count``, ``order``, ``when``, ``during`` (what is shown while something is said, or the reverse),
+``which_video``, ``list`` (the lines on a screen), ``shots``, ``videos``, ``lookup`` (find a fact and read it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .words import STOP, fold, ordinal
+
+_SAID = r"(?:said|say|says|saying|spoken|speak|speaks|mentioned|mention|mentions|heard|hear|pronounced|uttered|" \
+        r"talked about|talks about|read out|announced|announces|called out|narrated)"
+_SHOWN = r"(?:shown|show|shows|displayed|display|displays|written|writes|visible|seen|see|appear|appears|appeared|" \
+         r"on screen|on the screen|onscreen|printed|pictured)"
+_TEXTY = r"\b(?:text|caption|captions|title|titles|sign|signs|slide|slides|label|labels|banner|card|cards|subtitle|" \
+         r"credits?|written|lower third|headline|list|bullet|on[- ]?screen)\b"
+_QUOTED = re.compile(r"(?:^|(?<=[\s(:,]))[\"“‘'«](.+?)[\"”’'»](?=[\s?.,!;:)]|$)")
+_AUX = r"(?:is|are|was|were|does|do|did|has|have|had|will|can)"
+_SPEAKER = r"(?:speaker|narrator|presenter|voice|man|woman|host|announcer|person|he|she|they|someone|video)"
+_NTH = r"(first|second|third|fourth|fifth|last|final|\d+(?:st|nd|rd|th))"
+
+
+@dataclass(frozen=True)
+class Call:
+    """A tool call: the tool's name and its arguments."""
+
+    tool: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.args.items() if v not in (None, "", "any"))
+        return f"{self.tool}({shown})"
+
+
+@dataclass(frozen=True)
+class Intent:
+    kind: str
+    targets: tuple[str, ...] = ()
+    modality: str = "any"
+    occurrence: int = 1
+    then: str = "any"
+    """For ``during``: what to read at the moment found (``text`` shown while X is said, ``speech`` said while
+    X is shown)."""
+    unit: str = ""
+    """For ``count``: what is counted (times, items, people, ...)."""
+    relation: str = "during"
+    """For ``during``: read at the moment found (``during``), or just ``after`` / ``before`` it."""
+
+    def calls(self) -> list[Call]:
+        """The tool calls that answer this kind of question, best first."""
+        t = self.targets
+        first = t[0] if t else ""
+        m = self.modality
+        if self.kind == "shots":
+            return [Call("count", {"query": self.unit or "shots"})]
+        if self.kind == "videos":
+            return [Call("videos")]
+        if self.kind == "count" and first:
+            if self.unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word") and m != "speech":
+                return [Call("screen", {"query": first}), Call("count", {"query": first, "modality": m})]
+            return [Call("count", {"query": first, "modality": m}), Call("find", {"query": first, "modality": m})]
+        if self.kind == "order" and len(t) >= 2:
+            return [Call("order", {"targets": list(t), "modality": m})]
+        if self.kind == "when" and first:
+            return [Call("locate", {"query": first, "occurrence": self.occurrence, "modality": m})]
+        if self.kind == "during" and first:
+            return [Call("locate", {"query": first, "occurrence": self.occurrence, "modality": m})]
+        if self.kind == "which_video" and first:
+            return [Call("find", {"query": first, "modality": m}), Call("search", {"query": first})]
+        if self.kind == "list" and first:
+            return [Call("screen", {"query": first})]
+        return [Call("search", {"query": first or ""})]
+
+
+def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> Intent:
+    """The intent of ``question`` (its options help for ordering and which-video questions)."""
+    q = " ".join(fold(question).split())
+    q = re.sub(r"\bbefore or after\b|\bafter or before\b", "before", q)
+    quoted = [m.group(1).strip() for m in _QUOTED.finditer(question)]
+    modality = _modality(q)
+    occurrence = _occurrence(q)
+    if re.search(r"\bhow many (?:different |distinct |separate )?(?:camera )?(shots|cuts|scenes|scene changes|"
+                 r"clips)\b", q) or re.search(r"\bnumber of (shots|cuts|scenes)\b", q):
+        unit = re.search(r"(shots|cuts|scenes|scene changes|clips)", q).group(1)  # type: ignore[union-attr]
+        return Intent("shots", unit={"cuts": "cuts"}.get(unit, "shots"))
+    if re.search(r"\bhow many (videos|files|recordings)\b", q):
+        return Intent("videos")
+    if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
+        target = quoted[0] if quoted else _object_of(q)
+        return Intent("which_video", (target,) if target else (), modality)
+    counting = re.search(r"\bhow (?:many|often)\b|\bnumber of\b|\bcount\b", q)
+    if counting:
+        return _count(q, quoted, modality)
+    around = _around(q, quoted)
+    if around is not None:
+        return around
+    if re.search(r"\b(first|earlier|earliest|last|later|latest|before|after|order|sequence|precede|precedes|"
+                 r"follows?|followed)\b", q) and (options or re.search(r"\bor\b|,|\bbefore\b|\bafter\b", q)):
+        targets = _order_targets(q, quoted, options)
+        if len(targets) >= 2:
+            return Intent("order", tuple(targets), modality)
+    during = _during(q, quoted)
+    if during is not None:
+        return during
+    if re.search(r"\bwhen\b|\bat what (?:time|point|moment|minute|second)\b|\bat which (?:time|point|moment)\b|"
+                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q):
+        target = quoted[0] if quoted else _object_of(q)
+        return Intent("when", (target,) if target else (), modality, occurrence)
+    if re.search(r"\b(list|listed|bullet|items?)\b", q) and modality != "speech":
+        m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
+        target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
+        if target:
+            return Intent("list", (target,), "text")
+    target = quoted[0] if quoted else _object_of(q)
+    return Intent("lookup", (target,) if target else (), modality, occurrence)
+
+
+def _modality(q: str) -> str:
+    said = re.search(rf"\b{_SAID}\b|\bsay\b|\bnarrator\b|\bspeaker\b|\bvoice\b|\baudio\b|\bword\b", q)
+    texty = re.search(_TEXTY, q)
+    shown = re.search(rf"\b{_SHOWN}\b", q)
+    if said and not (texty or shown):
+        return "speech"
+    if texty and not said:
+        return "text"
+    if shown and not said:
+        return "any"  # shown: on-screen text or an object
+    return "any"
+
+
+def _occurrence(q: str) -> int:
+    m = re.search(rf"\b(?:the |for the )?{_NTH} (?:time|occurrence|mention|appearance)\b", q) or \
+        re.search(rf"\b{_NTH} (?:time|one)\b", q)
+    if m:
+        return ordinal(m.group(1)) or 1
+    if re.search(r"\b(again|once more)\b", q):
+        return 2
+    return 1
+
+
+def _clean(phrase: str) -> str:
+    """A target phrase without quotes, leading articles, fillers and trailing punctuation."""
+    phrase = phrase.strip(" ?.!,;:\"'“”‘’")
+    phrase = re.sub(r"^(?:the |a |an |some |any |that |this |those |these |first |again )+", "", phrase)
+    phrase = re.sub(r"^(?:word|words|phrase|name|term|text|caption|title|number|code|sentence|line|label|sign)s?\s+",
+                    "", phrase)
+    phrase = re.sub(r"\s+(?:in|on|during|throughout|within|from|of) (?:the |this )?(?:whole |entire )?"
+                    r"(?:video|clip|recording|film|footage|screen)\b.*$", "", phrase)
+    phrase = re.sub(r"\s+(?:at all|in total|altogether|overall)$", "", phrase)
+    return phrase.strip(" ?.!,;:\"'“”‘’")
+
+
+def _object_of(q: str) -> str:
+    """The thing a question is about, from its wording ("when is the invoice shown" -> "invoice")."""
+    patterns = [
+        rf"\b{_SPEAKER}\s+(?:first\s+|again\s+|ever\s+|also\s+)?(?:say|says|said|mention|mentions|mentioned|talk about|"
+        rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| at )",
+        rf"\b(?:word|phrase|name|term|text|caption|title|code)s?\s+(.+?)\s+(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b",
+        rf"\b{_AUX}\s+(?:the (?:speaker|narrator|presenter|voice|man|woman|host)\s+)?(?:first\s+)?(.+?)\s+(?:being\s+|first\s+|again\s+)?(?:{_SAID}|{_SHOWN})\b",
+        r"\b(?:say|says|mention|mentions|show|shows|display|displays|read|reads)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| first| at )",
+        r"\bwhat (?:is|was|are|were) (?:the )?(.+?)(?:\?|$| shown| said| mentioned| in the video| on the screen)",
+        r"\bwho (?:is|was) (?:the )?(.+?)(?:\?|$)",
+        rf"\b(?:{_SAID}|{_SHOWN})\s+(.+?)(?:\?|$)",
+    ]
+    for pattern in patterns:
+        m = re.search(pattern, q)
+        if m:
+            phrase = _clean(m.group(1))
+            if phrase and phrase not in STOP and not re.fullmatch(r"(it|this|that|there|they|he|she)", phrase):
+                return phrase
+    words = [w for w in re.findall(r"[\w'-]+", q) if w not in STOP and w not in _QUESTION_WORDS]
+    return " ".join(words[-3:])
+
+
+_QUESTION_WORDS = {"many", "much", "often", "times", "time", "video", "clip", "said", "shown", "mentioned", "first",
+                   "second", "last", "word", "phrase", "speaker", "narrator", "screen", "appear", "appears", "say",
+                   "says", "show", "shows", "number", "count", "total"}
+
+
+def _count(q: str, quoted: list[str], modality: str) -> Intent:
+    unit_m = re.search(r"\bhow many (?:different |distinct |separate |individual )?([\w-]+)", q)
+    unit = re.sub(r"(?<=[^s])s$", "", unit_m.group(1)) if unit_m else "time"
+    unit = {"entrie": "entry", "ite": "item"}.get(unit, unit)
+    if quoted:
+        return Intent("count", (quoted[0],), modality, unit=unit)
+    m = re.search(rf"\bhow (?:many times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
+                  rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)(?:\?|$)", q) or \
+        re.search(rf"\bhow many times (?:{_AUX} )?(?:the )?(.+?)\s+(?:being\s+)?(?:{_SAID}|{_SHOWN})\b", q) or \
+        re.search(rf"\bhow often (?:{_AUX} )?(?:the )?(.+?)\s+(?:{_SAID}|{_SHOWN})\b", q)
+    if m:
+        return Intent("count", (_clean(m.group(1)),), modality, unit="time")
+    m = re.search(r"\b(?:items?|lines?|entries|entry|points?|bullets?|options?|steps?|names?|words?)\b.*?\b(?:on|in|under|"
+                  r"of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
+    if m and unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word"):
+        return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
+    m = re.search(r"\bhow many (?:different |distinct )?(.+?)\s+(?:are|were|is|can|do|does|appear|appears)\b", q) or \
+        re.search(r"\bhow many (?:different |distinct )?(.+?)(?:\?|$)", q)
+    target = _clean(m.group(1)) if m else _object_of(q)
+    return Intent("count", (target,) if target else (), "objects" if modality == "any" and _is_thing(target)
+                  else modality, unit=unit)
+
+
+def _is_thing(target: str) -> bool:
+    from .query import _LABEL_WORDS
+
+    words = target.split()
+    return bool(words) and (words[-1] in _LABEL_WORDS or words[-1].rstrip("s") in _COCO)
+
+
+_COCO = set("""person bicycle car motorcycle airplane bus train truck boat bird cat dog horse sheep cow elephant bear zebra
+giraffe backpack umbrella handbag tie suitcase frisbee skis snowboard kite skateboard surfboard bottle cup fork knife
+spoon bowl banana apple sandwich orange broccoli carrot pizza donut cake chair couch bed toilet tv laptop mouse remote
+keyboard microwave oven toaster sink refrigerator book clock vase scissors toothbrush""".split())
+
+
+def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[str]) -> list[str]:
+    if len(quoted) >= 2:
+        return quoted
+    if options and len(options) >= 2 and not any(re.search(r"\b(both|neither|same time|none)\b", fold(o))
+                                                  for o in options):
+        return [_clean(fold(o)) for o in options]
+    m = re.search(r"[,:]\s*(.+?)\s+or\s+(.+?)\??$", q) or \
+        re.search(rf"\b(?:is|was|are|were|does|do|did)\s+(?:the |a )?(?:{_SPEAKER}\s+)?(?:say|mention|show|display|read)?"
+                  rf"\s*(.+?)\s+(?:{_SAID}\s+|{_SHOWN}\s+|come\s+|comes\s+|happen\w*\s+)?(?:before|after)\s+(.+?)\??$", q)
+    if m:
+        parts = [p for part in m.groups() for p in re.split(r",\s*(?:or\s+)?", part)]
+        return [c for c in (_clean(p) for p in parts) if c]
+    return []
+
+
+def _during(q: str, quoted: list[str]) -> Intent | None:
+    """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech)."""
+    m = re.search(rf"\bwhat (?:is|was|are|were|does|do) (?:\w+ )?(?:{_SHOWN}|{_SAID})\b.*?\b(?:while|when|as|during|"
+                  rf"at the (?:time|moment))\b(.+)$", q)
+    if not m:
+        return None
+    head, tail = q[: m.start(1)], m.group(1)
+    asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
+    anchor_said = re.search(rf"\b{_SAID}\b", tail) is not None
+    target = quoted[0] if quoted else _clean(re.sub(rf"\b(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "",
+                                                    tail.replace("the speaker says", "").replace("someone says", "")))
+    target = re.sub(r"^(?:the (?:speaker|narrator|presenter|voice) (?:says|mentions|talks about)\s+)", "", target)
+    if not target:
+        return None
+    anchor = "speech" if anchor_said else "text" if re.search(_TEXTY, tail) else "any"
+    return Intent("during", (target,), anchor, _occurrence(q), then="text" if asks_shown else "speech")
+
+
+def _around(q: str, quoted: list[str]) -> Intent | None:
+    """"What is said right after X is shown?" / "What is shown just before X is said?" (read next to a moment)."""
+    m = re.search(rf"\bwhat (?:is|was|does|do|did|happens?)\s+(?:the )?(?:{_SPEAKER}\s+)?(?:\w+\s+)?"
+                  rf"(?:right |just |immediately |directly )?(after|before)\s+(.+)$", q)
+    if not m or re.search(r"\b(first|order)\b", q[: m.start(1)]):
+        return None
+    head, tail = q[: m.start(1)], m.group(2)
+    target = quoted[0] if quoted else _clean(re.sub(rf"\s+(?:{_AUX}\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "", tail))
+    if not target:
+        return None
+    then = "text" if re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) else "speech" if re.search(rf"\b{_SAID}\b|\bsay\b",
+                                                                                           head) else "any"
+    anchor = "speech" if re.search(rf"\b{_SAID}\b", tail) else "text" if re.search(_TEXTY, tail) else "any"
+    return Intent("during", (target,), anchor, _occurrence(q), then=then, relation=m.group(1))

@@ -1,0 +1,324 @@
+"""The tool-using agent: the index computes, the model chooses.
+
+    understand (rules: kind, targets, suggested calls) ─ probe (run the first call) ─┬─ compose (a tool computed
+                                                                                     │   the answer) ─ finish
+                                                                                     └─ decide (the model: answer
+                                    from the observations, or pick the next call) ⇄ act ─ check ─ finish
+
+Every observation is numbered and its evidence are numbered items; an answer cites the items that hold its
+content (found by ``compose.attribute``), or, when a tool computed it, the items the tool found. The model's turns
+are one growing conversation (the same system prompt, earlier turns kept), so an in-process model reuses what it
+already read and no prompt is ever sent twice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..errors import BudgetExhausted, MediaError, ReplyError, ToolError
+from ..models.base import Message
+from ..prompts import load, quote
+from ..records import LETTERS, Span
+from .compose import Draft, attribute, compose, not_shown_option, relevant
+from .drafts import NOT_FOUND, Rt, failed, schema_for
+from .intent import Call, Intent, read_question
+from .kit import Kit, question_block
+from .schemas import Next
+from .state import Item, Observation, Shot, State
+from .words import overlap_score
+
+OBSERVATIONS = (ToolError, MediaError, ReplyError, BudgetExhausted, LookupError, ValueError, OSError)
+"""What a failed call is to the agent: something observed (recorded, the loop goes on). Anything else — a model
+server that is down, a configuration error — ends the question as an error."""
+TOOLS = ("search", "find", "count", "locate", "order", "read", "screen", "shots", "videos", "look")
+
+
+# -- the nodes --------------------------------------------------------------------------------------------------
+def understand(state: State, runtime: Rt) -> dict:
+    kit = runtime.context
+    intent = read_question(state["question"], state.get("options", []))
+    calls = intent.calls()
+    search = Call("search", {"query": " ".join([state["question"], *state.get("options", [])])})
+    calls = [search] if intent.kind == "lookup" else [*calls, search]
+    detail = f"{intent.kind}: {', '.join(repr(t) for t in intent.targets) or '-'} ({intent.modality}) → " + \
+             "; ".join(str(c) for c in calls)
+    return {"intent": intent, "suggested": calls, "talk": [], "trace": [kit.step("understood", detail)]}
+
+
+def probe(state: State, runtime: Rt) -> dict:
+    """Run the first suggested call without asking the model (the rules are sure of it), and for a question
+    about what happens during / after / before a moment, read that moment too."""
+    kit = runtime.context
+    intent: Intent = state["intent"]
+    calls = state.get("suggested", [])
+    if not calls:
+        return {}
+    obs, trace = run(kit, calls[0])
+    if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
+        span = _around(obs.items[0].span, intent.relation)
+        follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
+                               "end": round(span.end, 2), "modality": intent.then})
+        more, steps = run(kit, follow)
+        trace += steps
+        return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[1:], "trace": trace}
+    return {"observations": [obs] if obs is not None else [], "suggested": calls[1:], "trace": trace}
+
+
+def composed(state: State, runtime: Rt) -> dict:
+    """The answer computed by a tool, when there is one (no model call)."""
+    kit = runtime.context
+    draft = compose(state["intent"], state["question"], state.get("options", []), state.get("observations", []))
+    if draft is None:
+        return {"draft": None}
+    return {"draft": _as_state(draft), "trace": [kit.step("answered", f"{draft.text} — computed by {draft.by}: "
+                                                                      f"{draft.why}")]}
+
+
+def after_compose(state: State, runtime: Rt) -> str:
+    """A computed answer ends the loop; otherwise the model reads — unless nothing was found and there is nothing
+    left to try, which is an abstention without a model call."""
+    if state.get("draft"):
+        return "conclude"
+    found = any(o.items for o in state.get("observations", []))
+    return "decide" if found or _menu(state, runtime.context) else "conclude"
+
+
+def decide(state: State, runtime: Rt) -> dict:
+    """The model reads the observations and answers, or picks one of the suggested calls."""
+    kit = runtime.context
+    options = state.get("options", [])
+    talk = list(state.get("talk", []))
+    offer = bool(talk) or state["intent"].kind != "lookup"  # a lookup first reads what the search found
+    suggested = _menu(state, kit) if offer else []
+    if not talk:
+        prompt = question_block(state["question"], options) + "\n\n" + _observations(state.get("observations", []))
+    else:
+        prompt = _observations(state.get("observations", [])[state.get("shown", 0):], again=True)
+    if state.get("rejected"):
+        prompt = load("rejected_answer").render(reason=quote(state["rejected"], 300)) + "\n\n" + prompt
+    prompt += "\n\n" + (_suggestions(suggested) if offer else load("answer_only").text)
+    messages = [Message.system(load("tools").text), *(_message(r, t) for r, t in talk), Message.user(prompt)]
+    start = time.perf_counter()
+    try:
+        data, usage = kit.chat(messages, schema_for(Next, state), 160)
+    except OBSERVATIONS as e:
+        return {"decision": None, **failed(kit, "decide", e)}
+    seconds = time.perf_counter() - start
+    reply = data.model_dump_json()
+    talk += [("user", prompt), ("assistant", reply)]
+    shown = len(state.get("observations", []))
+    step = int(data.call or 0)
+    if offer and step and 1 <= step <= len(suggested):
+        call = suggested[step - 1]
+        return {"decision": {"call": call}, "talk": talk, "shown": shown, "rejected": "",
+                "trace": [kit.step("decided", f"call {call}", seconds=seconds, calls=usage.calls)]}
+    option = (data.option or "").strip()[:1].upper() or None
+    answer = (data.answer or "").strip()
+    option = option if options else None
+    return {"decision": {"answer": answer, "option": option}, "talk": talk, "shown": shown, "offered": offer,
+            "trace": [kit.step("drafted", f"{answer or '-'}" + (f" (option {option})" if option else ""),
+                               seconds=seconds, calls=usage.calls)]}
+
+
+def after_decide(state: State) -> str:
+    decision = state.get("decision")
+    if decision and decision.get("call"):
+        return "act"
+    return "check"
+
+
+def act(state: State, runtime: Rt) -> dict:
+    kit = runtime.context
+    call: Call = state["decision"]["call"]
+    obs, trace = run(kit, call)
+    remaining = [c for c in state.get("suggested", []) if c != call]
+    return {"observations": [obs] if obs is not None else [], "suggested": remaining, "trace": trace,
+            "done_calls": [str(call)]}
+
+
+def check(state: State, runtime: Rt) -> dict:
+    """A model's answer is kept when the observations hold its content and that evidence is about what the
+    question asks; a multiple-choice answer always commits to an option."""
+    kit = runtime.context
+    options = state.get("options", [])
+    decision = state.get("decision") or {}
+    intent: Intent = state["intent"]
+    items = [i for o in state.get("observations", []) for i in o.items]
+    answer, option = decision.get("answer", ""), decision.get("option")
+    if options:
+        return _commit(state, kit, option, answer, items)
+    if not answer:
+        if not state.get("offered", True) and _menu(state, kit):  # nothing in what was read: now it may call
+            return _reject(state, kit, "the observations so far do not answer it")
+        return {"draft": None, "rejected": "", "trace": [kit.step("reflected", "the model found no answer in the "
+                                                                              "observations")]}
+    cited = attribute(answer, items)
+    if not cited:
+        return _reject(state, kit, f"{answer!r} is not in any observation")
+    target = intent.targets[0] if intent.targets else ""
+    if not any(relevant(state["question"], target, kit.items[i], items) for i in cited):
+        return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks")
+    draft = Draft(answer, cited=cited, confidence=0.7)
+    return {"draft": _as_state(draft), "rejected": "",
+            "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
+
+
+def after_check(state: State, runtime: Rt) -> str:
+    kit = runtime.context
+    if state.get("draft") or not state.get("rejected"):
+        return "conclude"
+    return "decide" if kit.can_call() else "conclude"
+
+
+def conclude(state: State, runtime: Rt) -> dict:
+    kit = runtime.context
+    draft = state.get("draft")
+    options = state.get("options", [])
+    if draft and draft["found"]:
+        step = kit.step("answered", f"{draft['text']} (citing {', '.join(f'[{i}]' for i in draft['cited'])})")
+        return {"final": {**draft}, "trace": [step]}
+    if draft and options:  # committed to an option the evidence does not show
+        step = kit.step("abstained", f"no evidence for any option; chose {draft['text']}")
+        return {"final": {**draft}, "trace": [step]}
+    why = state.get("rejected") or _nothing(state)
+    return {"final": {"text": NOT_FOUND, "found": False, "choice": None, "cited": [], "confidence": 0.0},
+            "trace": [kit.step("abstained", why)]}
+
+
+# -- running calls ------------------------------------------------------------------------------------------------
+def run(kit: Kit, call: Call) -> tuple[Observation | None, list]:
+    """Run one tool call; its result becomes a numbered observation (a failure is a trace step)."""
+    start = time.perf_counter()
+    try:
+        obs = _run(kit, call)
+    except OBSERVATIONS as e:
+        return None, failed(kit, str(call), e)["trace"]
+    first = obs.items[0] if obs.items else None
+    step = kit.step("called", f"{call} → {obs.summary}", first.video_id if first else "",
+                    first.span if first and len(obs.items) == 1 else None, time.perf_counter() - start)
+    return obs, [step]
+
+
+def _run(kit: Kit, call: Call) -> Observation:
+    a, q = call.args, kit.query
+    video = a.get("video") or None
+    span = Span(float(a["start"]), float(a["end"])) if a.get("start") is not None and a.get("end") is not None \
+        else None
+    if call.tool == "search":
+        query = str(a.get("query", ""))
+        shots, items, _ = kit.retrieve(query, k=6)
+        kit.candidates = shots
+        rank = {(s.video_id, s.event): n for n, s in enumerate(shots)}
+        said = [i for i in items if i.modality in ("speech", "text", "caption")] or items
+        said.sort(key=lambda i: (-round(overlap_score(i.text, query), 1), rank.get((i.video_id, i.event), 99),
+                                 i.span.start))
+        return _observation(kit, call, len(shots), f"{len(shots)} moments match; the lines that match best", said)
+    if call.tool == "look":
+        if video is None or span is None:
+            raise ValueError("look needs a video, a start and an end")
+        items, step = kit.look(Shot(_video_id(kit, video), span, 1.0), "")
+        return _observation(kit, call, len(items), step.detail, items)
+    tools = {"find": lambda: q.find(a.get("query", ""), a.get("modality", "any"), video),
+             "count": lambda: q.count(a.get("query", ""), a.get("modality", "any"), video),
+             "locate": lambda: q.locate(a.get("query", ""), int(a.get("occurrence", 1)), a.get("modality", "any"),
+                                        video),
+             "order": lambda: q.order(list(a.get("targets", [])), a.get("modality", "any"), video),
+             "read": lambda: q.read(video, span, a.get("modality", "any")),
+             "screen": lambda: q.screen(a.get("query") or None, a.get("at"), video),
+             "shots": lambda: q.shots(video), "videos": q.videos_list}
+    if call.tool not in tools:
+        raise ValueError(f"there is no tool {call.tool!r}")
+    return kit.observe(call, tools[call.tool]())
+
+
+def _observation(kit: Kit, call: Call, value: Any, summary: str, items: list[Item]) -> Observation:
+    with kit._lock:
+        obs = Observation(len(kit.observations) + 1, call, value, summary, tuple(items[:12]), "", len(items))
+        kit.observations[obs.id] = obs
+    return obs
+
+
+def _video_id(kit: Kit, video: str) -> str:
+    for v in kit.videos:
+        if video in (v, kit.name(v)) or v.startswith(video):
+            return v
+    raise LookupError(f"no video named {video!r} in scope")
+
+
+# -- what the model reads ----------------------------------------------------------------------------------------
+def _menu(state: State, kit: Kit) -> list[Call]:
+    """Calls worth making next: the rules' remaining suggestions, then looks and reads at the best moments."""
+    done = set(state.get("done_calls", []))
+    calls = [c for c in state.get("suggested", []) if str(c) not in done]
+    for shot in getattr(kit, "candidates", [])[:2]:
+        start, end = round(shot.span.start, 1), round(shot.span.end, 1)
+        for tool in ("look", "read"):
+            c = Call(tool, {"video": kit.name(shot.video_id), "start": start, "end": end})
+            if str(c) not in done and not (tool == "look" and kit.looks >= kit.budget.looks):
+                calls.append(c)
+    return calls[:5]
+
+
+def _observations(obs: list[Observation], again: bool = False) -> str:
+    if not obs:
+        return "No new observations." if again else "Observations: none yet."
+    return ("New observations:\n" if again else "Observations:\n") + "\n".join(o.block() for o in obs)
+
+
+def _suggestions(calls: list[Call]) -> str:
+    if not calls:
+        return "Suggested calls: none left (answer now)."
+    return "Suggested calls:\n" + "\n".join(f"{n}. {c}" for n, c in enumerate(calls, 1))
+
+
+def _message(role: str, text: str) -> Message:
+    return Message.assistant(text) if role == "assistant" else Message.user(text)
+
+
+def _around(span: Span, relation: str) -> Span:
+    if relation == "after":
+        return Span(span.end, span.end + 8.0)
+    if relation == "before":
+        return Span(max(0.0, span.start - 8.0), span.start)
+    pad = max(0.0, (2.0 - span.duration) / 2)
+    return Span(max(0.0, span.start - pad), span.end + pad)
+
+
+def _as_state(d: Draft) -> dict:
+    return {"text": d.text, "found": d.found, "choice": d.choice, "cited": list(d.cited),
+            "confidence": d.confidence}
+
+
+def _reject(state: State, kit: Kit, reason: str) -> dict:
+    return {"draft": None, "rejected": reason, "trace": [kit.step("reflected", f"rejected: {reason}")]}
+
+
+def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list[Item]) -> dict:
+    """Multiple choice: the chosen option, supported when an observation holds its words; with nothing behind
+    any option, the one saying the video does not show it (when offered), else the model's choice, unsupported."""
+    options = state.get("options", [])
+    k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None
+    cited = attribute(options[k], items) if k is not None else []
+    none = not_shown_option(options)
+    if k is not None and cited and k != none:
+        draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.7)
+        return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]} supported by "
+                                                                         f"{', '.join(f'[{i}]' for i in cited)}")]}
+    supported = [j for j, o in enumerate(options) if j != none and attribute(o, items)]
+    if none is not None and not supported:
+        draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
+        return {"draft": _as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
+                                                                         f"{LETTERS[none]}")]}
+    k = k if k is not None else (supported[0] if len(supported) == 1 else 0)
+    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], attribute(options[k], items), 0.3,
+                  found=bool(attribute(options[k], items)))
+    return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
+                                                                     + ("" if draft.found else ", unsupported"))]}
+
+
+def _nothing(state: State) -> str:
+    obs = state.get("observations", [])
+    if not obs:
+        return "no tool found anything"
+    return "; ".join(o.summary for o in obs[-2:])

@@ -1,0 +1,376 @@
+"""Query tools over the timestamped index: exact answers computed from the records, each carrying its citations.
+
+    q = Query(source, videos)
+    r = q.count("pump", "speech")        # Result(value=3, found=(Found(video, span, "speech", "pump", ...), ...))
+    q.locate("pump", occurrence=2)       # the span of the second time it is said (word times)
+    q.order(["invoice", "bus"])          # which comes first, with the spans that show it
+    q.shots(video)                       # shots with their count and durations
+    q.read(video, Span(10, 20))          # what is said and shown in a span
+
+No model runs here: results are deterministic and testable. Speech is matched at word level (word times from the
+ASR), on-screen text by line, objects by label; ``match="fuzzy"`` tolerates ASR/OCR slips, and when nothing
+matches exactly or fuzzily, ``find`` falls back to the memory's vectors (``semantic``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from ..errors import StoreError
+from ..records import FrameTags, ObjectSpan, Record, Shot, Span, TextLine, TranscriptSegment, fmt_span
+from .source import Source
+from .words import content, find_phrase, overlap_score, phrase_tokens, similar, tokens
+
+MODALITIES = ("speech", "text", "objects", "any")
+GAP = 1.0
+"""Seconds between two sightings of the same line or object that still make one appearance."""
+_LABEL_WORDS = {"people": "person", "persons": "person", "man": "person", "woman": "person", "men": "person",
+                "women": "person", "child": "person", "children": "person", "kid": "person", "player": "person",
+                "automobile": "car", "vehicle": "car", "motorbike": "motorcycle", "bike": "bicycle",
+                "television": "tv", "phone": "cell phone", "mobile": "cell phone", "sofa": "couch", "plane": "airplane"}
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One cited piece of evidence a tool found: where, in what modality, and the words seen or heard there."""
+
+    video_id: str
+    span: Span
+    modality: str
+    text: str
+    context: str = ""
+    """The surrounding sentence (speech) or line, when ``text`` is only the matched part."""
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class Result:
+    """A tool's answer: its computed ``value`` (a count, an order, a span, a list), a one-line ``summary``, and
+    the evidence it rests on (``found``), in time order."""
+
+    tool: str
+    args: dict[str, Any]
+    value: Any
+    summary: str
+    found: tuple[Found, ...] = ()
+    note: str = ""
+    """How it matched (exact, fuzzy, semantic) or why it found nothing."""
+
+    @property
+    def empty(self) -> bool:
+        return not self.found
+
+
+@dataclass
+class _Words:
+    """A video's spoken words in time order with their folded tokens (token i -> words[first..last])."""
+
+    words: list[tuple[Span, str, int]] = field(default_factory=list)
+    """(span, word, segment index)."""
+    toks: list[str] = field(default_factory=list)
+    spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+class Query:
+    """The query tools over the videos of one question (``videos``: ids)."""
+
+    def __init__(self, source: Source, videos: Sequence[str]) -> None:
+        self.source = source
+        self.videos = list(videos)
+        self._records: dict[tuple[str, str], list[Record]] = {}
+
+    # -- records --------------------------------------------------------------------------------------------------
+    def records(self, video_id: str, stage: str) -> list[Record]:
+        key = (video_id, stage)
+        if key not in self._records:
+            try:
+                self._records[key] = self.source.records(video_id, stage)
+            except StoreError:
+                self._records[key] = []  # not indexed: nothing found there (the trace says which)
+        return self._records[key]
+
+    def segments(self, v: str) -> list[TranscriptSegment]:
+        return sorted((r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)),
+                      key=lambda s: s.span.start)
+
+    def lines(self, v: str) -> list[TextLine]:
+        return sorted((r for r in self.records(v, "ocr") if isinstance(r, TextLine)), key=lambda t: t.span.start)
+
+    def objects(self, v: str) -> list[ObjectSpan]:
+        return sorted((r for r in self.records(v, "detect") if isinstance(r, ObjectSpan)), key=lambda o: o.span.start)
+
+    def shot_list(self, v: str) -> list[Shot]:
+        return sorted((r for r in self.records(v, "scan") if isinstance(r, Shot)), key=lambda s: s.span.start)
+
+    def frame_tags(self, v: str) -> list[FrameTags]:
+        return [r for r in self.records(v, "tags") if isinstance(r, FrameTags)]
+
+    @cached_property
+    def _spoken(self) -> dict[str, _Words]:
+        out = {}
+        for v in self.videos:
+            w = _Words()
+            for n, seg in enumerate(self.segments(v)):
+                if seg.words:
+                    w.words += [(word.span, word.text, n) for word in seg.words]
+                else:  # a backend without word times: the segment's words share its span
+                    w.words += [(seg.span, word, n) for word in seg.text.split()]
+            toks = tokens([text for _, text, _ in w.words])
+            w.toks = [t.text for t in toks]
+            w.spans = [(t.first, t.last) for t in toks]
+            out[v] = w
+        return out
+
+    def name(self, video_id: str) -> str:
+        return self.source.name(video_id)
+
+    def _scope(self, video: str | None) -> list[str]:
+        if not video:
+            return self.videos
+        hits = [v for v in self.videos if video in (v, self.name(v)) or self.name(v).rsplit(".", 1)[0] == video
+                or v.startswith(video)]
+        return hits or self.videos
+
+    # -- find -----------------------------------------------------------------------------------------------------
+    def find(self, query: str, modality: str = "any", video: str | None = None, match: str = "auto") -> Result:
+        """Every occurrence of ``query`` (a word, phrase, text or object) in time order: speech at word level,
+        on-screen lines, objects by label. ``match``: ``exact``, ``fuzzy``, ``semantic`` or ``auto`` (exact,
+        else fuzzy, else semantic)."""
+        args = {"query": query, "modality": modality, "video": video, "match": match}
+        found: list[Found] = []
+        how = ""
+        for mode in (("exact", "fuzzy", "semantic") if match == "auto" else (match,)):
+            if mode == "semantic":
+                found = self._semantic(query, modality, video)
+            else:
+                found = [f for v in self._scope(video) for f in self._literal(v, query, modality, mode == "fuzzy")]
+            if found:
+                how = mode
+                break
+        found.sort(key=lambda f: (self.videos.index(f.video_id), f.span.start))
+        where = f" in {modality}" if modality != "any" else ""
+        summary = (f"{len(found)} occurrence{'s' * (len(found) != 1)} of {query!r}{where} ({how} match)" if found
+                   else f"{query!r} is not found{where}")
+        return Result("find", args, len(found), summary, tuple(found), how or "nothing matched")
+
+    def _literal(self, v: str, query: str, modality: str, fuzzy: bool) -> list[Found]:
+        want = phrase_tokens(query)
+        if not want:
+            return []
+        out: list[Found] = []
+        if modality in ("speech", "any"):
+            out += self._in_speech(v, want, fuzzy)
+        if modality in ("text", "any"):
+            for line in self.lines(v):
+                if find_phrase(phrase_tokens(line.text), want, fuzzy):
+                    out.append(Found(v, line.span, "text", line.text))
+        if modality in ("objects", "any"):
+            label = self._label(query)
+            for o in self.objects(v):
+                if label and (o.label == label or (fuzzy and similar(o.label, label))):
+                    out.append(Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label,
+                                     score=o.score))
+        return out
+
+    def _in_speech(self, v: str, want: list[str], fuzzy: bool) -> list[Found]:
+        w = self._spoken.get(v)
+        if w is None:
+            return []
+        out = []
+        segments = self.segments(v)
+        for a, b in find_phrase(w.toks, want, fuzzy):
+            first, last = w.spans[a][0], w.spans[b - 1][1]
+            span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
+            said = " ".join(text for _, text, _ in w.words[first:last + 1])
+            seg = segments[w.words[first][2]] if segments else None
+            out.append(Found(v, span, "speech", said.strip(" ,.!?;:"), seg.text.strip() if seg else ""))
+        return out
+
+    @staticmethod
+    def _label(query: str) -> str:
+        words = phrase_tokens(query)
+        if not words:
+            return ""
+        joined = " ".join(words)
+        return _LABEL_WORDS.get(joined, _LABEL_WORDS.get(words[-1], joined))
+
+    def _semantic(self, query: str, modality: str, video: str | None) -> list[Found]:
+        """The nearest speech segments / text lines by meaning (vectors), above the memory's noise floor."""
+        from ..memory.retrieve import FLOOR
+
+        out: list[Found] = []
+        scope = self._scope(video)
+        collections = {"speech": ("speech",), "text": ("text",), "any": ("speech", "text")}.get(modality, ())
+        for coll in collections:
+            try:
+                hits = self.source.memory.vectors.query(coll, query, k=5, videos=scope)
+            except Exception:  # noqa: BLE001 - a missing collection finds nothing
+                hits = []
+            top = max((h.similarity for h in hits), default=0.0)
+            for h in hits:
+                if h.similarity >= max(FLOOR[coll] + 0.15, top - 0.1):
+                    span = Span(float(h.meta["start"]), float(h.meta["end"]))
+                    out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3)))
+        return out
+
+    # -- count, locate, order ---------------------------------------------------------------------------------
+    def count(self, query: str, modality: str = "any", video: str | None = None, match: str = "auto") -> Result:
+        """How many distinct times ``query`` occurs: each spoken occurrence counts; a line or object seen again
+        within ``GAP`` seconds is the same appearance. Shots, cuts and videos are counted by their own tools."""
+        target = " ".join(phrase_tokens(query))
+        if target in ("shot", "cut", "scene", "scene change", "camera shot", "clip"):
+            shots = self.shots(video)
+            n = shots.value if target != "cut" else max(0, shots.value - len(self._scope(video)))
+            return Result("count", {"query": query, "video": video}, n, f"{n} {target}{'s' * (n != 1)}"
+                          + (f" ({shots.summary})" if target == "cut" else ""), shots.found)
+        if target in ("video", "file", "clip file", "recording"):
+            return Result("count", {"query": query}, len(self.videos), f"{len(self.videos)} videos",
+                          self.videos_list().found)
+        hits = self.find(query, modality, video, match)
+        if hits.note == "semantic":  # counting needs the thing itself, not what resembles it
+            return Result("count", hits.args, 0, f"{query!r} is not found as such (only related moments)", (),
+                          "nothing matched exactly")
+        merged = _appearances(list(hits.found))
+        by = {}
+        for f in merged:
+            by[f.modality] = by.get(f.modality, 0) + 1
+        parts = ", ".join(f"{n} in {m}" for m, n in by.items())
+        n = len(merged)
+        return Result("count", hits.args, n, f"{query!r} occurs {n} time{'s' * (n != 1)}" + (f" ({parts})" if n
+                      else ""), tuple(merged), hits.note)
+
+    def locate(self, query: str, occurrence: int = 1, modality: str = "any", video: str | None = None) -> Result:
+        """The span of the ``occurrence``-th time ``query`` is said or shown (1 = first, -1 = last)."""
+        hits = self.find(query, modality, video)
+        found = list(hits.found)
+        args = {**hits.args, "occurrence": occurrence}
+        if not found:
+            return Result("locate", args, None, hits.summary, (), hits.note)
+        k = occurrence - 1 if occurrence > 0 else len(found) + occurrence
+        if not 0 <= k < len(found):
+            return Result("locate", args, None, f"{query!r} occurs only {len(found)} time(s)", tuple(found), hits.note)
+        f = found[k]
+        nth = "last" if occurrence == -1 else _nth(occurrence)
+        return Result("locate", args, f.span, f"the {nth} time {query!r} occurs: {self.name(f.video_id)} "
+                      f"{fmt_span(f.span)} ({f.modality})", (f,), hits.note)
+
+    def order(self, targets: Sequence[str], modality: str = "any", video: str | None = None) -> Result:
+        """``targets`` sorted by the time each first occurs (those never found are listed apart)."""
+        firsts, missing = [], []
+        for t in targets:
+            hits = self.find(t, modality, video)
+            if hits.found:
+                f = min(hits.found, key=lambda f: (self.videos.index(f.video_id), f.span.start))
+                firsts.append((t, f))
+            else:
+                missing.append(t)
+        firsts.sort(key=lambda tf: (self.videos.index(tf[1].video_id), tf[1].span.start))
+        value = [t for t, _ in firsts]
+        summary = " → ".join(f"{t!r} at {fmt_span(f.span)}" for t, f in firsts) or "none of them is found"
+        if missing:
+            summary += f"; not found: {', '.join(repr(m) for m in missing)}"
+        return Result("order", {"targets": list(targets), "modality": modality, "video": video}, value, summary,
+                      tuple(f for _, f in firsts), "missing: " + ", ".join(missing) if missing else "")
+
+    # -- reading the index --------------------------------------------------------------------------------------
+    def read(self, video: str | None, span: Span | None = None, modality: str = "any") -> Result:
+        """What is said (words inside the span), shown (text lines, objects) and cut (shots) in ``span``."""
+        found: list[Found] = []
+        for v in self._scope(video)[:1] if video else self._scope(video):
+            s = span or Span(0.0, self.source.durations.get(v, 1e9))
+            if modality in ("speech", "any"):
+                for seg in self.segments(v):
+                    words = [w for w in seg.words if s.start - 0.25 <= w.span.middle <= s.end + 0.25] if seg.words \
+                        else ([seg] if seg.span.overlap(s) > 0 else [])
+                    if words:
+                        text = " ".join(w.text.strip() for w in words) if seg.words else seg.text.strip()
+                        found.append(Found(v, Span(words[0].span.start, words[-1].span.end), "speech", text))
+            if modality in ("text", "any"):
+                found += [Found(v, t.span, "text", t.text) for t in self.lines(v) if _touches(t.span, s)]
+            if modality in ("objects", "any"):
+                found += [Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label)
+                          for o in self.objects(v) if _touches(o.span, s)]
+        found.sort(key=lambda f: (self.videos.index(f.video_id), f.span.start))
+        where = f"{self.name(found[0].video_id)} {fmt_span(span)}" if found and span else "the video"
+        return Result("read", {"video": video, "span": span, "modality": modality}, len(found),
+                      f"{len(found)} things said or shown in {where}" if found else "nothing is said or shown there",
+                      tuple(found))
+
+    def screen(self, query: str | None = None, at: float | None = None, video: str | None = None) -> Result:
+        """The text lines on screen together (a slide, a list): those visible with the line matching ``query``
+        (or at time ``at``), top to bottom. Its value is the number of lines besides the matched one (a list's
+        items under its title)."""
+        scope = self._scope(video)
+        anchor: Found | None = None
+        if query:
+            hits = self.find(query, "text", video)
+            anchor = hits.found[0] if hits.found else None
+            if anchor is None:
+                return Result("screen", {"query": query, "video": video}, 0, hits.summary, (), hits.note)
+            scope, t = [anchor.video_id], anchor.span.middle
+        else:
+            t = at if at is not None else 0.0
+        lines = [(v, line) for v in scope for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
+        lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))
+        found = tuple(Found(v, line.span, "text", line.text) for v, line in lines)
+        others = [f for f in found if anchor is None or f.text != anchor.text]
+        title = f" with {anchor.text!r}" if anchor else f" at {t:.1f} s"
+        return Result("screen", {"query": query, "at": at, "video": video}, len(others),
+                      f"{len(found)} lines on screen{title}: " + " | ".join(f.text for f in found), found)
+
+    def shots(self, video: str | None = None) -> Result:
+        """The shots (camera cuts) of a video: their number, spans and lengths."""
+        found = []
+        for v in self._scope(video) if video else self.videos:
+            found += [Found(v, s.span, "shot", f"shot {s.index + 1} ({s.span.duration:.1f} s)") for s in self.shot_list(v)]
+        n = len(found)
+        longest = max(found, key=lambda f: f.span.duration, default=None)
+        summary = f"{n} shot{'s' * (n != 1)}" + (f"; longest {fmt_span(longest.span)} ({longest.span.duration:.1f} s)"
+                                                 if longest else "")
+        return Result("shots", {"video": video}, n, summary, tuple(found))
+
+    def videos_list(self) -> Result:
+        """The videos in scope: name, duration, number of shots, whether anything is said or shown."""
+        found = []
+        for v in self.videos:
+            d = self.source.durations.get(v, 0.0)
+            said = bool(self.segments(v))
+            shown = bool(self.lines(v))
+            found.append(Found(v, Span(0.0, d), "video", f"{self.name(v)} ({d:.0f} s, {len(self.shot_list(v))} "
+                               f"shots{', speech' if said else ''}{', on-screen text' if shown else ''})"))
+        return Result("videos", {}, len(found), f"{len(found)} videos: " + "; ".join(f.text for f in found),
+                      tuple(found))
+
+    def relevance(self, question: str, found: Found) -> float:
+        """How much of the question's content the evidence (with its context) mentions, 0..1."""
+        return overlap_score(f"{found.text} {found.context}", " ".join(content(phrase_tokens(question))))
+
+
+def _touches(a: Span, b: Span) -> bool:
+    return a.overlap(b) > 0 or b.contains(a.start) or a.contains(b.start)
+
+
+def _appearances(found: list[Found]) -> list[Found]:
+    """One per distinct appearance: spoken occurrences each count; the same text or object seen again within
+    ``GAP`` seconds (and overlapping sightings) is one appearance."""
+    def key(f: Found) -> str:
+        return f.text.lower().split(" x")[0] if f.modality == "objects" else f.text.lower()
+
+    out: list[Found] = []
+    for f in sorted(found, key=lambda f: (f.video_id, f.modality, key(f), f.span.start)):
+        last = out[-1] if out else None
+        same = last is not None and last.video_id == f.video_id and last.modality == f.modality != "speech" \
+            and key(last) == key(f) and f.span.start <= last.span.end + GAP
+        if same:
+            out[-1] = Found(f.video_id, Span(last.span.start, max(last.span.end, f.span.end)), f.modality, last.text,
+                            last.context, max(last.score, f.score))
+        else:
+            out.append(f)
+    return sorted(out, key=lambda f: (f.video_id, f.span.start))
+
+
+def _nth(n: int) -> str:
+    return {1: "first", 2: "second", 3: "third"}.get(n, f"{n}th")
