@@ -315,6 +315,10 @@ class Query:
             t = at if at is not None else 0.0
         lines = [(v, line) for v in scope for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
         lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))
+        if anchor is not None:
+            title = next((line for _, line in lines if line.text == anchor.text), None)
+            if title is not None:
+                lines = [(anchor.video_id, title)] + [(v, line) for v, line in _under(title, [x for _, x in lines])]
         found = tuple(Found(v, line.span, "text", line.text) for v, line in lines)
         others = [f for f in found if anchor is None or f.text != anchor.text]
         title = f" with {anchor.text!r}" if anchor else f" at {t:.1f} s"
@@ -347,6 +351,24 @@ class Query:
     def relevance(self, question: str, found: Found) -> float:
         """How much of the question's content the evidence (with its context) mentions, 0..1."""
         return overlap_score(f"{found.text} {found.context}", " ".join(content(phrase_tokens(question))))
+
+
+def _under(title: TextLine, lines: list[TextLine]) -> list[tuple[str, TextLine]]:
+    """The lines of a list under its title: below it, in its column (overlapping it sideways or starting near its
+    left edge), top to bottom, until a gap much wider than the lines' own spacing."""
+    x0, _, x1, bottom = title.box
+    below = [line for line in lines if line is not title and line.box[1] >= bottom - 0.02
+             and (min(x1, line.box[2]) - max(x0, line.box[0]) > 0 or abs(line.box[0] - x0) < 0.15)]
+    below.sort(key=lambda line: line.box[1])
+    kept: list[TextLine] = []
+    for line in below:
+        gaps = [b.box[1] - a.box[1] for a, b in zip(kept, kept[1:])]
+        step = sorted(gaps)[len(gaps) // 2] if gaps else (line.box[3] - line.box[1]) * 2.5
+        last = kept[-1].box[1] if kept else bottom
+        if kept and line.box[1] - last > 2.5 * max(step, 0.02):
+            break
+        kept.append(line)
+    return [(title.video_id, line) for line in kept]
 
 
 def _touches(a: Span, b: Span) -> bool:
