@@ -46,6 +46,8 @@ class Step(Record):
     span: Span | None = None
     seconds: float = 0.0
     calls: int = 0
+    prompt: str = ""
+    """The version of the prompt the model read at this step (``name@hash`` of its file), when one did."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

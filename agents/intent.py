@@ -125,8 +125,13 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
     return Intent("lookup", (target,) if target else (), modality, occurrence)
 
 
+_SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
+          r"called out|narrated|narrator|speaker|voice|audio|aloud|out loud)"
+"""Words that put a question in the speech (unlike "mentioned", which may be said or written)."""
+
+
 def _modality(q: str) -> str:
-    said = re.search(rf"\b{_SAID}\b|\bsay\b|\bnarrator\b|\bspeaker\b|\bvoice\b|\baudio\b|\bword\b", q)
+    said = re.search(rf"\b{_SPOKEN}\b", q)
     texty = re.search(_TEXTY, q)
     shown = re.search(rf"\b{_SHOWN}\b", q)
     if said and not (texty or shown):

@@ -111,8 +111,9 @@ class Kit:
         return reply.data, reply.usage
 
     def step(self, kind: str, detail: str, video_id: str = "", span: Span | None = None, seconds: float = 0.0,
-             calls: int = 0) -> Step:
-        s = Step(kind=kind, detail=detail, video_id=video_id, span=span, seconds=round(seconds, 3), calls=calls)
+             calls: int = 0, prompt: str = "") -> Step:
+        s = Step(kind=kind, detail=detail, video_id=video_id, span=span, seconds=round(seconds, 3), calls=calls,
+                 prompt=prompt)
         if self.on_step is not None:
             self.on_step(s)
         return s

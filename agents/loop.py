@@ -111,14 +111,15 @@ def decide(state: State, runtime: Rt) -> dict:
     step = int(data.call or 0)
     if offer and step and 1 <= step <= len(suggested):
         call = suggested[step - 1]
-        return {"decision": {"call": call}, "talk": talk, "shown": shown, "rejected": "",
-                "trace": [kit.step("decided", f"call {call}", seconds=seconds, calls=usage.calls)]}
+        return {"decision": {"call": call}, "talk": talk, "shown": shown, "rejected": "", "offered": offer,
+                "trace": [kit.step("decided", f"call {call}", seconds=seconds, calls=usage.calls,
+                                   prompt=load("tools").version)]}
     option = (data.option or "").strip()[:1].upper() or None
     answer = (data.answer or "").strip()
     option = option if options else None
     return {"decision": {"answer": answer, "option": option}, "talk": talk, "shown": shown, "offered": offer,
             "trace": [kit.step("drafted", f"{answer or '-'}" + (f" (option {option})" if option else ""),
-                               seconds=seconds, calls=usage.calls)]}
+                               seconds=seconds, calls=usage.calls, prompt=load("tools").version)]}
 
 
 def after_decide(state: State) -> str:

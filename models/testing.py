@@ -40,6 +40,16 @@ class Call:
         """The text of the first user message (where the agents put the question and the evidence)."""
         return next((m.text() for m in self.messages if m.role == "user"), "")
 
+    @property
+    def last(self) -> str:
+        """The text of the last user message (a conversation's newest turn)."""
+        return next((m.text() for m in reversed(self.messages) if m.role == "user"), "")
+
+    @property
+    def text(self) -> str:
+        """Every message of the call, as one text."""
+        return "\n".join(f"{m.role}: {m.text()}" for m in self.messages)
+
 
 def prompt_name(messages: list[Message] | tuple[Message, ...]) -> str:
     """The name of the prompt file the system message starts with ("" when none): the role of the call."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,30 @@ def real(name: str) -> Path:
     if not path.is_file():
         pytest.fail(f"{path} is missing (see tests/media/LICENSES.md)")
     return path
+
+
+# -- an indexed library for the agents' tests (one per session) ---------------------------------------------------
+def _other_scenes():
+    from vidgraph.eval.synth import Scene, Speech, Text
+
+    return [Scene(6, "testsrc", (Text("PAID: 4821-B", 0.5, 5.5),), (Speech("Invoice 4821-B was paid on Monday.", 0.5),)),
+            Scene(6, "color=c=0x303060", (Text("Gate 12 closed", 0.5, 5.5),),
+                  (Speech("The north gate is closed for repairs.", 0.5),))]
+
+
+@pytest.fixture(scope="session")
+def agents_library(tmp_path_factory, fixture_video):
+    """The fixture and a 12 s video sharing its invoice code, indexed with the real tools (no captions)."""
+    from vidgraph.config import load_settings
+    from vidgraph.eval import synth
+    from vidgraph.library import Library
+
+    folder = tmp_path_factory.mktemp("agents")
+    shutil.copy(fixture_video, folder / "fixture.mp4")
+    synth.make_video(_other_scenes(), folder / "other.mp4", size="640x360")
+    (folder / "other.truth.json").unlink()
+    library = Library(folder, settings=load_settings(threads=2))
+    report = library.index(progress=False)
+    assert report.ok, [r.error for r in report.failures]
+    assert len(library.memory.events(library.get("fixture.mp4").video_id)) == 6
+    return library

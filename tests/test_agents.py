@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,30 +121,10 @@ def steps(a: Answer, kind: str) -> list:
 
 
 # -- the library --------------------------------------------------------------------------------------------------
-def _other_scenes():
-    from vidgraph.eval.synth import Scene, Speech, Text
-
-    return [Scene(6, "testsrc", (Text("PAID: 4821-B", 0.5, 5.5),), (Speech("Invoice 4821-B was paid on Monday.", 0.5),)),
-            Scene(6, "color=c=0x303060", (Text("Gate 12 closed", 0.5, 5.5),),
-                  (Speech("The north gate is closed for repairs.", 0.5),))]
-
-
 @pytest.fixture(scope="module")
-def lib(tmp_path_factory, fixture_video):
-    """The fixture and a 12 s video sharing its invoice code, indexed with the real tools (no captions)."""
-    from vidgraph.config import load_settings
-    from vidgraph.eval import synth
-    from vidgraph.library import Library
-
-    folder = tmp_path_factory.mktemp("agents")
-    shutil.copy(fixture_video, folder / FIXTURE)
-    synth.make_video(_other_scenes(), folder / OTHER, size="640x360")
-    (folder / "other.truth.json").unlink()
-    library = Library(folder, settings=load_settings(threads=2))
-    report = library.index(progress=False)
-    assert report.ok, [r.error for r in report.failures]
-    assert len(library.memory.events(library.get(FIXTURE).video_id)) == 6
-    return library
+def lib(agents_library):
+    """The fixture and a 12 s video sharing its invoice code, indexed with the real tools (see conftest)."""
+    return agents_library
 
 
 def ask(lib, model, question: str, **kw) -> Answer:
@@ -175,19 +154,19 @@ def test_router_rules(question, events, strategy, why):
     assert (got, why in reason) == (strategy, True), reason
 
 
-def test_auto_routes_a_small_library_to_rag_and_which_video_to_search(lib):
+def test_classic_routes_a_small_library_to_rag_and_which_video_to_search(lib):
     model = Scripted(answer=lambda p: found("4821-B", cite(p, "4821-B", "text")),
                      search=lambda p: found("the fixture video", cite(p, "4821-B", "text")),
                      verify=verdict(True, "the line shows the invoice"))
-    a = ask(lib, model, INVOICE, videos=None)
+    a = ask(lib, model, INVOICE, videos=None, strategy="classic")
     assert a.strategy == "rag" and a.trace[0].kind == "routed" and a.trace[0].detail.startswith("rag:")
     assert "2 videos, 8 events" in a.trace[0].detail and a.found
-    b = ask(lib, model, "Which video shows invoice 4821-B?", videos=None)
+    b = ask(lib, model, "Which video shows invoice 4821-B?", videos=None, strategy="classic")
     assert b.strategy == "search" and "which video" in b.trace[0].detail and b.found
     assert [c.key for c in model.calls] == ["answer", "search", "verify"]
 
 
-def test_auto_routes_counting_to_mapreduce_beyond_a_small_library(lib, monkeypatch):
+def test_classic_routes_counting_to_mapreduce_beyond_a_small_library(lib, monkeypatch):
     monkeypatch.setattr(router, "SMALL", 3)
 
     def mapper(p):
@@ -199,7 +178,7 @@ def test_auto_routes_counting_to_mapreduce_beyond_a_small_library(lib, monkeypat
         return found("twice", *refs)
 
     model = Scripted(map=mapper, reduce=reducer, verify=verdict(True, "two mentions of the pump"))
-    a = ask(lib, model, "How many times is the pump mentioned?")
+    a = ask(lib, model, "How many times is the pump mentioned?", strategy="classic")
     assert a.strategy == "mapreduce" and "counting: read every clip" in a.trace[0].detail
     assert a.found and a.text == "twice"
     assert sorted((c.span.start // 10, c.modality) for c in a.citations) == [(3, "speech"), (4, "text")]

@@ -1,0 +1,175 @@
+"""The tool-using agent (strategy ``tools``, what ``auto`` runs), driven by the shipped scripted model over a real
+indexed library: answers computed by the tools need no model call and cite what the tools found; a model's answer
+is cited by its content, never by numbers it types; a rejected answer changes the next prompt; multiple choice
+commits; a model failure is an error, never an abstention."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from vidgraph.agents import Budget
+from vidgraph.errors import ModelError
+from vidgraph.models.base import Usage
+from vidgraph.models.testing import ScriptedModel
+from vidgraph.records import Span
+
+FIXTURE = "fixture.mp4"
+NOT_FOUND = "Not in the video."
+
+
+@pytest.fixture(scope="module")
+def lib(agents_library):
+    return agents_library
+
+
+def tools(*replies, **kw) -> ScriptedModel:
+    """A scripted model for the tool loop's turns (a list: one reply per turn)."""
+    return ScriptedModel({"tools": list(replies)}, by="prompt", name="loop", usage=Usage(50, 10, 0.0, 1), **kw)
+
+
+def ask(lib, model, question, **kw):
+    kw.setdefault("videos", FIXTURE)
+    return lib.ask(question, model=model, index=False, progress=False, **kw)
+
+
+def kinds(a) -> list[str]:
+    return [s.kind for s in a.trace]
+
+
+def answer(text: str = "", option: str | None = None, call: int = 0) -> dict:
+    return {"answer": text, "option": option, "call": call}
+
+
+_LINE = re.compile(r"^\s*\[(\d+)\] (\S+) (\d+:\d\d\.\d)-(\d+:\d\d\.\d) ([\w:]+): <<<(.*?)>>>$", re.M)
+
+
+def evidence(prompt: str) -> list[str]:
+    return [m[6] for m in _LINE.finditer(prompt)]
+
+
+# -- computed by the tools: no model call ---------------------------------------------------------------------------
+def test_a_count_is_computed_and_cites_every_occurrence(lib):
+    model = tools()
+    a = ask(lib, model, "How many times is the pump mentioned?")
+    assert a.found and a.text == "2 times" and a.strategy == "tools", a.text
+    assert a.cost.model_calls == 0 and model.calls == []
+    assert sorted((c.span.start // 10, c.modality) for c in a.citations) == [(3, "speech"), (4, "text")]
+    assert kinds(a) == ["routed", "understood", "called", "answered", "answered"]
+    assert "computed by count" in a.trace[3].detail
+
+
+def test_when_a_word_is_said_is_its_word_time(lib):
+    a = ask(lib, tools(), "When is the word 'copper' said?")
+    assert a.found and a.cost.model_calls == 0
+    cited = a.citations[0]
+    assert cited.modality == "speech" and 11.0 <= cited.span.start <= 16.4 and cited.span.duration < 1.5
+    assert re.fullmatch(r"0:1\d\.\d–0:1\d\.\d", a.text), a.text
+
+
+def test_order_open_and_multiple_choice(lib):
+    a = ask(lib, tools(), "Which is shown first, the bus or the invoice?")
+    assert (a.text, a.found) == ("invoice", True)
+    b = ask(lib, tools(), "Which comes first?", options=["the bus", "the invoice"])
+    assert (b.choice, b.text, b.found) == ("B", "B. the invoice", True)
+    assert b.cost.model_calls == 0 and [round(c.span.start) // 10 for c in b.citations] == [1, 3]
+
+
+def test_shots_and_which_video_are_computed(lib):
+    shots = ask(lib, tools(), "How many shots are in the video?")
+    assert shots.text == "6 shots" and len(shots.citations) == 6
+    which = ask(lib, tools(), "Which video says 'north gate'?", videos=None)
+    assert which.text == "other.mp4" and which.citations[0].video == "other.mp4"
+
+
+# -- read by the model, cited by the tools ------------------------------------------------------------------------------
+def test_a_lookup_is_read_by_the_model_and_cited_by_its_content(lib):
+    seen = []
+
+    def reads(call):
+        seen.append(call.last)
+        assert any("4821-B" in line for line in evidence(call.last)), call.last
+        return answer("4821-B")
+
+    model = tools(reads)
+    a = ask(lib, model, "What is the invoice number?")
+    assert (a.text, a.found, a.cost.model_calls) == ("4821-B", True, 1)
+    assert a.citations and all("4821" in c.evidence for c in a.citations)
+    assert any(c.span.overlap(Span(12, 19)) > 0 for c in a.citations)
+    assert "Suggested calls" not in seen[0]  # a lookup first only reads what the search found
+    from vidgraph.prompts import load
+
+    drafted = next(s for s in a.trace if s.kind == "drafted")
+    assert drafted.prompt == load("tools").version and model.calls[0].messages[0].text() == load("tools").text
+
+
+def test_a_rejected_answer_changes_the_next_prompt_and_no_prompt_repeats(lib):
+    model = tools(answer("in the attic"), answer("the red container"))
+    a = ask(lib, model, "Where is the copper wire kept?")
+    assert a.found and "red container" in a.text and a.cost.model_calls == 2
+    first, second = model.calls
+    assert "was not accepted" in second.last and "in the attic" in second.last
+    texts = [c.text for c in model.calls]
+    assert len(set(texts)) == len(texts)
+    assert second.text.startswith(first.text[: len(first.text) - 10])  # one growing conversation
+    assert any(s.kind == "reflected" and "rejected" in s.detail for s in a.trace)
+
+
+def test_an_answer_next_to_nothing_the_question_names_is_an_abstention(lib):
+    """The evidence has a code, but nothing near it is about a wifi password: no answer."""
+    def read_the_invoice(call):
+        n = next(int(line.split(".")[0]) for line in call.last.splitlines()
+                 if re.match(r"\d+\. read\(video='fixture.mp4', start=10.0", line))
+        return answer(call=n)
+
+    model = tools(answer(""), read_the_invoice, answer("4821-B"), answer(""))
+    a = ask(lib, model, "What is the wifi password?", budget=Budget(calls=4))
+    assert any("4821-B" in line for line in evidence(model.calls[2].last))  # it was there to be (mis)taken
+    assert (a.text, a.found, a.citations) == (NOT_FOUND, False, ())
+    assert any("says nothing about what the question asks" in s.detail for s in a.trace)
+
+
+def test_the_model_may_take_a_suggested_call(lib):
+    def pick_look(call):
+        lines = call.last.splitlines()
+        n = next(int(line.split(".")[0]) for line in lines if re.match(r"\d+\. look\(", line))
+        return answer(call=n)
+
+    def after(call):
+        assert "O2 look(" in call.last, call.last
+        return answer("4821-B")
+
+    model = tools(answer(""), pick_look, after)
+    a = ask(lib, model, "What is the code on the invoice?", budget=Budget(looks=1))
+    assert a.found and a.cost.looks == 1 and a.cost.model_calls == 3
+    assert [s.kind for s in a.trace if "look(" in s.detail] == ["decided", "called"]
+    assert any(c.modality.startswith("look:") or "4821" in c.evidence for c in a.citations)
+
+
+# -- multiple choice commits ----------------------------------------------------------------------------------------
+def test_multiple_choice_commits_and_the_not_shown_option_is_an_abstention(lib):
+    options = ["a helicopter", "a submarine", "It is not shown in the video"]
+    a = ask(lib, tools(answer(option="A")), "Which vehicle lands on the roof?", options=options)
+    assert (a.choice, a.found) == ("C", False) and a.text == "C. It is not shown in the video"
+    assert "best guess" not in a.text
+    b = ask(lib, tools(answer(option="B")), "To which day is the meeting moved?",
+            options=["Monday", "Thursday", "Friday"])
+    assert (b.choice, b.found, b.text) == ("B", True, "B. Thursday")
+    assert b.citations and any("Thursday" in c.evidence for c in b.citations)
+    c = ask(lib, tools(answer(option="A")), "To which day is the meeting moved?", options=["Monday", "Sunday"])
+    assert c.choice == "A" and not c.found and c.text == "A. Monday" and c.confidence < 0.5  # committed, unsupported
+
+
+# -- errors are errors ----------------------------------------------------------------------------------------------
+class Down(ScriptedModel):
+    def _complete(self, messages, **kw):
+        raise ModelError("http://localhost:9/v1/chat/completions unreachable after 4 tries (ConnectError)",
+                         "is the server running? check llm_base_url")
+
+
+def test_a_model_server_that_is_down_is_an_error_not_an_abstention(lib):
+    with pytest.raises(ModelError, match="unreachable"):
+        ask(lib, Down(), "What is the invoice number?")
+    computed = ask(lib, Down(), "How many times is the pump mentioned?")  # no model needed: still answered
+    assert computed.found and computed.text == "2 times"
