@@ -7,10 +7,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import BudgetExhausted, VidgraphError
 from ..models.base import Message
 from ..prompts import load, quote
-from .drafts import Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
+from .drafts import OBSERVATIONS, Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
 from .kit import Kit, evidence_block, question_block
 from .schemas import Decision
 from .state import Shot, State
@@ -44,7 +43,7 @@ def decide(state: State, runtime: Rt) -> dict:
                                              "Evidence:\n" + evidence_block(items, 3000),
                                              "Candidate moments:\n" + _candidates(chain, kit))],
                                 schema_for(Decision, state), 300)
-    except (BudgetExhausted, VidgraphError) as e:
+    except OBSERVATIONS as e:
         return {"pending": {"action": "stop"}, "steps": steps + 1, **failed(kit, "decide", e)}
     seconds = time.perf_counter() - start
     if data.found:
@@ -85,7 +84,7 @@ def act(state: State, runtime: Rt) -> dict:
             new_shots, items, step = kit.split(shot)
         else:
             new_shots, items, step = kit.move(shot, action)
-    except (BudgetExhausted, VidgraphError, ValueError, OSError) as e:
+    except OBSERVATIONS as e:
         shot.done.add(f"{action} failed: {getattr(e, 'message', None) or e}")
         return {"chain": chain, "pending": None, **failed(kit, action, e)}
     known = {s.key for s in chain}

@@ -85,7 +85,7 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                        options)
     if tool == "order" and intent.kind == "order" and last.value:
         return _order(intent, question, options, last)
-    if tool == "find" and intent.kind == "which_video" and last.items:
+    if tool == "find" and intent.kind == "which_video" and last.items and last.note in ("exact", "fuzzy"):
         videos = list(dict.fromkeys(i.video for i in last.items))
         draft = Draft(", ".join(videos), cited=_one_per_video(last.items), confidence=0.8, by=tool, why=last.summary)
         if options:

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from langgraph.runtime import Runtime
 
-from ..errors import BudgetExhausted
+from ..errors import BudgetExhausted, MediaError, ReplyError, ToolError
 from .kit import Kit
 from .schemas import Draft, with_options
 from .state import Item, State
 
 
 NOT_FOUND = "Not in the video."
+OBSERVATIONS = (ToolError, MediaError, ReplyError, BudgetExhausted, LookupError, ValueError, OSError)
+"""What a failed call or action is to the agents: something observed (a trace step; they go on with what they
+have). Anything else — a model server that is down, a configuration error — ends the question as an error."""
 
 Rt = Runtime[Kit]
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BudgetExhausted, VidgraphError
+from ..errors import BudgetExhausted, ReplyError, VidgraphError
 from ..memory.events import cut_segment
 from ..records import LETTERS, Event, Span
 from .answer import Answer, Citation, Cost, Step
@@ -221,7 +221,7 @@ class Kit:
         try:
             data, _ = self.chat([Message.system(prompt.text),
                                  Message.user(f"Question: {question}", *parts)], Description, 200, model=self.vlm)
-        except (VidgraphError, BudgetExhausted):
+        except (ReplyError, BudgetExhausted):  # a VLM that cannot describe: the look keeps its tool readings
             return [], 1
         return [(shot.video_id, shot.span, "look:caption", data.description, shot.event)], 1
 

@@ -16,21 +16,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from ..errors import BudgetExhausted, MediaError, ReplyError, ToolError
 from ..models.base import Message
 from ..prompts import load, quote
 from ..records import LETTERS, Span
 from .compose import Draft, attribute, compose, not_shown_option, relevant
-from .drafts import NOT_FOUND, Rt, failed, schema_for
+from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question
 from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .words import overlap_score
 
-OBSERVATIONS = (ToolError, MediaError, ReplyError, BudgetExhausted, LookupError, ValueError, OSError)
-"""What a failed call is to the agent: something observed (recorded, the loop goes on). Anything else — a model
-server that is down, a configuration error — ends the question as an error."""
 TOOLS = ("search", "find", "count", "locate", "order", "read", "screen", "shots", "videos", "look")
 
 

@@ -7,11 +7,10 @@ import time
 
 from langgraph.types import Send
 
-from ..errors import BudgetExhausted, VidgraphError
 from ..models.base import Message
 from ..prompts import load, quote
 from ..records import Span
-from .drafts import Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
+from .drafts import OBSERVATIONS, Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
 from .kit import evidence_block, question_block
 from .schemas import Draft, MapReply
 from .state import Item, MapTask, Shot, State
@@ -82,7 +81,7 @@ def map_clips(task: MapTask, runtime: Rt) -> dict:
         data, usage = kit.chat([Message.system(load("map").text),
                                 Message.user(question_block(task["question"], task["options"]),
                                              "Evidence:\n" + evidence_block(items, 10 ** 6))], MapReply, 300)
-    except (BudgetExhausted, VidgraphError) as e:
+    except OBSERVATIONS as e:
         return failed(kit, "map", e)
     ids = {i.id for i in items}
     found = []
@@ -118,7 +117,7 @@ def reduce(state: State, runtime: Rt) -> dict:
         data, usage = kit.chat([Message.system(load("reduce").text),
                                 Message.user(question_block(state["question"], state.get("options", [])), body)],
                                schema_for(Draft, state))
-    except (BudgetExhausted, VidgraphError) as e:
+    except OBSERVATIONS as e:
         return {"draft": None, **failed(kit, "reduce", e)}
     draft = draft_of(data, kit.items)
     return {"draft": draft, "trace": [kit.step("reduced", f"{len(findings)} findings → " +

@@ -249,6 +249,9 @@ class Query:
         args = {**hits.args, "occurrence": occurrence}
         if not found:
             return Result("locate", args, None, hits.summary, (), hits.note)
+        if hits.note == "semantic":  # a time needs the thing itself: what only resembles it is evidence, no answer
+            return Result("locate", args, None, f"{query!r} is not found as such; related moments follow",
+                          tuple(found), hits.note)
         k = occurrence - 1 if occurrence > 0 else len(found) + occurrence
         if not 0 <= k < len(found):
             return Result("locate", args, None, f"{query!r} occurs only {len(found)} time(s)", tuple(found), hits.note)

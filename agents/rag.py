@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import time
 
-from ..errors import BudgetExhausted, VidgraphError
 from ..models.base import Message
 from ..prompts import load
 from ..records import Span
 from . import router
-from .drafts import Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
+from .drafts import OBSERVATIONS, Rt, describe_draft, draft_of, failed, query_text, ranked_items, schema_for
 from .kit import evidence_block, question_block
 from .schemas import Draft
 from .state import Shot, State
@@ -34,7 +33,7 @@ def answer(state: State, runtime: Rt) -> dict:
         data, usage = kit.chat([Message.system(load("answer").text),
                                 Message.user(question_block(state["question"], state.get("options", [])),
                                              "Evidence:\n" + evidence_block(items))], schema_for(Draft, state))
-    except (BudgetExhausted, VidgraphError) as e:
+    except OBSERVATIONS as e:
         return {"draft": None, **failed(kit, "answer", e)}
     draft = draft_of(data, kit.items)
     return {"draft": draft, "trace": [kit.step("drafted", describe_draft(draft, state), seconds=time.perf_counter()
@@ -53,7 +52,7 @@ def uniform_look(state: State, runtime: Rt) -> dict:
             shot = Shot(v, Span(round(n * width, 3), round(min(duration, (n + 1) * width), 3)), 0.0)
             try:
                 found, step = kit.look(shot, state["question"])
-            except (BudgetExhausted, VidgraphError, OSError) as e:
+            except OBSERVATIONS as e:
                 trace += failed(kit, "look", e)["trace"]
                 break
             items += found

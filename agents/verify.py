@@ -7,12 +7,11 @@ import re
 import time
 from typing import Any
 
-from ..errors import BudgetExhausted, VidgraphError
 from ..models.base import Message
 from ..prompts import load, quote
 from ..records import LETTERS, parse_time
 from . import router
-from .drafts import Rt, failed
+from .drafts import OBSERVATIONS, Rt, failed
 from .kit import Kit, evidence_block
 from .schemas import Verdict
 from .state import Item, State
@@ -49,7 +48,7 @@ def verify(state: State, runtime: Rt) -> dict:
             calls, reason = usage.calls, data.reason
             if not data.supported:
                 problem = data.reason or "the model found the answer unsupported"
-        except (BudgetExhausted, VidgraphError) as e:
+        except OBSERVATIONS as e:
             notes += failed(kit, "verify", e)["trace"]
     verdict = {"supported": problem is None, "reason": problem or reason or "supported by the cited evidence"}
     step = kit.step("reflected", ("supported: " if problem is None else "rejected: ") + verdict["reason"],

@@ -105,23 +105,33 @@ def content(tokens_: Sequence[str]) -> list[str]:
 
 
 def similar(a: str, b: str, ratio: float = 0.8) -> bool:
-    """Same token, or (both at least 4 characters, letters) close enough for an ASR/OCR slip."""
+    """Same token, or (both at least 6 characters, not numbers) close enough for an ASR/OCR slip: short words
+    differ by one letter too often to be the same word ("pump", "plump")."""
     if a == b:
         return True
-    if len(a) < 4 or len(b) < 4 or a.isdigit() or b.isdigit():
+    if len(a) < 6 or len(b) < 6 or any(c.isdigit() for c in a + b):
         return False
     return SequenceMatcher(None, a, b).ratio() >= ratio
 
 
 def find_phrase(haystack: Sequence[str], phrase: Sequence[str], fuzzy: bool = False) -> list[tuple[int, int]]:
-    """Every non-overlapping ``(start, end)`` (end exclusive) where ``phrase`` occurs in ``haystack`` tokens."""
+    """Every non-overlapping ``(start, end)`` (end exclusive) where ``phrase`` occurs in ``haystack`` tokens; a
+    compound written as one word or two ("northgate", "north gate") is the same phrase."""
     n = len(phrase)
+    same = similar if fuzzy else str.__eq__
+    joined = "".join(phrase)
     out: list[tuple[int, int]] = []
     i = 0
-    while n and i + n <= len(haystack):
-        if all((similar if fuzzy else str.__eq__)(haystack[i + k], phrase[k]) for k in range(n)):
+    while n and i < len(haystack):
+        if i + n <= len(haystack) and all(same(haystack[i + k], phrase[k]) for k in range(n)):
             out.append((i, i + n))
             i += n
+        elif n > 1 and same(haystack[i], joined):
+            out.append((i, i + 1))
+            i += 1
+        elif n == 1 and i + 1 < len(haystack) and same(haystack[i] + haystack[i + 1], joined):
+            out.append((i, i + 2))
+            i += 2
         else:
             i += 1
     return out
