@@ -95,6 +95,8 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                              by=tool, why=last.summary)
             return None
         return draft
+    if tool == "read_all" and intent.kind == "summary" and last.value:
+        return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
@@ -200,17 +202,21 @@ def _same(a: Item, b: Item) -> bool:
         a.span.duration, b.span.duration, 1e9) and overlap_score(a.text, b.text) > 0.8
 
 
-def relevant(question: str, target: str, item: Item, around: Sequence[Item]) -> bool:
-    """Does the evidence near ``item`` (its own text and the items within 15 s of it) mention what the question is
-    about? An answer found next to nothing the question names is not an answer to it."""
-    near = " ".join(i.text for i in around if i.video_id == item.video_id
-                    and abs(i.span.start - item.span.start) <= 15) + " " + item.text
-    for phrase in (target, question):
-        words = [w for w in content(phrase_tokens(phrase)) if len(w) > 2 and w not in _GENERIC]
-        if words and sum(any(similar(w, h) for h in phrase_tokens(near)) for w in words) / len(words) >= 0.5:
-            return True
-    return False
+def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str]) -> bool:
+    """Does the evidence near ``item`` (its text and the items within 15 s of it) mention what the question is
+    about? The question's words that occur somewhere in the videos (``vocabulary``) must mostly occur near the
+    evidence, and one at least; when none of its words occurs anywhere, the question is about something the
+    videos do not hold. An answer found next to nothing the question names is not an answer to it."""
+    near = {h for i in [item, *around] if i.video_id == item.video_id and abs(i.span.start - item.span.start) <= 15
+            for h in phrase_tokens(i.text)}
+    words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in _GENERIC]
+    known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
+    if not known:
+        return False
+    hits = sum(any(similar(w, h) for h in near) for w in known)
+    return hits >= 1 and hits / len(known) >= 0.5
 
 
 _GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
-            "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last"}
+            "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
+            "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given"}

@@ -55,6 +55,7 @@ class Intent:
     """For ``count``: what is counted (times, items, people, ...)."""
     relation: str = "during"
     """For ``during``: read at the moment found (``during``), or just ``after`` / ``before`` it."""
+    question: str = ""
 
     def calls(self) -> list[Call]:
         """The tool calls that answer this kind of question, best first."""
@@ -79,6 +80,8 @@ class Intent:
             return [Call("find", {"query": first, "modality": m}), Call("search", {"query": first})]
         if self.kind == "list" and first:
             return [Call("screen", {"query": first})]
+        if self.kind == "summary":
+            return [Call("read_all", {"question": self.question})]
         return [Call("search", {"query": first or ""})]
 
 
@@ -95,6 +98,10 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
         return Intent("shots", unit={"cuts": "cuts"}.get(unit, "shots"))
     if re.search(r"\bhow many (videos|files|recordings)\b", q):
         return Intent("videos")
+    if re.search(r"\b(summar\w*|overview|main (?:topic|idea|theme|point|message)s?|gist|what (?:is|are) (?:this|the) "
+                 r"(?:video|clip|recording|film)s? (?:about|mainly about)|what happens in (?:the|this) (?:video|clip))\b",
+                 q):
+        return Intent("summary", question=question)
     if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
         target = quoted[0] if quoted else _object_of(q)
         return Intent("which_video", (target,) if target else (), modality)

@@ -27,7 +27,8 @@ from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .words import overlap_score
 
-TOOLS = ("search", "find", "count", "locate", "order", "read", "screen", "shots", "videos", "look")
+TOOLS = ("search", "find", "count", "locate", "order", "read", "screen", "shots", "videos", "look", "read_all",
+         "deep_search")
 
 
 # -- the nodes --------------------------------------------------------------------------------------------------
@@ -140,7 +141,6 @@ def check(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     options = state.get("options", [])
     decision = state.get("decision") or {}
-    intent: Intent = state["intent"]
     items = [i for o in state.get("observations", []) for i in o.items]
     answer, option = decision.get("answer", ""), decision.get("option")
     if options:
@@ -153,8 +153,7 @@ def check(state: State, runtime: Rt) -> dict:
     cited = attribute(answer, items)
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation")
-    target = intent.targets[0] if intent.targets else ""
-    if not any(relevant(state["question"], target, kit.items[i], items) for i in cited):
+    if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary()) for i in cited):
         return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks")
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
@@ -187,14 +186,19 @@ def conclude(state: State, runtime: Rt) -> dict:
 def run(kit: Kit, call: Call) -> tuple[Observation | None, list]:
     """Run one tool call; its result becomes a numbered observation (a failure is a trace step)."""
     start = time.perf_counter()
+    inner: list = []
     try:
-        obs = _run(kit, call)
+        if call.tool in ("read_all", "deep_search"):
+            obs, inner = _strategy(kit, call, "mapreduce" if call.tool == "read_all" else "search")
+        else:
+            obs = _run(kit, call)
     except OBSERVATIONS as e:
         return None, failed(kit, str(call), e)["trace"]
     first = obs.items[0] if obs.items else None
     step = kit.step("called", f"{call} → {obs.summary}", first.video_id if first else "",
-                    first.span if first and len(obs.items) == 1 else None, time.perf_counter() - start)
-    return obs, [step]
+                    first.span if first and len(obs.items) == 1 else None, time.perf_counter() - start,
+                    sum(s.calls for s in inner))
+    return obs, [*inner, step]
 
 
 def _run(kit: Kit, call: Call) -> Observation:
@@ -229,6 +233,20 @@ def _run(kit: Kit, call: Call) -> Observation:
     return kit.observe(call, tools[call.tool]())
 
 
+def _strategy(kit: Kit, call: Call, name: str) -> tuple[Observation, list]:
+    """Run MapReduce or chain-of-shot search as a sub-graph; its draft (with the lines it cites) is observed."""
+    from .graph import subgraph
+
+    question = str(call.args.get("question", ""))
+    state = subgraph(name).invoke({"question": question, "options": [], "strategy": name, "videos": kit.videos,
+                                   "steps": 0, "rounds": 0}, context=kit, config={"recursion_limit": 60})
+    draft = state.get("draft") or {}
+    cited = [kit.items[i] for i in draft.get("cited", []) if i in kit.items]
+    found = bool(draft.get("found")) and bool(draft.get("answer"))
+    summary = f"{name}: {draft['answer']}" if found else f"{name}: nothing found"
+    return _observation(kit, call, draft.get("answer") if found else None, summary, cited), state.get("trace", [])
+
+
 def _observation(kit: Kit, call: Call, value: Any, summary: str, items: list[Item]) -> Observation:
     with kit._lock:
         obs = Observation(len(kit.observations) + 1, call, value, summary, tuple(items[:12]), "", len(items))
@@ -254,7 +272,10 @@ def _menu(state: State, kit: Kit) -> list[Call]:
             c = Call(tool, {"video": kit.name(shot.video_id), "start": start, "end": end})
             if str(c) not in done and not (tool == "look" and kit.looks >= kit.budget.looks):
                 calls.append(c)
-    return calls[:5]
+    deep = Call("deep_search", {"question": state["question"]})
+    if state["intent"].kind in ("lookup", "during") and str(deep) not in done and kit.calls_left() >= 3:
+        calls.append(deep)
+    return calls[:6]
 
 
 def _observations(obs: list[Observation], again: bool = False) -> str:

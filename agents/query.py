@@ -127,6 +127,21 @@ class Query:
     def name(self, video_id: str) -> str:
         return self.source.name(video_id)
 
+    @cached_property
+    def _vocabulary(self) -> set[str]:
+        out: set[str] = set()
+        for v in self.videos:
+            out.update(self._spoken[v].toks)
+            for line in self.lines(v):
+                out.update(phrase_tokens(line.text))
+            for o in self.objects(v):
+                out.update(phrase_tokens(o.label))
+        return out
+
+    def vocabulary(self) -> set[str]:
+        """Every word said or shown in the videos in scope (folded tokens), and the objects' labels."""
+        return self._vocabulary
+
     def _scope(self, video: str | None) -> list[str]:
         if not video:
             return self.videos

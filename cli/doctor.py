@@ -59,15 +59,21 @@ def doctor() -> None:
     models = Table(title="models and memory", box=box.SIMPLE_HEAD, title_justify="left", show_header=False)
     models.add_column(style="bold")
     models.add_column(overflow="fold")
-    for what, status in _model_checks(settings):
+    checks = _model_checks(settings)
+    for what, status in checks:
         models.add_row(what, status)
     console.print(models)
+    down = [what for what, status in checks if SERVER_DOWN in status]
     console.print(Text("notes", style="bold"))
     for note in _NOTES:
         console.print(f"- {note}", soft_wrap=True)
+    if down:
+        console.print(Text(f"the configured model server of {' and '.join(down)} does not answer (see above)",
+                           style="red"), soft_wrap=True)
     if broken_default:
         console.print(Text(f"the default index cannot run here: {', '.join(broken_default)} unavailable "
                            "(see the fix above)", style="red"), soft_wrap=True)
+    if down or broken_default:
         raise typer.Exit(1)
     console.print(Text("the default index (scan, asr, ocr, detect, tags) can run here", style="green"))
 
@@ -129,10 +135,11 @@ def _model_checks(settings: Any) -> list[tuple[str, str]]:
     try:
         backend, model = parse_spec(settings.llm)
         out.append(("llm (agents)", f"{settings.llm}" + (f" at {settings.llm_base_url}" if backend == "openai"
-                                                           and "@" not in model else "")))
+                                                           and "@" not in model else "") + _server(settings.llm,
+                                                                                                  settings)))
     except Exception as e:  # noqa: BLE001
         out.append(("llm (agents)", f"invalid: {e}"))
-    out.append(("vlm (looking at frames)", settings.vlm or
+    out.append(("vlm (looking at frames)", (settings.vlm + _server(settings.vlm, settings)) if settings.vlm else
                 "none configured: no VLM ships offline, so frames are described by tags (objects, ImageNet "
                 "classes, on-screen text). Plug in yours: VIDGRAPH_VLM=openai:<model>@http://host:8000/v1 "
                 "(vLLM, Ollama, llama.cpp server) or transformers:/path/to/model-dir"))
@@ -204,3 +211,22 @@ def _ray_status() -> str:
         return f"ray {metadata.version('ray')} (vidgraph index --ray ADDRESS)"
     except metadata.PackageNotFoundError:
         return "not installed: --ray needs it (pip install 'vidgraph[ray]')"
+
+
+SERVER_DOWN = "does not answer"
+
+
+def _server(spec: str, settings: Any) -> str:
+    """For a model on a server: whether it answers now (and serves the model named), else ""."""
+    from ..errors import VidgraphError
+    from ..models import load_model, parse_spec
+
+    if parse_spec(spec)[0] != "openai":
+        return ""
+    try:
+        model = load_model(spec, settings)
+        names = model.ping()  # type: ignore[attr-defined]
+    except VidgraphError as e:
+        return f" — {SERVER_DOWN}: {e}"
+    listed = "" if not names or model.name in names else f" (it lists {', '.join(names[:5])}, not {model.name})"
+    return f" — answers: {len(names)} model{'s' * (len(names) != 1)}{listed}"

@@ -103,6 +103,9 @@ def grade(question: Question, predicted: str = "", *, choice: str | None = None,
     if error is not None:
         parsed = False
         correct = None if grounding or (question.answerable and question.answer is None) else False
+    elif not question.answerable and question.options and question.answer:
+        correct = choice in (question.extra.get("answers") or [question.answer])  # the "not shown" option
+        abstained = correct
     elif not question.answerable:
         correct = abstained
     elif grounding:

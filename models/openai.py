@@ -63,6 +63,28 @@ class OpenAIModel(ChatModel):
                 self._client = httpx.Client(timeout=self.settings.llm_timeout)
             return self._client
 
+    def ping(self, timeout: float = 5.0) -> list[str]:
+        """The model names the server lists (``GET /models``); ``ModelError`` when it does not answer."""
+        import httpx
+
+        url = f"{self.base_url}/models"
+        try:
+            r = httpx.get(url, headers=self._headers(), timeout=timeout)
+        except httpx.TransportError as e:
+            raise ModelError(f"{url} does not answer ({type(e).__name__})",
+                             "is the server running? check the URL in the model spec or llm_base_url") from None
+        if r.status_code in (401, 403):
+            raise ModelError(f"{url} refused the request (HTTP {r.status_code})",
+                             f"set {self.settings.llm_api_key_env} to a valid API key")
+        if r.status_code != 200:
+            raise ModelError(f"{url} answered HTTP {r.status_code}: {_snippet(r.text)}",
+                             "check the base URL (it usually ends in /v1)")
+        try:
+            return [str(m.get("id", "")) for m in r.json().get("data", [])]
+        except (ValueError, AttributeError):
+            raise ModelError(f"{url} answered with something that is not a model list",
+                             "is the base URL the server's /v1 endpoint?") from None
+
     def _headers(self) -> dict[str, str]:
         key = os.environ.get(self.settings.llm_api_key_env)
         return {"Authorization": f"Bearer {key}"} if key else {}

@@ -152,6 +152,11 @@ def test_grade_cases():
     assert grade(_q("o", "v", "number", "2", options=()), "two of them").correct is True
     un = _q("u", "", "unanswerable", answerable=False, options=())
     assert grade(un, "It is 1234").correct is False and grade(un, "", abstained=True).correct is True
+    shown = _q("n", "v", "unanswerable", "C", options=("Red", "Blue", "The video does not show it"),
+               answerable=False)
+    picked = grade(shown, "C. The video does not show it", choice="C", abstained=False)
+    assert picked.correct is True and picked.abstained  # choosing "not shown" is the abstention
+    assert grade(shown, "A. Red", choice="A", abstained=False).correct is False
     g = _q("g", "v", "grounding", options=(), evidence=((10.0, 20.0),), duration=30.0)
     assert grade(g, "from 12 to 20 s").predicted_span == (12.0, 20.0) and grade(g, "12-20").correct is None
     assert grade(_q("w", "v", "egoschema", None), "A").correct is None  # withheld answer: unscored

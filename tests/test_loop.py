@@ -173,3 +173,39 @@ def test_a_model_server_that_is_down_is_an_error_not_an_abstention(lib):
         ask(lib, Down(), "What is the invoice number?")
     computed = ask(lib, Down(), "How many times is the pump mentioned?")  # no model needed: still answered
     assert computed.found and computed.text == "2 times"
+
+
+# -- the first design's strategies as sub-graphs the loop calls ---------------------------------------------------------
+def test_a_summary_reads_every_clip_with_mapreduce_inside_the_loop(lib):
+    def mapper(call):
+        ids = [int(m[1]) for m in _LINE.finditer(call.user) if m[5] == "speech"][:1]
+        return {"findings": [{"fact": "someone speaks", "evidence": ids}] if ids else []}
+
+    def reducer(call):
+        first = re.search(r"\[(\d+)\]", call.user)
+        return {"found": True, "answer": "a quarterly review of a warehouse project", "option": None,
+                "evidence": [int(first[1])], "confidence": 0.8}
+
+    model = ScriptedModel({"map": mapper, "reduce": [reducer]}, by="prompt", name="loop")
+    a = ask(lib, model, "Summarize the video.")
+    assert a.found and a.text == "a quarterly review of a warehouse project" and a.strategy == "tools"
+    assert a.citations and model.count("reduce") == 1 and model.count("map") >= 1
+    assert any(s.kind == "called" and s.detail.startswith("read_all(") for s in a.trace)
+    assert any(s.kind == "mapped" for s in a.trace)  # the sub-graph's steps are in the answer's trace
+
+
+def test_deep_search_runs_chain_of_shot_search_when_the_model_asks_for_it(lib):
+    def take_deep(call):
+        n = next(int(line.split(".")[0]) for line in call.last.splitlines() if re.match(r"\d+\. deep_search\(", line))
+        return answer(call=n)
+
+    def chain(call):
+        cited = next(int(m[1]) for m in re.finditer(r"^\[(\d+)\] .*4821-B", call.user, re.M))
+        return {"found": True, "answer": "4821-B", "option": None, "evidence": [cited], "confidence": 0.8,
+                "action": "answer", "target": 1}
+
+    model = ScriptedModel({"tools": [answer(""), take_deep, answer("4821-B")], "search": [chain]}, by="prompt",
+                          name="loop")
+    a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
+    assert a.found and "4821-B" in a.text and model.count("search") == 1
+    assert any(s.detail.startswith("deep_search(") for s in a.trace if s.kind == "called")
