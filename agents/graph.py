@@ -75,28 +75,6 @@ def finish(state: State, runtime: Rt) -> dict:
 
 
 @cache
-def subgraph(name: str) -> Any:
-    """A strategy as a sub-graph the tool loop can call: ``mapreduce`` (read every clip, reduce the findings) or
-    ``search`` (chain-of-shot: look, split, move until the model drafts an answer)."""
-    g = StateGraph(State, context_schema=Kit)
-    if name == "mapreduce":
-        for node, fn in [("map_plan", map_plan), ("map_clips", map_clips), ("reduce", reduce)]:
-            g.add_node(node, fn)
-        g.add_edge(START, "map_plan")
-        g.add_conditional_edges("map_plan", fan_out, ["map_clips", "reduce"])
-        g.add_edge("map_clips", "reduce")
-        g.add_edge("reduce", END)
-    else:
-        for node, fn in [("search_retrieve", search_retrieve), ("decide", decide), ("act", act)]:
-            g.add_node(node, fn)
-        g.add_edge(START, "search_retrieve")
-        g.add_edge("search_retrieve", "decide")
-        g.add_conditional_edges("decide", after_decide, {"act": "act", "verify": END})
-        g.add_edge("act", "decide")
-    return g.compile()
-
-
-@cache
 def compiled() -> Any:
     """The agent graph, compiled once per process (every library and question shares it)."""
     g = StateGraph(State, context_schema=Kit)

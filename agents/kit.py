@@ -53,6 +53,8 @@ class Kit:
         self.observations: dict[int, Observation] = {}
         self._seen: dict[tuple, int] = {}
         self._sent: set[str] = set()
+        self.verdicts: dict[tuple, dict] = {}
+        """The verifier's verdict per (claim, cited items): the same draft is never judged twice."""
         self._reserved = 0
         self._lock = threading.Lock()
 

@@ -235,7 +235,7 @@ def _run(kit: Kit, call: Call) -> Observation:
 
 def _strategy(kit: Kit, call: Call, name: str) -> tuple[Observation, list]:
     """Run MapReduce or chain-of-shot search as a sub-graph; its draft (with the lines it cites) is observed."""
-    from .graph import subgraph
+    from .subgraphs import subgraph
 
     question = str(call.args.get("question", ""))
     state = subgraph(name).invoke({"question": question, "options": [], "strategy": name, "videos": kit.videos,

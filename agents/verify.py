@@ -31,16 +31,22 @@ def verify(state: State, runtime: Rt) -> dict:
     options = state.get("options", [])
     rounds = state.get("rounds", 0)
     if not draft or not draft["found"]:
-        return {"verdict": {"supported": False, "reason": "the evidence does not answer the question"},
+        earlier = (state.get("verdict") or {}).get("reason") if draft else None  # why the last draft failed
+        return {"verdict": {"supported": False, "reason": earlier or "the evidence does not answer the question"},
                 "trace": [kit.step("reflected", "no supported draft")]}
     draft, moment = _cite_the_named_moment(draft, state["question"], kit)
     draft, video = _name_the_cited_video(draft, state["question"], options, kit)
     problem = _rule_check(draft, options, kit, state["question"])
     calls, reason, notes = 0, "", moment + video
     start = time.perf_counter()
-    if problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
+    letter = draft.get("option") or ""
+    claim = draft["answer"] or (options[LETTERS.index(letter)] if letter and letter in LETTERS[:len(options)] else "")
+    judged = kit.verdicts.get((claim, tuple(draft["cited"])))
+    if problem is None and judged is not None:  # the same draft on the same evidence was judged already
+        problem = None if judged["supported"] else judged["reason"]
+        notes.append(kit.step("reflected", "the same answer on the same evidence as before: the same verdict"))
+    elif problem is None and state["strategy"] not in ("rag", "uniform") and kit.can_call():
         cited = [kit.items[i] for i in draft["cited"]]
-        claim = draft["answer"] or (options[LETTERS.index(draft["option"])] if draft.get("option") else "")
         try:
             data, usage = kit.chat([Message.system(load("verify").text),
                                     Message.user(f"Question: {state['question']}\nAnswer: {quote(claim, 300)}",
@@ -51,6 +57,7 @@ def verify(state: State, runtime: Rt) -> dict:
         except OBSERVATIONS as e:
             notes += failed(kit, "verify", e)["trace"]
     verdict = {"supported": problem is None, "reason": problem or reason or "supported by the cited evidence"}
+    kit.verdicts[(claim, tuple(draft["cited"]))] = verdict
     step = kit.step("reflected", ("supported: " if problem is None else "rejected: ") + verdict["reason"],
                     seconds=time.perf_counter() - start, calls=calls)
     update: dict[str, Any] = {"verdict": verdict, "rounds": rounds + (problem is not None), "trace": [*notes, step],

@@ -67,7 +67,7 @@ def no_ask(monkeypatch):
     (["{missing}", INVOICE], "error: {missing}: no such folder (pass the folder that holds your videos)"),
     (["{folder}", "   "], "error: the question is empty (ask a question, e.g. vidgraph ask {folder} "),
     (["{folder}", INVOICE, "--strategy", "fast"],
-     "error: unknown strategy 'fast' (choose one of: auto, rag, search, mapreduce, uniform)"),
+     "error: unknown strategy 'fast' (choose one of: auto, tools, classic, rag, search, mapreduce, uniform)"),
     (["{folder}", INVOICE, "--option", "Thursday"], "error: 1 option given (give --option between 2 and 10 times"),
     (["{folder}", INVOICE, *[a for i in range(11) for a in ("-o", f"day {i}")]], "error: 11 options given"),
     (["{folder}", INVOICE, "-o", "Monday", "-o", " "], "error: an option is empty"),
