@@ -11,15 +11,18 @@ from .app import app, command, show, terminal
 
 
 _ASK_EXIT = ("Exit codes: 0 answered; 3 the agents abstained (\"Not in the video.\": nothing found supports an "
-             "answer); 1 an error (one line on stderr; --debug for the traceback); 2 a malformed command line "
-             "(unknown flag, missing argument), with a usage message.")
+             "answer; for multiple choice, an option saying the video does not show it, or an unsupported choice); "
+             "1 an error, a model server that is down included (one line on stderr; --debug for the traceback); 2 a "
+             "malformed command line (unknown flag, missing argument), with a usage message.")
 
 _ASK_EXAMPLES = "[b]Examples[/b]\n\n" + "\n\n".join(f"  [dim]# {note}[/dim]\n  {cmd}" for note, cmd in (
     ("a needle: one fact said or shown once", 'vidgraph ask ~/videos "What is the invoice number?"'),
     ("multiple choice (the answer is a letter)",
      'vidgraph ask ~/videos "When is the meeting?" --option Monday --option Thursday --option Friday'),
-    ("counting: read every clip, then add up", 'vidgraph ask ~/videos "How many times is the pump mentioned?" '
-                                               "--strategy mapreduce"),
+    ("counting, times, order, lists: computed by the index (no model call)",
+     'vidgraph ask ~/videos "How many times is the pump mentioned?"'),
+    ("grounding: the k-th time a word is said, to the word", 'vidgraph ask ~/videos "When is budget said the second '
+                                                             'time?"'),
     ("several videos (default: all of them)",
      'vidgraph ask ~/videos "Which talk mentions the budget?" --video a.mp4 --video b.mp4'),
     ("a model on an OpenAI-compatible server (vLLM, Ollama, llama.cpp server)",
@@ -29,10 +32,12 @@ _ASK_EXAMPLES = "[b]Examples[/b]\n\n" + "\n\n".join(f"  [dim]# {note}[/dim]\n  {
 
 @app.command(help="Answer QUESTION about the videos of FOLDER, citing the moments that prove it (video, time, "
                   "modality, evidence). Whatever is not indexed yet is indexed first.\n\n"
-                  "Strategies: auto (the router picks), rag (retrieve and answer in one call), search (look at "
-                  "frames, split, move between moments), mapreduce (read every clip, then combine: counting, "
-                  "ordering, summaries), uniform (evenly spaced frames, no memory: a baseline). The steps of the "
-                  "agents are printed on stderr as they happen (--quiet hides them and the progress bars).\n\n"
+                  "Strategies: auto (= tools: query tools over the index compute counts, times, order and lists; "
+                  "the model picks the calls and reads what they found; citations come from the tools), classic "
+                  "(the first design's routing: rag, search or mapreduce), rag (retrieve and answer in one call), "
+                  "search (look at frames, split, move between moments), mapreduce (read every clip, then "
+                  "combine), uniform (evenly spaced frames, no memory: a baseline). The steps of the agents are "
+                  "printed on stderr as they happen (--quiet hides them and the progress bars).\n\n"
                   + _ASK_EXIT,
              epilog=_ASK_EXAMPLES)
 @command
@@ -46,7 +51,7 @@ def ask(
         "--video", "-v", metavar="NAME", help="Only this video (name, path or id); repeat for several. "
         "\\[default: every video]", show_default=False)] = None,
     strategy: Annotated[str, typer.Option(
-        "--strategy", "-s", metavar="NAME", help="auto, rag, search, mapreduce or uniform.")] = "auto",
+        "--strategy", "-s", metavar="NAME", help="auto, tools, classic, rag, search, mapreduce or uniform.")] = "auto",
     model: Annotated[Optional[str], typer.Option(  # noqa: UP007
         "--model", "-m", metavar="BACKEND:MODEL", help="The language model: llamacpp:qwen2.5-coder-0.5b (faster), "
         "openai:MODEL@http://host:port/v1, transformers:/path/to/model-dir. \\[default: settings llm, "
