@@ -200,3 +200,26 @@ def test_ask_indexes_then_answers_the_needle_with_the_default_model(tmp_path, fi
     assert (folder / ".vidgraph" / "catalog.sqlite").is_file()  # it indexed first
     print(f"\nvidgraph ask (index + answer, {answer.strategy}, {answer.cost.model_calls} calls): {seconds:.0f} s; "
           f"agents {answer.cost.seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_the_readme_quick_start_answers_on_a_fresh_copy_of_the_bundled_clips(tmp_path):
+    """The README's main command, as a new user runs it: every bundled clip indexed from nothing, then the default
+    offline model answers "160 kilobits per second", citing the Janus clip where the narrator says it."""
+    from conftest import MEDIA
+
+    folder = tmp_path / "media"
+    shutil.copytree(MEDIA, folder, ignore=shutil.ignore_patterns(".vidgraph", "*.md"))
+    began = time.monotonic()
+    done = subprocess.run([str(VIDGRAPH), "ask", str(folder), "At what bit rate does the audio codec operate?",
+                           "--json"], capture_output=True, text=True, timeout=1500)
+    seconds = time.monotonic() - began
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = Answer.from_dict(json.loads(done.stdout))
+    assert answer.found and "160" in answer.text and "kilobit" in answer.text.lower(), answer.text
+    said = Span(35.5, 46.3)  # "…operating at a bit rate of 160 kilobits per second for 5.1 channels"
+    assert any(c.video == "janus_ChID-BLITS-EBU.mp4" and c.span.overlap(said) > 0 for c in answer.citations), \
+        answer.citations
+    assert answer.strategy == "tools" and answer.cost.model_calls <= 3
+    print(f"\nREADME quick start on a fresh copy: {seconds:.0f} s in all (index + answer); answer "
+          f"{answer.cost.seconds:.1f} s, {answer.cost.model_calls} model call(s)")
