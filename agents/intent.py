@@ -13,7 +13,7 @@ own). Kinds: ``count``, ``order``, ``when``, ``during`` (what is shown while som
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .words import STOP, fold, ordinal
@@ -56,6 +56,9 @@ class Intent:
     relation: str = "during"
     """For ``during``: read at the moment found (``during``), or just ``after`` / ``before`` it."""
     question: str = ""
+    sure: bool = False
+    """The targets come from quotes, capitals or a wording pattern (not the last-words guess): what the question
+    is about, so a target the videos never say or show makes it unanswerable."""
 
     def calls(self) -> list[Call]:
         """The tool calls that answer this kind of question, best first."""
@@ -66,6 +69,10 @@ class Intent:
             return [Call("count", {"query": self.unit or "shots"})]
         if self.kind == "videos":
             return [Call("videos")]
+        if self.kind == "count" and first and self.unit == "thing":
+            return [Call("most", {"query": first}), Call("count", {"query": first, "modality": "objects"})]
+        if self.kind == "quantity" and first:
+            return [Call("find", {"query": first, "modality": m})]
         if self.kind == "count" and first:
             if self.unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word") and m != "speech":
                 return [Call("screen", {"query": first}), Call("count", {"query": first, "modality": m})]
@@ -87,9 +94,17 @@ class Intent:
 
 def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> Intent:
     """The intent of ``question`` (its options help for ordering and which-video questions)."""
+    intent = _read(question, options)
+    q = " ".join(fold(question).split())
+    guessed = "" if _pattern_object(q) else _fallback(q)  # a target equal to this was only guessed
+    sure = tuple(t for t in intent.targets if t and t != guessed)
+    return replace(intent, sure=bool(sure) and len(sure) == len(intent.targets))
+
+
+def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     q = " ".join(fold(question).split())
     q = re.sub(r"\bbefore or after\b|\bafter or before\b", "before", q)
-    quoted = [m.group(1).strip() for m in _QUOTED.finditer(question)]
+    quoted = [m.group(1).strip() for m in _QUOTED.finditer(question)] or _caps(question)
     modality = _modality(q)
     occurrence = _occurrence(q)
     if re.search(r"\bhow many (?:different |distinct |separate )?(?:camera )?(shots|cuts|scenes|scene changes|"
@@ -123,6 +138,12 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
                  r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q):
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
+    nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
+    if nth and modality != "speech":
+        m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
+        target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
+        if target:
+            return Intent("list", (target,), "text", ordinal(nth.group(1)) or 1, unit="item")
     if re.search(r"\b(list|listed|bullet|items?)\b", q) and modality != "speech":
         m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
         target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
@@ -135,6 +156,12 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
 _SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
           r"called out|narrated|narrator|speaker|voice|audio|aloud|out loud)"
 """Words that put a question in the speech (unlike "mentioned", which may be said or written)."""
+
+
+def _caps(question: str) -> list[str]:
+    """Words written in capitals ("a TAXI sign", "the caption SAFETY DRILL"): text to look for as it is shown."""
+    runs = re.findall(r"\b[A-Z][A-Z0-9-]+(?:\s+[A-Z][A-Z0-9-]+)*\b", question)
+    return [r for r in runs if r not in ("TV", "OK", "ID", "PM", "AM") and not re.fullmatch(r"[A-Z]", r)]
 
 
 def _modality(q: str) -> str:
@@ -173,7 +200,12 @@ def _clean(phrase: str) -> str:
 
 
 def _object_of(q: str) -> str:
-    """The thing a question is about, from its wording ("when is the invoice shown" -> "invoice")."""
+    """The thing a question is about, from its wording ("when is the invoice shown" -> "invoice"), else a guess."""
+    return _pattern_object(q) or _fallback(q)
+
+
+def _pattern_object(q: str) -> str:
+    """The thing a question is about when a wording pattern names it, else ""."""
     patterns = [
         rf"\b{_SPEAKER}\s+(?:first\s+|again\s+|ever\s+|also\s+)?(?:say|says|said|mention|mentions|mentioned|talk about|"
         rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| at )",
@@ -190,6 +222,11 @@ def _object_of(q: str) -> str:
             phrase = _clean(m.group(1))
             if phrase and phrase not in STOP and not re.fullmatch(r"(it|this|that|there|they|he|she)", phrase):
                 return phrase
+    return ""
+
+
+def _fallback(q: str) -> str:
+    """When no wording pattern fits: the question's last three content words."""
     words = [w for w in re.findall(r"[\w'-]+", q) if w not in STOP and w not in _QUESTION_WORDS]
     return " ".join(words[-3:])
 
@@ -215,11 +252,16 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
                   r"of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
     if m and unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word"):
         return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
+    m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
+                  r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
+    if m:  # "how many laptops did the speaker say were ordered": a number the video states, not a count
+        return Intent("quantity", (_clean(m.group(1)),), modality)
     m = re.search(r"\bhow many (?:different |distinct )?(.+?)\s+(?:are|were|is|can|do|does|appear|appears)\b", q) or \
         re.search(r"\bhow many (?:different |distinct )?(.+?)(?:\?|$)", q)
     target = _clean(m.group(1)) if m else _object_of(q)
-    return Intent("count", (target,) if target else (), "objects" if modality == "any" and _is_thing(target)
-                  else modality, unit=unit)
+    if modality in ("any", "objects") and _is_thing(target):
+        return Intent("count", (target,), "objects", unit="thing")
+    return Intent("count", (target,) if target else (), modality, unit=unit)
 
 
 def _is_thing(target: str) -> bool:

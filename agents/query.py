@@ -152,14 +152,17 @@ class Query:
     # -- find -----------------------------------------------------------------------------------------------------
     def find(self, query: str, modality: str = "any", video: str | None = None, match: str = "auto") -> Result:
         """Every occurrence of ``query`` (a word, phrase, text or object) in time order: speech at word level,
-        on-screen lines, objects by label. ``match``: ``exact``, ``fuzzy``, ``semantic`` or ``auto`` (exact,
-        else fuzzy, else semantic)."""
+        on-screen lines, objects by label. ``match``: ``exact``, ``fuzzy``, ``words`` (every content word of a
+        phrase in one sentence or line, other words between: "the car park is closed" finds "the car park will be
+        closed"), ``semantic`` or ``auto`` (each in that order until one finds something)."""
         args = {"query": query, "modality": modality, "video": video, "match": match}
         found: list[Found] = []
         how = ""
-        for mode in (("exact", "fuzzy", "semantic") if match == "auto" else (match,)):
+        for mode in (("exact", "fuzzy", "words", "semantic") if match == "auto" else (match,)):
             if mode == "semantic":
                 found = self._semantic(query, modality, video)
+            elif mode == "words":
+                found = [f for v in self._scope(video) for f in self._words_of(v, query, modality)]
             else:
                 found = [f for v in self._scope(video) for f in self._literal(v, query, modality, mode == "fuzzy")]
             if found:
@@ -188,6 +191,33 @@ class Query:
                 if label and (o.label == label or (fuzzy and similar(o.label, label))):
                     out.append(Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label,
                                      score=o.score))
+        return out
+
+    def _words_of(self, v: str, query: str, modality: str) -> list[Found]:
+        """Sentences and lines that hold every content word of a phrase of two or more (in any order)."""
+        want = [w for w in content(phrase_tokens(query)) if len(w) > 1]
+        if len(want) < 2:
+            return []
+        out: list[Found] = []
+        w = self._spoken.get(v)
+        if modality in ("speech", "any") and w is not None:
+            by_segment: dict[int, list[int]] = {}
+            for k, (first, _) in enumerate(w.spans):
+                by_segment.setdefault(w.words[first][2], []).append(k)
+            segments = self.segments(v)
+            for n, idx in by_segment.items():
+                hits = [k for k in idx if any(similar(w.toks[k], x) for x in want)]
+                if {x for x in want if any(similar(w.toks[k], x) for k in hits)} == set(want):
+                    first, last = w.spans[hits[0]][0], w.spans[hits[-1]][1]
+                    span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
+                    said = " ".join(text for _, text, _ in w.words[first:last + 1]).strip(" ,.!?;:")
+                    context = segments[n].text.strip() if n < len(segments) else ""
+                    out.append(Found(v, span, "speech", said, context, score=0.8))
+        if modality in ("text", "any"):
+            for line in self.lines(v):
+                have = phrase_tokens(line.text)
+                if all(any(similar(x, h) for h in have) for x in want):
+                    out.append(Found(v, line.span, "text", line.text, score=0.8))
         return out
 
     def _in_speech(self, v: str, want: list[str], fuzzy: bool) -> list[Found]:
@@ -256,6 +286,18 @@ class Query:
         n = len(merged)
         return Result("count", hits.args, n, f"{query!r} occurs {n} time{'s' * (n != 1)}" + (f" ({parts})" if n
                       else ""), tuple(merged), hits.note)
+
+    def most(self, query: str, video: str | None = None) -> Result:
+        """The most objects of one kind seen at once (a detector's count of people, cars, ...), and where."""
+        label = self._label(query)
+        seen = [(v, o) for v in self._scope(video) for o in self.objects(v) if o.label == label]
+        if not seen:
+            return Result("most", {"query": query, "video": video}, 0, f"no {label or query} is detected", ())
+        v, o = max(seen, key=lambda vo: (vo[1].max_count, -vo[1].span.start))
+        return Result("most", {"query": query, "video": video}, o.max_count,
+                      f"at most {o.max_count} {o.label} at once ({self.name(v)} {fmt_span(o.span)})",
+                      (Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label,
+                             score=o.score),))
 
     def locate(self, query: str, occurrence: int = 1, modality: str = "any", video: str | None = None) -> Result:
         """The span of the ``occurrence``-th time ``query`` is said or shown (1 = first, -1 = last)."""

@@ -126,6 +126,10 @@ class State(TypedDict, total=False):
     decision: dict | None
     rejected: str
     offered: bool
+    stop: bool
+    """The tool loop stops: nothing could answer (what the question is about is never said or shown)."""
+    refused: Annotated[list[str], operator.add]
+    """Answers the tool loop rejected (the same one again ends the loop)."""
     """Whether the model was offered calls at its last turn (a lookup first only reads)."""
 
 
