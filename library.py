@@ -208,7 +208,8 @@ class Library:
                                  "fix the files listed, then ask again")
         scope = [self.get(v).video_id for v in videos] if videos else self.memory.videos()
         if not scope:
-            raise ConfigError(f"{self.folder} has no indexed videos with a memory", f"run: vidgraph index {self.folder}")
+            raise ConfigError(f"{self.folder} has no indexed videos with a memory",
+                              f"run: vidgraph index {self.folder}")
         return ask(self.source(), question, options, strategy, model, scope, budget, on_step, self.settings)
 
     def view(self, video: str | Path | VideoEntry) -> Any:

@@ -26,6 +26,7 @@ _TEXTY = r"\b(?:text|caption|captions|title|titles|sign|signs|slide|slides|label
          r"credits?|written|lower third|headline|list|bullet|on[- ]?screen)\b"
 _QUOTED = re.compile(r"(?:^|(?<=[\s(:,]))[\"“‘'«](.+?)[\"”’'»](?=[\s?.,!;:)]|$)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|will|can)"
+_LIST_UNITS = ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word")
 _SPEAKER = r"(?:speaker|narrator|presenter|voice|man|woman|host|announcer|person|he|she|they|someone|video)"
 _NTH = r"(first|second|third|fourth|fifth|last|final|\d+(?:st|nd|rd|th))"
 
@@ -74,7 +75,7 @@ class Intent:
         if self.kind == "quantity" and first:
             return [Call("find", {"query": first, "modality": m})]
         if self.kind == "count" and first:
-            if self.unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word") and m != "speech":
+            if self.unit in _LIST_UNITS and m != "speech":
                 return [Call("screen", {"query": first}), Call("count", {"query": first, "modality": m})]
             return [Call("count", {"query": first, "modality": m}), Call("find", {"query": first, "modality": m})]
         if self.kind == "order" and len(t) >= 2:
@@ -114,8 +115,8 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     if re.search(r"\bhow many (videos|files|recordings)\b", q):
         return Intent("videos")
     if re.search(r"\b(summar\w*|overview|main (?:topic|idea|theme|point|message)s?|gist|what (?:is|are) (?:this|the) "
-                 r"(?:video|clip|recording|film)s? (?:about|mainly about)|what happens in (?:the|this) (?:video|clip))\b",
-                 q):
+                 r"(?:video|clip|recording|film)s? (?:about|mainly about)|"
+                 r"what happens in (?:the|this) (?:video|clip))\b", q):
         return Intent("summary", question=question)
     if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
         target = quoted[0] if quoted else _object_of(q)
@@ -208,10 +209,13 @@ def _pattern_object(q: str) -> str:
     """The thing a question is about when a wording pattern names it, else ""."""
     patterns = [
         rf"\b{_SPEAKER}\s+(?:first\s+|again\s+|ever\s+|also\s+)?(?:say|says|said|mention|mentions|mentioned|talk about|"
-        rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| at )",
+        rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)"
+        rf"(?:\?|$| for the| the \w+ time| again| at )",
         rf"\b(?:word|phrase|name|term|text|caption|title|code)s?\s+(.+?)\s+(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b",
-        rf"\b{_AUX}\s+(?:the (?:speaker|narrator|presenter|voice|man|woman|host)\s+)?(?:first\s+)?(.+?)\s+(?:being\s+|first\s+|again\s+)?(?:{_SAID}|{_SHOWN})\b",
-        r"\b(?:say|says|mention|mentions|show|shows|display|displays|read|reads)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| first| at )",
+        rf"\b{_AUX}\s+(?:the (?:speaker|narrator|presenter|voice|man|woman|host)\s+)?(?:first\s+)?(.+?)\s+"
+        rf"(?:being\s+|first\s+|again\s+)?(?:{_SAID}|{_SHOWN})\b",
+        r"\b(?:say|says|mention|mentions|show|shows|display|displays|read|reads)\s+(?:the (?:word|phrase|name) )?"
+        r"(.+?)(?:\?|$| for the| the \w+ time| again| first| at )",
         r"\bwhat (?:is|was|are|were) (?:the )?(.+?)(?:\?|$| shown| said| mentioned| in the video| on the screen)",
         r"\bwho (?:is|was) (?:the )?(.+?)(?:\?|$)",
         rf"\b(?:{_SAID}|{_SHOWN})\s+(.+?)(?:\?|$)",
@@ -243,14 +247,15 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
     if quoted:
         return Intent("count", (quoted[0],), modality, unit=unit)
     m = re.search(rf"\bhow (?:many times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
-                  rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)(?:\?|$)", q) or \
+                  rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)"
+                  rf"(?:\?|$)", q) or \
         re.search(rf"\bhow many times (?:{_AUX} )?(?:the )?(.+?)\s+(?:being\s+)?(?:{_SAID}|{_SHOWN})\b", q) or \
         re.search(rf"\bhow often (?:{_AUX} )?(?:the )?(.+?)\s+(?:{_SAID}|{_SHOWN})\b", q)
     if m:
         return Intent("count", (_clean(m.group(1)),), modality, unit="time")
-    m = re.search(r"\b(?:items?|lines?|entries|entry|points?|bullets?|options?|steps?|names?|words?)\b.*?\b(?:on|in|under|"
-                  r"of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
-    if m and unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word"):
+    m = re.search(r"\b(?:items?|lines?|entries|entry|points?|bullets?|options?|steps?|names?|words?)\b.*?"
+                  r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
+    if m and unit in _LIST_UNITS:
         return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
     m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
                   r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
@@ -271,10 +276,10 @@ def _is_thing(target: str) -> bool:
     return bool(words) and (words[-1] in _LABEL_WORDS or words[-1].rstrip("s") in _COCO)
 
 
-_COCO = set("""person bicycle car motorcycle airplane bus train truck boat bird cat dog horse sheep cow elephant bear zebra
-giraffe backpack umbrella handbag tie suitcase frisbee skis snowboard kite skateboard surfboard bottle cup fork knife
-spoon bowl banana apple sandwich orange broccoli carrot pizza donut cake chair couch bed toilet tv laptop mouse remote
-keyboard microwave oven toaster sink refrigerator book clock vase scissors toothbrush""".split())
+_COCO = set("""person bicycle car motorcycle airplane bus train truck boat bird cat dog horse sheep cow elephant bear
+zebra giraffe backpack umbrella handbag tie suitcase frisbee skis snowboard kite skateboard surfboard bottle cup fork
+knife spoon bowl banana apple sandwich orange broccoli carrot pizza donut cake chair couch bed toilet tv laptop mouse
+remote keyboard microwave oven toaster sink refrigerator book clock vase scissors toothbrush""".split())
 
 
 def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[str]) -> list[str]:
@@ -284,8 +289,9 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
                                                   for o in options):
         return [_clean(fold(o)) for o in options]
     m = re.search(r"[,:]\s*(.+?)\s+or\s+(.+?)\??$", q) or \
-        re.search(rf"\b(?:is|was|are|were|does|do|did)\s+(?:the |a )?(?:{_SPEAKER}\s+)?(?:say|mention|show|display|read)?"
-                  rf"\s*(.+?)\s+(?:{_SAID}\s+|{_SHOWN}\s+|come\s+|comes\s+|happen\w*\s+)?(?:before|after)\s+(.+?)\??$", q)
+        re.search(rf"\b(?:is|was|are|were|does|do|did)\s+(?:the |a )?(?:{_SPEAKER}\s+)?"
+                  rf"(?:say|mention|show|display|read)?\s*(.+?)\s+(?:{_SAID}\s+|{_SHOWN}\s+|come\s+|comes\s+|"
+                  rf"happen\w*\s+)?(?:before|after)\s+(.+?)\??$", q)
     if m:
         parts = [p for part in m.groups() for p in re.split(r",\s*(?:or\s+)?", part)]
         return [c for c in (_clean(p) for p in parts) if c]

@@ -323,7 +323,8 @@ def _as_state(d: Draft) -> dict:
 
 def _reject(state: State, kit: Kit, reason: str, answer: str = "") -> dict:
     refused = [answer.casefold()] if answer else []
-    return {"draft": None, "rejected": reason, "refused": refused, "trace": [kit.step("reflected", f"rejected: {reason}")]}
+    return {"draft": None, "rejected": reason, "refused": refused,
+            "trace": [kit.step("reflected", f"rejected: {reason}")]}
 
 
 def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list[Item]) -> dict:

@@ -373,7 +373,8 @@ class Query:
             scope, t = [anchor.video_id], anchor.span.middle
         else:
             t = at if at is not None else 0.0
-        lines = [(v, line) for v in scope for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
+        lines = [(v, line) for v in scope for line in self.lines(v)
+                 if line.span.start - 0.5 <= t <= line.span.end + 0.5]
         lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))
         if anchor is not None:
             title = next((line for _, line in lines if line.text == anchor.text), None)
@@ -389,7 +390,8 @@ class Query:
         """The shots (camera cuts) of a video: their number, spans and lengths."""
         found = []
         for v in self._scope(video) if video else self.videos:
-            found += [Found(v, s.span, "shot", f"shot {s.index + 1} ({s.span.duration:.1f} s)") for s in self.shot_list(v)]
+            found += [Found(v, s.span, "shot", f"shot {s.index + 1} ({s.span.duration:.1f} s)")
+                      for s in self.shot_list(v)]
         n = len(found)
         longest = max(found, key=lambda f: f.span.duration, default=None)
         summary = f"{n} shot{'s' * (n != 1)}" + (f"; longest {fmt_span(longest.span)} ({longest.span.duration:.1f} s)"
