@@ -97,9 +97,10 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
     """The intent of ``question`` (its options help for ordering and which-video questions)."""
     intent = _read(question, options)
     q = " ".join(fold(question).split())
-    guessed = "" if _pattern_object(q) else _fallback(q)  # a target equal to this was only guessed
-    sure = tuple(t for t in intent.targets if t and t != guessed)
-    return replace(intent, sure=bool(sure) and len(sure) == len(intent.targets))
+    named = {fold(t) for t in [m.group(1).strip() for m in _QUOTED.finditer(question)] + _caps(question)}
+    named.add(_pattern_object(q, _SURE))
+    sure = bool(intent.targets) and (intent.kind == "quantity" or all(fold(t) in named for t in intent.targets))
+    return replace(intent, sure=sure)
 
 
 def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
@@ -205,8 +206,8 @@ def _object_of(q: str) -> str:
     return _pattern_object(q) or _fallback(q)
 
 
-def _pattern_object(q: str) -> str:
-    """The thing a question is about when a wording pattern names it, else ""."""
+def _pattern_object(q: str, only: tuple[int, ...] | None = None) -> str:
+    """The thing a question is about when a wording pattern names it, else "" (``only``: these patterns)."""
     patterns = [
         rf"\b{_SPEAKER}\s+(?:first\s+|again\s+|ever\s+|also\s+)?(?:say|says|said|mention|mentions|mentioned|talk about|"
         rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)"
@@ -220,13 +221,20 @@ def _pattern_object(q: str) -> str:
         r"\bwho (?:is|was) (?:the )?(.+?)(?:\?|$)",
         rf"\b(?:{_SAID}|{_SHOWN})\s+(.+?)(?:\?|$)",
     ]
-    for pattern in patterns:
+    for n, pattern in enumerate(patterns):
+        if only is not None and n not in only:
+            continue
         m = re.search(pattern, q)
         if m:
             phrase = _clean(m.group(1))
             if phrase and phrase not in STOP and not re.fullmatch(r"(it|this|that|there|they|he|she)", phrase):
                 return phrase
     return ""
+
+
+_SURE = (0, 1, 4, 5)
+"""The patterns that name what must be said or shown for the question to have an answer: what a speaker says, a
+word said or shown, "what is the X", "who is the X" — not "which dish is named in the title" (a category)."""
 
 
 def _fallback(q: str) -> str:
@@ -300,16 +308,21 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
 
 def _during(q: str, quoted: list[str]) -> Intent | None:
     """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech)."""
-    m = re.search(rf"\bwhat (?:is|was|are|were|does|do) (?:\w+ )?(?:{_SHOWN}|{_SAID})\b.*?\b(?:while|when|as|during|"
-                  rf"at the (?:time|moment))\b(.+)$", q)
+    m = re.search(rf"\b(?:what|which) (?:[\w-]+ ){{0,3}}(?:is|was|are|were|does|do|can be) (?:\w+ )?"
+                  rf"(?:{_SHOWN}|{_SAID}|{_TEXTY})\b.*?\b(?:while|when|as|during|at the (?:time|moment))\b(.+)$", q)
     if not m:
         return None
-    head, tail = q[: m.start(1)], m.group(1)
+    head, tail = q[: m.start(1)], m.group(1).strip()
     asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
     anchor_said = re.search(rf"\b{_SAID}\b", tail) is not None
-    target = quoted[0] if quoted else _clean(re.sub(rf"\b(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "",
-                                                    tail.replace("the speaker says", "").replace("someone says", "")))
-    target = re.sub(r"^(?:the (?:speaker|narrator|presenter|voice) (?:says|mentions|talks about)\s+)", "", target)
+    says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:says|said|mentions|mentioned|talks about|"
+                     rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to )?(.+)$", tail)
+    if quoted:
+        target = quoted[0]
+    elif says:  # "when the cook says to add the cream": what is said comes after the verb
+        target = _clean(says.group(1))
+    else:  # "while the invoice is shown": what is shown comes before the verb
+        target = _clean(re.sub(rf"\b(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "", tail))
     if not target:
         return None
     anchor = "speech" if anchor_said else "text" if re.search(_TEXTY, tail) else "any"

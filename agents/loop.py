@@ -331,21 +331,29 @@ def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list
     """Multiple choice: the chosen option, supported when an observation holds its words; with nothing behind
     any option, the one saying the video does not show it (when offered), else the model's choice, unsupported."""
     options = state.get("options", [])
+    vocabulary = kit.query.vocabulary()
+
+    def behind(text: str) -> list[int]:  # the evidence holding an option's words, if it is about the question
+        cited = attribute(text, items)
+        return cited if any(relevant(state["question"], kit.items[i], items, vocabulary) for i in cited) else []
+
     k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None
-    cited = attribute(options[k], items) if k is not None else []
+    cited = behind(options[k]) if k is not None else []
     none = not_shown_option(options)
     if k is not None and cited and k != none:
         draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.7)
         return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]} supported by "
                                                                          f"{', '.join(f'[{i}]' for i in cited)}")]}
-    supported = [j for j, o in enumerate(options) if j != none and attribute(o, items)]
+    supported = [j for j, o in enumerate(options) if j != none and behind(o)]
     if none is not None and not supported:
         draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
         return {"draft": _as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
                                                                          f"{LETTERS[none]}")]}
-    k = k if k is not None else (supported[0] if len(supported) == 1 else 0)
-    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], attribute(options[k], items), 0.3,
-                  found=bool(attribute(options[k], items)))
+    if len(supported) == 1 and (k is None or k == none):  # the one option the evidence holds
+        k = supported[0]
+    k = k if k is not None else 0
+    cited = behind(options[k]) if k != none else []
+    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.5 if cited else 0.3, found=bool(cited))
     return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
                                                                      + ("" if draft.found else ", unsupported"))]}
 
@@ -358,7 +366,7 @@ def _never_shown(intent: Intent, kit: Kit) -> str:
     for target in intent.targets:
         for w in content(phrase_tokens(target)):
             w = w.replace("-", "")
-            if len(w) > 2 and w not in GENERIC and w not in vocabulary and not any(
+            if len(w) > 2 and w not in GENERIC and not w.endswith(("ed", "ing")) and w not in vocabulary and not any(
                     similar(w, v) for v in vocabulary if len(v) >= 6):
                 return w
     return ""

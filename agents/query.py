@@ -318,22 +318,32 @@ class Query:
                       f"{fmt_span(f.span)} ({f.modality})", (f,), hits.note)
 
     def order(self, targets: Sequence[str], modality: str = "any", video: str | None = None) -> Result:
-        """``targets`` sorted by the time each first occurs (those never found are listed apart)."""
-        firsts, missing = [], []
-        for t in targets:
-            hits = self.find(t, modality, video)
-            if hits.found:
-                f = min(hits.found, key=lambda f: (self.videos.index(f.video_id), f.span.start))
-                firsts.append((t, f))
-            else:
-                missing.append(t)
-        firsts.sort(key=lambda tf: (self.videos.index(tf[1].video_id), tf[1].span.start))
-        value = [t for t, _ in firsts]
-        summary = " → ".join(f"{t!r} at {fmt_span(f.span)}" for t, f in firsts) or "none of them is found"
-        if missing:
-            summary += f"; not found: {', '.join(repr(m) for m in missing)}"
-        return Result("order", {"targets": list(targets), "modality": modality, "video": video}, value, summary,
-                      tuple(f for _, f in firsts), "missing: " + ", ".join(missing) if missing else "")
+        """``targets`` sorted by the time each first occurs (those never found are listed apart). The order is
+        read in one modality where every target occurs at distinct times (the asked one, else speech, text,
+        objects): a list on screen naming them all at once says nothing about which comes first."""
+        args = {"targets": list(targets), "modality": modality, "video": video}
+        hits = {t: self.find(t, modality, video) for t in targets}
+        missing = [t for t, h in hits.items() if not h.found]
+        where = [modality] if modality != "any" else ["speech", "text", "objects", "any"]
+        for m in where:
+            firsts = []
+            for t, h in hits.items():
+                mine = [f for f in h.found if f.modality == m or m == "any" or modality != "any"]
+                if mine:
+                    firsts.append((t, min(mine, key=lambda f: (self.videos.index(f.video_id), f.span.start))))
+            starts = [(self.videos.index(f.video_id), round(f.span.start, 1)) for _, f in firsts]
+            together = len({(f.video_id, f.text) for _, f in firsts}) < len(firsts)  # one line naming them all
+            if len(firsts) == len(targets) - len(missing) >= 2 and len(set(starts)) == len(starts) and not together:
+                firsts.sort(key=lambda tf: (self.videos.index(tf[1].video_id), tf[1].span.start))
+                summary = " → ".join(f"{t!r} at {fmt_span(f.span)} ({f.modality})" for t, f in firsts)
+                if missing:
+                    summary += f"; not found: {', '.join(repr(t) for t in missing)}"
+                return Result("order", args, [t for t, _ in firsts], summary, tuple(f for _, f in firsts),
+                              "missing: " + ", ".join(missing) if missing else "")
+        found = tuple(f for h in hits.values() for f in h.found[:2])
+        why = "none of them is found" if not found else "they are not found at distinct times in one modality"
+        return Result("order", args, [], why + (f"; not found: {', '.join(map(repr, missing))}" if missing else ""),
+                      found, "ambiguous")
 
     # -- reading the index --------------------------------------------------------------------------------------
     def read(self, video: str | None, span: Span | None = None, modality: str = "any") -> Result:
