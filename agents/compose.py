@@ -186,7 +186,8 @@ def attribute(answer: str, items: Sequence[Item]) -> list[int]:
     """The items that hold the answer's content (its numbers and codes exactly, its words fuzzily), best first; an
     answer that is a time cites the items whose moment holds that time."""
     stamps = [parse_time(m[0]) for m in _TIME.finditer(answer)]
-    if stamps and not _TIME.sub("", answer).strip(" -–—,.;:()at"):
+    shown = any(m[0] in i.text for m in _TIME.finditer(answer) for i in items)  # a clock on screen, not a moment
+    if stamps and not shown and not _TIME.sub("", answer).strip(" -–—,.;:()at"):
         at = [i for i in items if any(i.span.start - 1 <= t <= i.span.end + 1 for t in stamps)]
         return [i.id for i in sorted(at, key=lambda i: i.span.duration)][:2]
     want = content(phrase_tokens(answer))

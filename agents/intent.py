@@ -265,6 +265,9 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
                   r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
     if m and unit in _LIST_UNITS:
         return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
+    if re.search(r"\b(listed|on the list|in the list|on the slide|on the board)\b", q) and modality != "speech":
+        title = re.search(r"\bhow many (?:different |distinct )?([\w-]+)", q)
+        return Intent("count", (_clean(title.group(1)) if title else "list",), "text", unit="item")
     m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
                   r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
     if m:  # "how many laptops did the speaker say were ordered": a number the video states, not a count
@@ -307,7 +310,14 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
 
 
 def _during(q: str, quoted: list[str]) -> Intent | None:
-    """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech)."""
+    """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech); also "X is on
+    screen: what is announced at that moment?"."""
+    if quoted and re.search(r"\b(?:at that (?:moment|time|point)|at the same time|meanwhile|simultaneously|while it "
+                            r"is (?:shown|on screen|displayed)|when it (?:is shown|appears))\b", q):
+        anchor_text = re.search(rf"{re.escape(fold(quoted[0]))}[^:?,.]*\b(?:{_SHOWN}|{_TEXTY})", q) is not None
+        asks_said = re.search(rf"\b{_SAID}\b", q.split(":")[-1]) is not None
+        return Intent("during", (quoted[0],), "text" if anchor_text else "speech", _occurrence(q),
+                      then="speech" if asks_said or anchor_text else "text")
     m = re.search(rf"\b(?:what|which) (?:[\w-]+ ){{0,3}}(?:is|was|are|were|does|do|can be) (?:\w+ )?"
                   rf"(?:{_SHOWN}|{_SAID}|{_TEXTY})\b.*?\b(?:while|when|as|during|at the (?:time|moment))\b(.+)$", q)
     if not m:

@@ -375,17 +375,28 @@ class Query:
         items under its title)."""
         scope = self._scope(video)
         anchor: Found | None = None
+        column = False
         if query:
-            hits = self.find(query, "text", video)
-            anchor = hits.found[0] if hits.found else None
-            if anchor is None:
-                return Result("screen", {"query": query, "video": video}, 0, hits.summary, (), hits.note)
+            hits = self.find(query, "text", video, match="fuzzy")
+            anchor = next((f for f in hits.found if f.modality == "text"), None)
+        if anchor is not None:
             scope, t = [anchor.video_id], anchor.span.middle
-        else:
-            t = at if at is not None else 0.0
-        lines = [(v, line) for v in scope for line in self.lines(v)
-                 if line.span.start - 0.5 <= t <= line.span.end + 0.5]
+        elif at is not None:
+            t = at
+        else:  # no title to find: the moment with the most lines on screen together (a slide, a list), earliest
+            busiest = max(((len(self._visible(v, line.span.start + 0.1)), -line.span.start, v) for v in scope
+                           for line in self.lines(v)), default=None)
+            if busiest is None:
+                return Result("screen", {"query": query, "video": video}, 0, "no text is shown", ())
+            t, scope, column = -busiest[1] + 0.1, [busiest[2]], True
+        lines = [(v, line) for v in scope for line in self._visible(v, t)]
         lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))
+        if column:  # the biggest left-aligned column: the list, not a clock or a logo beside it
+            lines = _column(lines)
+            if lines and (lines[0][1].text.rstrip().endswith(":") or (query and overlap_score(lines[0][1].text, query)
+                                                                      >= 0.5)):
+                title = lines[0][1]  # a heading on top of the column is the list's title, not an item
+                anchor = Found(lines[0][0], title.span, "text", title.text)
         if anchor is not None:
             title = next((line for _, line in lines if line.text == anchor.text), None)
             if title is not None:
@@ -395,6 +406,9 @@ class Query:
         title = f" with {anchor.text!r}" if anchor else f" at {t:.1f} s"
         return Result("screen", {"query": query, "at": at, "video": video}, len(others),
                       f"{len(found)} lines on screen{title}: " + " | ".join(f.text for f in found), found)
+
+    def _visible(self, v: str, t: float) -> list[TextLine]:
+        return [line for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
 
     def shots(self, video: str | None = None) -> Result:
         """The shots (camera cuts) of a video: their number, spans and lengths."""
@@ -441,6 +455,18 @@ def _under(title: TextLine, lines: list[TextLine]) -> list[tuple[str, TextLine]]
             break
         kept.append(line)
     return [(title.video_id, line) for line in kept]
+
+
+def _column(lines: list[tuple[str, TextLine]]) -> list[tuple[str, TextLine]]:
+    """The largest group of lines starting at the same left edge (within 8% of the width), top to bottom."""
+    groups: list[list[tuple[str, TextLine]]] = []
+    for vl in sorted(lines, key=lambda vl: vl[1].box[0]):
+        if groups and abs(groups[-1][0][1].box[0] - vl[1].box[0]) <= 0.08:
+            groups[-1].append(vl)
+        else:
+            groups.append([vl])
+    best = max(groups, key=len, default=[])
+    return sorted(best, key=lambda vl: vl[1].box[1])
 
 
 def _touches(a: Span, b: Span) -> bool:
