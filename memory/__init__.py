@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .store import Doc, VectorStore
 
 MEMORY_VERSION = f"{EVENTS_VERSION}.{ENTITIES_VERSION}.1"
+STORE_ID = "vidgraph-store.id"
+"""A random id written in a new vector store and kept in the graph: a store that lost it was deleted or replaced."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +79,46 @@ class Memory:
 
             embedder = load_embedder(self.settings.embedder, self.settings)
             url = self.settings.chroma_url
+            fresh = url is None and not (self.root / "chroma" / STORE_ID).is_file()
             self._vectors = VectorStore(None if url else self.root / "chroma", embedder, url=url)
+            if fresh and not self.graph.read_only and (not self.graph.video_ids() or self.graph.meta("vectors") is None):
+                self._mark_store()  # a new store (or one from before stores were marked): its loss can be told
         return self._vectors
+
+    def _mark_store(self) -> None:
+        store_id = uuid.uuid4().hex
+        (self.root / "chroma" / STORE_ID).write_text(store_id)
+        self.graph.set_meta("vectors", store_id)
+
+    def lost(self) -> str:
+        """What of the memory is gone while the graph says it holds videos ("" when it is whole): a deleted or
+        replaced vector store, a deleted keyword index. ``rebuild_lost`` makes it whole from the artifacts."""
+        if not self.graph.video_ids():
+            return ""
+        if not (self.root / "keyword.sqlite").is_file():
+            return f"{self.root / 'keyword.sqlite'} is missing"
+        if self.settings.chroma_url is None:
+            expected, marker = self.graph.meta("vectors"), self.root / "chroma" / STORE_ID
+            found = marker.read_text().strip() if marker.is_file() else None
+            if expected is not None and found != expected:
+                return f"{self.root / 'chroma'} is missing or was replaced"
+        return ""
+
+    def rebuild_lost(self) -> str:
+        """When part of the memory is gone: start it empty and mark every video for rebuilding (from the
+        artifacts, no tool runs again); returns what was lost ("" when nothing was)."""
+        why = self.lost()
+        if why:
+            import shutil
+
+            self._vectors = self._keywords = None
+            shutil.rmtree(self.root / "chroma", ignore_errors=True)
+            (self.root / "keyword.sqlite").unlink(missing_ok=True)
+            self.graph.forget_fingerprints()  # events and captions stay; every video's memory is built again
+            _ = self.vectors, self.keywords
+            if self.settings.chroma_url is None:
+                self._mark_store()
+        return why
 
     # -- building ---------------------------------------------------------------------------------------------
     def fingerprint(self, artifacts: Sequence[str], caption_model: str | None = None) -> str:

@@ -31,7 +31,8 @@ def test_help_teaches_every_kind_of_question():
     out = result.stdout
     for needle in ('vidgraph ask ~/videos "What is the invoice number?"',  # a needle
                    "--option Monday --option Thursday --option Friday",  # multiple choice
-                   "--strategy mapreduce",  # counting
+                   '"How many times is the pump mentioned?"',  # counting, computed by the index
+                   "When is budget said the second time?",  # grounding to the word
                    "--video a.mp4 --video b.mp4",  # several videos
                    "--model openai:qwen2.5-7b@http://localhost:8000/v1",  # a server model
                    "3 the agents abstained", "--looks", "--calls", "--seconds", "--json", "--index-dir",
@@ -85,11 +86,14 @@ def test_bad_inputs_are_one_line_and_exit_1_before_indexing(tmp_path, no_ask, ar
     assert not (folder / ".vidgraph").exists()  # nothing was indexed
 
 
-def test_an_unknown_video_is_one_line(tmp_path):
-    result = runner.invoke(app, ["ask", str(tmp_path), INVOICE, "--video", "nope.mp4", "--quiet"])
+def test_an_unknown_video_or_an_empty_folder_is_one_line(tmp_path, agents_library):
+    result = runner.invoke(app, ["ask", str(agents_library.folder), INVOICE, "--video", "nope.mp4", "--quiet"])
     assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr.splitlines() == [f"error: nope.mp4: not in the index of {tmp_path} "
-                                          f"(list the videos with: vidgraph inspect {tmp_path})"]
+    assert result.stderr.splitlines() == [f"error: nope.mp4: not in the index of {agents_library.folder} "
+                                          f"(list the videos with: vidgraph inspect {agents_library.folder})"]
+    empty = runner.invoke(app, ["ask", str(tmp_path), INVOICE, "--quiet"])
+    assert empty.exit_code == 1 and empty.stderr.startswith(f"error: {tmp_path} holds no video files")
+    assert not (tmp_path / ".vidgraph").exists()  # nothing was made
 
 
 # -- the flags reach Library.ask; how answers print ------------------------------------------------------------------
