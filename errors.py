@@ -99,6 +99,10 @@ def sqlite_failure(e: Exception, path: object) -> StoreError:
     if "disk is full" in text or "database or disk is full" in text:
         return StoreError(f"{path}: the disk is full", "free some space there, or keep the index elsewhere with "
                                                        "--index-dir DIR (the catalog is left as it was; run again)")
+    if "disk i/o error" in text:
+        return StoreError(f"{path}: the disk failed to write (disk I/O error: is it full?)",
+                          "free some space there, or keep the index elsewhere with --index-dir DIR (the catalog "
+                          "is left as it was; run again)")
     if "readonly" in text or "read-only" in text or "unable to open" in text:
         return StoreError(f"{path}: cannot write there (read-only or permission denied)",
                           "make it writable, or keep the index elsewhere with --index-dir DIR")

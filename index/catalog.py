@@ -188,6 +188,8 @@ class Catalog:
             if create and not self.path.is_file():
                 self._create()
             self._open(timeout, create)
+        except sqlite3.OperationalError as e:  # the disk, not the file: full, read-only, failing
+            raise sqlite_failure(e, self.path) from e
         except (sqlite3.DatabaseError, _Damaged) as e:
             if not create:
                 raise StoreError(f"{self.path}: the catalog is damaged ({e})",

@@ -158,9 +158,10 @@ class Runner:
         for i, r in enumerate(self.results):
             if r.video_id == video_id:
                 stages = tuple(s for s in r.stages if s.stage != stage.stage) + (stage,)
-                status = "failed" if stage.status == "failed" else ("done" if r.status == "skipped" else r.status)
-                error = r.error or (stage.error if stage.status == "failed" else "")
-                self.results[i] = replace(r, stages=stages, status=status, error=error)
+                failed = sorted((s for s in stages if s.status == "failed"), key=lambda s: (bool(s.caused_by),
+                                                                                             s.updated))
+                status = "failed" if failed else "done" if r.status in ("skipped", "failed") else r.status
+                self.results[i] = replace(r, stages=stages, status=status, error=failed[0].error if failed else "")
 
     # -- identify: content hash per file, cached by (path, size, mtime) ---------------------------------------
     def _identify(self, found: list[Found], problems: list[tuple[Found, str]],

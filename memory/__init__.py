@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Settings
+from ..errors import StoreError
 from ..records import Entity, Event, Frame, Record, Span, TextLine, TranscriptSegment
 from .entities import ENTITIES_VERSION, reduce_entities
 from .events import EVENTS_VERSION, build_events, overlap_edges
@@ -185,7 +186,12 @@ class Memory:
     # -- reading ----------------------------------------------------------------------------------------------
     def search(self, query: str, videos: Sequence[str] | None = None, span: Span | None = None, k: int = 10,
                expand: bool = True) -> list[Hit]:
-        """The ``k`` events that best match ``query`` (hybrid: vectors + keywords + graph)."""
+        """The ``k`` events that best match ``query`` (hybrid: vectors + keywords + graph); a memory that lost a part
+        says so (a ``StoreError``) instead of answering from what is left."""
+        lost = self.lost()
+        if lost:
+            raise StoreError(f"the memory lost part of itself: {lost}",
+                             "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
         return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
 
     def videos(self) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Settings, load_settings
-from ..errors import ToolError, VidgraphError
+from ..errors import ToolError, VidgraphError, os_failure
 from ..records import ProbeInfo, Record
 from .base import ProgressFn, Tool
 from .registry import tool_for
@@ -72,6 +72,8 @@ class VideoContext:
             records = tool.run(self)
         except VidgraphError:
             raise
+        except OSError as e:  # a frame that cannot be written: a full disk, a read-only index
+            raise os_failure(e, e.filename or self.store.root) from e
         except Exception as e:  # a tool's own failure becomes one clear line
             raise ToolError(f"{self.path}: {tool.name} failed: {type(e).__name__}: {e}",
                             "run with --debug for the traceback; report it if the file plays elsewhere") from e
