@@ -158,6 +158,14 @@ class Query:
         args = {"query": query, "modality": modality, "video": video, "match": match}
         found: list[Found] = []
         how = ""
+        if match == "literal":  # every literal sighting: exact, with ASR/OCR slips, or its words in one sentence
+            seen: dict[tuple, Found] = {}
+            for mode in ("exact", "fuzzy", "words"):
+                for f in self.find(query, modality, video, mode).found:
+                    seen.setdefault((f.video_id, f.modality, round(f.span.start, 1)), f)
+            found = sorted(seen.values(), key=lambda f: (self.videos.index(f.video_id), f.span.start))
+            return Result("find", args, len(found), f"{len(found)} literal occurrences of {query!r}", tuple(found),
+                          "literal" if found else "nothing matched")
         for mode in (("exact", "fuzzy", "words", "semantic") if match == "auto" else (match,)):
             if mode == "semantic":
                 found = self._semantic(query, modality, video)
@@ -322,7 +330,10 @@ class Query:
         read in one modality where every target occurs at distinct times (the asked one, else speech, text,
         objects): a list on screen naming them all at once says nothing about which comes first."""
         args = {"targets": list(targets), "modality": modality, "video": video}
-        hits = {t: self.find(t, modality, video) for t in targets}
+        hits = {t: self.find(t, modality, video, "literal") for t in targets}
+        for t, h in hits.items():  # nothing literal: what resembles it (a paraphrase) still has a time
+            if not h.found:
+                hits[t] = self.find(t, modality, video)
         missing = [t for t, h in hits.items() if not h.found]
         where = [modality] if modality != "any" else ["speech", "text", "objects", "any"]
         for m in where:
