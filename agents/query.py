@@ -309,7 +309,9 @@ class Query:
 
     def locate(self, query: str, occurrence: int = 1, modality: str = "any", video: str | None = None) -> Result:
         """The span of the ``occurrence``-th time ``query`` is said or shown (1 = first, -1 = last)."""
-        hits = self.find(query, modality, video)
+        hits = self.find(query, modality, video, "literal")
+        if not hits.found:
+            hits = self.find(query, modality, video)
         found = list(hits.found)
         args = {**hits.args, "occurrence": occurrence}
         if not found:
