@@ -112,7 +112,7 @@ def speakers_of(records: Iterable[Record]) -> list[Speaker]:
     return [r for r in records if isinstance(r, Speaker)]
 
 
-class _Turns:
+class TurnIndex:
     """Non-overlapping turns in time order, searchable by span."""
 
     def __init__(self, turns: Sequence[SpeakerTurn]) -> None:
@@ -141,7 +141,7 @@ class _Turns:
 def speaker_at(turns: Sequence[SpeakerTurn], span: Span, max_dist: float = 1.0) -> str | None:
     """The speaker with the most talk inside ``span``; when nobody talks in it, the speaker of the nearest turn if it
     is at most ``max_dist`` s away; else None."""
-    return _Turns(turns).at(span, max_dist)
+    return TurnIndex(turns).at(span, max_dist)
 
 
 def _smooth(labels: list[str | None]) -> list[str | None]:
@@ -171,7 +171,7 @@ def label_segments(segments: Iterable[TranscriptSegment], turns: Sequence[Speake
 
     With word times, every word gets the speaker at its span and a segment is cut where the speaker changes (the
     pieces keep their words; their text is the words joined); a segment without words is labelled as a whole."""
-    index = _Turns(turns)
+    index = TurnIndex(turns)
     out: list[tuple[str | None, TranscriptSegment]] = []
     for seg in sorted(segments, key=lambda s: s.span.start):
         if not seg.words:
