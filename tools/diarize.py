@@ -101,7 +101,7 @@ def weights_file() -> Path | None:
     return Path(spec.origin).parent / "pretrained.pt"
 
 
-def load_encoder(path: Path, threads: int) -> Any:
+def load_encoder(path: Path) -> Any:
     import torch
     from torch import nn
 
@@ -117,7 +117,6 @@ def load_encoder(path: Path, threads: int) -> Any:
             raw = self.relu(self.linear(hidden[-1]))
             return raw / torch.norm(raw, dim=1, keepdim=True).clamp_min(1e-9)
 
-    torch.set_num_threads(max(1, threads))
     model = VoiceEncoder()
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(checkpoint["model_state"], strict=False)
@@ -242,6 +241,19 @@ def embed_windows(encoder: Any, wav: np.ndarray, mel: np.ndarray, win_t: np.ndar
         seg = wav[int(s * SR): int(e * SR)]
         gains[i] = (target / np.sqrt(np.mean(seg.astype(np.float64) ** 2) + 1e-12)) ** 2
     emb = np.zeros((len(win_t), EMBED_DIM), np.float32)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # batches of 64 small LSTM steps: more threads cost CPU (6x on 2 busy cores), not time
+    try:
+        _embed(encoder, mel, gains, f0, lens, emb, progress, batch)
+    finally:
+        torch.set_num_threads(threads)
+    return emb
+
+
+def _embed(encoder: Any, mel: np.ndarray, gains: np.ndarray, f0: np.ndarray, lens: np.ndarray, emb: np.ndarray,
+           progress: Any, batch: int) -> None:
+    import torch
+
     done = 0
     with torch.no_grad():
         for length in np.unique(lens):
@@ -252,8 +264,7 @@ def embed_windows(encoder: Any, wav: np.ndarray, mel: np.ndarray, win_t: np.ndar
                 emb[ii] = encoder(torch.from_numpy(x)).numpy()
                 done += len(ii)
                 if progress is not None:
-                    progress(done, len(win_t))
-    return emb
+                    progress(done, len(emb))
 
 
 def extract(encoder: Any, wav: np.ndarray, cfg: DiarizerConfig, progress: Any = None) -> Features:

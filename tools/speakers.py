@@ -76,7 +76,7 @@ class ResemblyzerSpeakersTool(Tool):
     def load_model(self) -> Any:
         from .diarize import load_encoder
 
-        return load_encoder(weights_file(), self.settings.threads)  # type: ignore[arg-type]
+        return load_encoder(weights_file())  # type: ignore[arg-type]  # runs on one thread (see embed_windows)
 
     def run(self, ctx: VideoContext) -> list[Record]:
         from .diarize import diarize
