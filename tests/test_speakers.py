@@ -282,7 +282,8 @@ def test_self_introductions_and_their_pitfalls():
 def test_addressed_by_name_names_the_next_speaker_weakly_and_the_screen_confirms():
     turns = _turns((0, 5, "S1"), (5.5, 9, "S2"))
     segs = [_seg(0.5, 4.8, "That is fine. What do you think, Anna?"), _seg(5.6, 8, "I agree completely.")]
-    named, = name_speakers(turns, segs)
+    assert name_speakers(turns, segs) == []  # addressed once: too weak alone
+    named, = name_speakers(turns, segs, min_confidence=0.3)
     assert (named.speaker, named.name, named.confidence, named.evidence[0].rule) == ("S2", "Anna", 0.3, "addressed")
     lower = TextLine(video_id=V, span=Span(start=6, end=8.5), text="ANNA BERG, Engineer", score=0.9,
                      box=(0.2, 0.8, 0.8, 0.9))
@@ -299,7 +300,8 @@ def test_addressed_by_name_names_the_next_speaker_weakly_and_the_screen_confirms
 def test_a_name_claimed_by_two_speakers_goes_to_the_stronger_claim_and_ties_give_none():
     turns = _turns((0, 4, "S1"), (5, 9, "S2"), (10, 14, "S3"))
     segs = [_seg(0.5, 3, "Hi, I'm Maria."), _seg(5.5, 8, "Over to you, Maria."), _seg(10.5, 13, "Sure thing.")]
-    assert [(n.speaker, n.name) for n in name_speakers(turns, segs)] == [("S1", "Maria")]  # S3 is only addressed
+    got = name_speakers(turns, segs, min_confidence=0.3)
+    assert [(n.speaker, n.name) for n in got] == [("S1", "Maria")]  # S3 is only addressed: the weaker claim
     assert name_speakers(turns, [_seg(0.5, 3, "I'm Maria. I'm Paul.")]) == []  # two names, equally strong
     assert name_speakers(turns, []) == [] and name_speakers([], segs) == []
 
