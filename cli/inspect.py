@@ -190,7 +190,7 @@ def _add_speakers(library: Any, entry: Any, found: dict[str, Any]) -> None:
     from ..tools.speaker_names import name_speakers
     from ..tools.speakers import label_segments, link_speakers, speakers_of, turns_of
 
-    if not _done(entry, "speakers") or isinstance(found.get("transcript", found.get("speakers")), str):
+    if not _done(entry, "speakers"):
         return
     records = library.records(entry, "speakers")
     turns = turns_of(records)
