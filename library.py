@@ -100,7 +100,8 @@ class Library:
               retry_failed: bool = False, memory: bool = True) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
-        ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect, tags; ``probe`` always runs).
+        ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, speakers where installed, ocr, detect, tags;
+        ``probe`` always runs).
         ``jobs``: videos in parallel processes. ``ray``: a Ray address (``auto``, ``host:port``, or ``local`` to
         start a local cluster for this run) to run videos as Ray tasks. ``progress``: Rich bars on stderr, or a
         function that receives the ``vidgraph.index.progress`` events. ``wait``: seconds to wait for another

@@ -222,6 +222,64 @@ class TranscriptSegment(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakerTurn(Record):
+    """A stretch of speech by one voice. ``speaker`` is the label within its video (``"S1"``, ``"S2"``... by first
+    appearance); the same label in two videos is not the same person (``tools.speakers.link_speakers`` says when
+    two voices match)."""
+
+    video_id: str
+    span: Span
+    speaker: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Speaker(Record):
+    """One voice of a video: how long and how often it speaks, and its centroid voice embedding (256 floats,
+    L2-normalised resemblyzer d-vector; compare two with a dot product)."""
+
+    video_id: str
+    speaker: str
+    talk_seconds: float
+    turns: int
+    embedding: tuple[float, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameEvidence(Record):
+    """Why a speaker has a name: where (``span``), seen or heard (``modality``: ``"speech"`` or ``"text"``), the
+    words (``text``), the rule (``"self-intro"``, ``"on-screen"``, ``"addressed"``) and its weight."""
+
+    span: Span
+    modality: str
+    text: str
+    rule: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakerName(Record):
+    """A name linked to a speaker of a video, only ever from evidence (strongest first) with a confidence in
+    [0, 1] that grows with independent evidence."""
+
+    video_id: str
+    speaker: str
+    name: str
+    confidence: float
+    evidence: tuple[NameEvidence, ...]
+    source: str = ""
+
+    @property
+    def evidence_span(self) -> Span:
+        return self.evidence[0].span
+
+    @property
+    def modality(self) -> str:
+        return self.evidence[0].modality
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TextLine(Record):
     """A line of on-screen text, merged over the consecutive frames that showed it."""
 
