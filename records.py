@@ -219,6 +219,15 @@ class TranscriptSegment(Record):
     words: tuple[Word, ...] = ()
     language: str = ""
     source: str = ""
+    speaker: str = ""
+    """Who says it, when the speakers stage ran: the label within its video (``"S1"``...)."""
+    speaker_name: str = ""
+    """The speaker's name, when the video gives evidence for one (``tools.speaker_names``)."""
+
+    @property
+    def who(self) -> str:
+        """The speaker's name, else the label, else ``""``."""
+        return self.speaker_name or self.speaker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,7 +376,7 @@ class Event(Record):
     def evidence(self) -> dict[str, str]:
         """Evidence text per modality (only the non-empty ones): speech, text, objects, tags, caption."""
         out = {
-            "speech": " ".join(s.text.strip() for s in self.speech),
+            "speech": _speech(self.speech),
             "text": " | ".join(t.text for t in self.text),
             "objects": ", ".join(f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label for o in self.objects),
             "tags": ", ".join(self.tags),
@@ -415,3 +424,15 @@ class Entity(Record):
     @property
     def spans(self) -> tuple[Span, ...]:
         return tuple(m.span for m in self.mentions)
+
+
+def _speech(segments: tuple[TranscriptSegment, ...]) -> str:
+    """The words said, each change of speaker marked (``"Ann: Hello. S2: Hi."``)."""
+    parts, last = [], ""
+    for seg in segments:
+        text = seg.text.strip()
+        if seg.who and seg.who != last:
+            text = f"{seg.who}: {text}"
+        last = seg.who or last
+        parts.append(text)
+    return " ".join(parts)

@@ -106,6 +106,16 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                              by=tool, why=last.summary)
             return None
         return draft
+    if tool == "speakers" and intent.kind == "speakers" and last.value:
+        n = int(last.value)
+        return _choose(Draft(f"{n} speaker{'s' * (n != 1)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
+                       options)
+    if tool == "who" and intent.kind == "who" and last.value:
+        return _who(last, options)
+    if tool == "said_by" and intent.kind == "said_by" and last.items and intent.targets and last.note != "semantic" \
+            and len(last.items) <= 2:
+        text = " ".join(i.text for i in last.items)
+        return _choose(Draft(text, cited=ids, confidence=0.6, by=tool, why=last.summary), options)
     if tool == "read_all" and intent.kind == "summary" and last.value:
         return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
@@ -115,6 +125,28 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
     return None
+
+
+def _who(last: Observation, options: Sequence[str]) -> Draft | None:
+    """"Who said X": the speaker of its first time (the others who say it too, after it), cited where said."""
+    order: list[str] = list(last.value)
+    first = next(i for i in last.items if i.speaker == order[0]) if any(i.speaker == order[0] for i in last.items) \
+        else last.items[0]
+    text = _speaker_text(order[0]) + ("" if len(order) == 1 else
+                                      " (also said by " + ", ".join(_speaker_text(w) for w in order[1:]) + ")")
+    draft = Draft(text, cited=[first.id], confidence=0.8, by="who", why=last.summary)
+    if not options:
+        return draft
+    named = [k for k, o in enumerate(options) if fold(order[0]) in fold(o) or (
+        re.fullmatch(r"S\d+", order[0]) and re.search(rf"\bspeaker {order[0][1:]}\b|\b{order[0]}\b", o, re.I))]
+    if len(named) == 1:
+        k = named[0]
+        return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], draft.cited, 0.8, True, "who", last.summary)
+    return _choose(draft, options)
+
+
+def _speaker_text(who: str) -> str:
+    return f"speaker {who} (the video gives no name)" if re.fullmatch(r"S\d+", who) else who
 
 
 def _unit(intent: Intent, n: int) -> str:

@@ -27,8 +27,8 @@ from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .words import content, overlap_score, phrase_tokens, similar
 
-TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "look",
-         "read_all", "deep_search")
+TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "speakers",
+         "who", "said_by", "look", "read_all", "deep_search")
 
 
 # -- the nodes --------------------------------------------------------------------------------------------------
@@ -240,7 +240,10 @@ def _run(kit: Kit, call: Call) -> Observation:
              "read": lambda: q.read(video, span, a.get("modality", "any")),
              "screen": lambda: q.screen(a.get("query") or None, a.get("at"), video),
              "shots": lambda: q.shots(video), "videos": q.videos_list,
-             "most": lambda: q.most(a.get("query", ""), video)}
+             "most": lambda: q.most(a.get("query", ""), video),
+             "speakers": lambda: q.speakers(video),
+             "who": lambda: q.who(a.get("query", ""), video, float(a["at"]) if a.get("at") is not None else None),
+             "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video)}
     if call.tool not in tools:
         raise ValueError(f"there is no tool {call.tool!r}")
     return kit.observe(call, tools[call.tool]())
