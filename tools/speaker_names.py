@@ -151,10 +151,10 @@ def spoken_turns(segments: Iterable[TranscriptSegment], turns: Sequence[SpeakerT
     return [t for t in out if t.units]
 
 
-def _heard(prob: float) -> float:
-    """How much a spoken name counts given the ASR's probability for it: fully from ``HEARD_SURE`` up, less below
-    (a name the ASR was unsure of is often a misheard one: "Shirley" for Shelby)."""
-    return 1.0 if prob >= HEARD_SURE else max(0.0, prob / HEARD_SURE)
+def _heard(prob: float, sure: float = HEARD_SURE) -> float:
+    """How much a spoken name counts given the ASR's probability for it: fully from ``sure`` up, less below (a
+    name the ASR was unsure of is often a misheard one: "Shirley" for Shelby)."""
+    return 1.0 if prob >= sure else max(0.0, prob / sure)
 
 
 def caption_name(line: TextLine) -> str | None:
@@ -173,7 +173,7 @@ def caption_name(line: TextLine) -> str | None:
 
 
 def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment],
-              lines: Iterable[TextLine]) -> list[tuple[str, str, NameEvidence]]:
+              lines: Iterable[TextLine], sure: float = HEARD_SURE) -> list[tuple[str, str, NameEvidence]]:
     """(speaker, name, evidence) for every piece of evidence found."""
     found: list[tuple[str, str, NameEvidence]] = []
     spoken = spoken_turns(segments, turns)
@@ -182,7 +182,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
             for m in pattern.finditer(turn.text):
                 if _is_name(m.group("name")):
                     a, b = m.span()
-                    heard = _heard(turn.prob_of(*m.span("name")))
+                    heard = _heard(turn.prob_of(*m.span("name")), sure)
                     found.append((turn.speaker, m.group("name"), NameEvidence(
                         span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="self-intro",
                         weight=round(weight * heard, 4))))
@@ -196,7 +196,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
                 a, b = m.span("name")
                 found.append((nxt.speaker, m.group("name"), NameEvidence(
                     span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="addressed",
-                    weight=round(ADDRESSED_WEIGHT * _heard(turn.prob_of(a, b)), 4))))
+                    weight=round(ADDRESSED_WEIGHT * _heard(turn.prob_of(a, b), sure), 4))))
             break
     index = TurnIndex(turns)
     for line in lines:
@@ -217,13 +217,15 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
 
 
 def name_speakers(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment] = (),
-                  lines: Iterable[TextLine] = (), min_confidence: float = MIN_CONFIDENCE) -> list[SpeakerName]:
-    """The names of a video's speakers that its speech and on-screen text give evidence for (see the module)."""
+                  lines: Iterable[TextLine] = (), min_confidence: float = MIN_CONFIDENCE,
+                  heard_sure: float = HEARD_SURE) -> list[SpeakerName]:
+    """The names of a video's speakers that its speech and on-screen text give evidence for (see the module;
+    ``heard_sure=0`` takes every spoken name at full weight whatever the ASR's probability)."""
     if not turns:
         return []
     video_id = turns[0].video_id
     by: dict[tuple[str, str], list[tuple[str, NameEvidence]]] = defaultdict(list)
-    for speaker, name, ev in _evidence(turns, segments, lines):
+    for speaker, name, ev in _evidence(turns, segments, lines, heard_sure):
         by[(speaker, name.split()[0].lower())].append((name, ev))
     claims: dict[str, list[tuple[float, str, tuple[NameEvidence, ...]]]] = defaultdict(list)
     for (speaker, _), items in by.items():
