@@ -65,6 +65,7 @@ class Media:
         """The scan's 1 fps thumbnail nearest to ``t`` (within 1 s), else a frame decoded at ``t`` (cached)."""
         from ..tools.clips import still
 
+        src = self._file(entry)  # no pixels of a video whose file is not in the folder, not even its thumbnails
         times, frames = self._sample_frames(entry)
         i = bisect.bisect_left(times, t)
         near = [frames[j] for j in (i - 1, i) if 0 <= j < len(frames)]
@@ -75,7 +76,7 @@ class Media:
         dst = self.root / "thumbs" / entry.video_id / f"{t:010.1f}.jpg"
         if dst.is_file():
             return dst, round(t, 1)
-        path, ft = still(self._file(entry), round(t, 1), dst, 320, quality=80)
+        path, ft = still(src, round(t, 1), dst, 320, quality=80)
         return path, ft
 
     def _sample_frames(self, entry: VideoEntry) -> tuple[list[float], list[Frame]]:

@@ -128,7 +128,7 @@ def test_media_answers_byte_ranges(client, agents_library):
     assert client.get(f"/api/media/{vid}").content == data
 
 
-def test_frames_and_clips(client):
+def test_frames_and_clips(client, tmp_path):
     from vidgraph.tools.decode import probe
 
     vid = client.ids["fixture.mp4"]
@@ -140,7 +140,7 @@ def test_frames_and_clips(client):
     clip = client.get(f"/api/videos/{vid}/clip", params={"start": 12.5, "end": 15.5, "download": True})
     assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
     assert clip.headers["content-disposition"].startswith("attachment")
-    out = client.app.state.service.cache / "test.mp4"
+    out = tmp_path / "clip.mp4"
     out.write_bytes(clip.content)
     info = probe(out)
     assert info.video_codec == "h264" and info.audio_codec == "aac" and abs(info.duration - 3.0) < 0.15
