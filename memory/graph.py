@@ -8,6 +8,7 @@ transaction, so a crash leaves the previous version of that video intact.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -131,7 +132,7 @@ class Graph:
     def entity(self, video_id: str, key: str) -> Entity | None:
         row = self._db().execute("SELECT data FROM entities WHERE video_id = ? AND key = ?",
                                  (video_id, key)).fetchone()
-        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+        return _entity(row[0]) if row else None
 
     def neighbours(self, video_id: str, index: int) -> list[tuple[int, str]]:
         """Events linked to one event: ``(index, kind)`` with kind next / previous / overlaps."""
@@ -157,8 +158,16 @@ class Graph:
         row = self._db().execute(
             "SELECT data FROM captions WHERE video_id = ? AND start = ? AND end = ? AND model = ? AND prompt = ?",
             (video_id, start, end, model, prompt)).fetchone()
-        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+        return _entity(row[0]) if row else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _entity(data: str) -> Entity:
+    return record_from_dict(json.loads(data))  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=2048)
 def _event(data: str) -> Event:
+    """An event from its stored JSON; the same JSON is parsed once (events are frozen: sharing them is safe), which
+    spares a search most of its decoding (every hit is an event with its words)."""
     return record_from_dict(json.loads(data))  # type: ignore[return-value]
