@@ -211,6 +211,12 @@ def _status_mb(pid: int) -> dict[str, float]:
     return out
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def serve(folder: Path, script: Path, port: int, queue: int) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "vidgraph.cli", "serve", str(folder), "--port", str(port), "--model",
            f"scripted:{script}", "--queue", str(queue), "--log-level", "warning", "--no-mcp"]
@@ -259,10 +265,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     port = args.port or free_port()
     proc = serve(folder, script, port, args.queue)
     try:
-        before = _status_mb(proc.pid)
+        before, cpu0, load0 = _status_mb(proc.pid), _cpu_seconds(proc.pid), os.getloadavg()[0]
         result = asyncio.run(load(f"http://127.0.0.1:{port}", args.seconds, args.askers, args.searchers, args.think,
                                   args.seed))
-        after = _status_mb(proc.pid)
+        after, cpu1, load1 = _status_mb(proc.pid), _cpu_seconds(proc.pid), os.getloadavg()[0]
     finally:
         proc.send_signal(signal.SIGINT)  # a clean stop: accepted questions are answered first
         try:
@@ -284,7 +290,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "lost": stats.get("accepted", 0) - stats.get("done", 0) - stats.get("failed", 0) - stats.get("cancelled", 0),
         "answered_is_done": result["answered"] == stats.get("done", 0),
         "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM")},
-        "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
+        "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
+        "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
     }
     print(f"\nlibrary: {meta['videos']} videos, {meta['hours']:g} video-hours, {meta['events']} events "
           f"({meta['records']} records; built in {meta['build_seconds']:.0f} s)")
@@ -300,6 +307,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
           f"{len(result['ask_errors'])} errors; server: accepted {stats.get('accepted')}, done {stats.get('done')}, "
           f"failed {stats.get('failed')}, rejected {stats.get('rejected')}; lost {report['lost']}; answered = done: "
           f"{report['answered_is_done']}; each answer its own question: {report['ask']['own_answers']}")
+    print(f"server CPU {cpu1 - cpu0:.1f} s in {result['wall']:.1f} s of wall ({(cpu1 - cpu0) / result['wall']:.2f} of "
+          f"{os.cpu_count()} cores); machine load average {load0:.1f} -> {load1:.1f} (other work shares the cores)")
     print(f"server RSS {before.get('VmRSS')} MB before, {after.get('VmRSS')} MB after, peak {after.get('VmHWM')} MB;"
           f" exit code {code} after SIGINT")
     out = args.out or work / f"bench_serve-{args.hours:g}h-{args.askers}a-{args.searchers}s-t{args.think:g}.json"

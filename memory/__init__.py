@@ -145,6 +145,8 @@ class Memory:
     def search(self, query: str, videos: Sequence[str] | None = None, span: Span | None = None, k: int = 10,
                expand: bool = True) -> list[Hit]:
         """The ``k`` events that best match ``query`` (hybrid: vectors + keywords + graph)."""
+        if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
+            videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
         return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
 
     def videos(self) -> list[str]:

@@ -186,6 +186,8 @@ class KeywordIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
@@ -205,6 +207,21 @@ class KeywordIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection: searches run in parallel (WAL) instead of queueing on the lock
+        that writes hold (a server searches from many threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+                                 isolation_level=None, check_same_thread=False)
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return db
 
     def __enter__(self) -> KeywordIndex:
         return self
@@ -254,12 +271,11 @@ class KeywordIndex:
             args += [float(span[1]), float(span[0])]
         sql.append("ORDER BY r LIMIT ?")
         args.append(int(k))
-        with self._lock:
-            try:
-                rows = self._db.execute(" ".join(sql), args).fetchall()
-            except sqlite3.Error as e:
-                raise StoreError(f"keyword index {self.path}: search failed: {e}",
-                                 "delete the file and index again if it is damaged") from e
+        try:
+            rows = self._reader().execute(" ".join(sql), args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"keyword index {self.path}: search failed: {e}",
+                             "delete the file and index again if it is damaged") from e
         hits = []
         for collection, id_, text, meta, body, rank in rows:
             toks = _TOKEN.findall(body)
