@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import os
 import random
@@ -41,15 +42,39 @@ NAMES = ["Okafor", "Lindqvist", "Moreau", "Tanaka", "Ibrahim", "Kowalski", "Alva
 OBJECTS = ["person", "car", "truck", "chair", "laptop", "bottle", "cell phone", "clock", "bicycle", "tv"]
 
 
+FUNCTION = ["the", "a", "was", "is", "and", "of", "to", "in", "on", "we", "it", "that", "for", "with", "after"]
+_SYLLABLES = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"] + ["tra", "pre", "ston", "ber", "ment", "ing", "ous"]
+
+
+@functools.cache
+def vocabulary(size: int = 4000) -> tuple[list[str], list[float]]:
+    """Content words with Zipf weights (rank r: 1/r^1.1), as in real speech: a few words are everywhere, most
+    are rare. Pseudo-words, so no word list is needed."""
+    rng = random.Random(7)
+    words: dict[str, None] = dict.fromkeys(NOUNS + ADJS + VERBS)
+    while len(words) < size:
+        words["".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((2, 2, 3, 3, 4))))] = None
+    ranked = list(words)
+    rng.shuffle(ranked)
+    return ranked, [1 / (r + 1) ** 1.1 for r in range(len(ranked))]
+
+
+def _words(rng: random.Random, n: int) -> list[str]:
+    words, weights = vocabulary()
+    return rng.choices(words, weights, k=n)
+
+
 def _sentence(rng: random.Random) -> str:
     n = rng.random()
-    if n < 0.15:
+    if n < 0.1:
         return f"Doctor {rng.choice(NAMES)} {rng.choice(VERBS)} the {rng.choice(ADJS)} {rng.choice(NOUNS)} on " \
                f"{rng.choice(DAYS)}."
-    if n < 0.3:
+    if n < 0.2:
         return f"The code for the {rng.choice(NOUNS)} is {rng.choice('ABCDEFGHJK')}{rng.randint(100, 9999)}."
-    return f"The {rng.choice(ADJS)} {rng.choice(NOUNS)} near gate {rng.randint(1, 60)} was {rng.choice(VERBS)} " \
-           f"after {rng.randint(2, 900)} {rng.choice(['kilograms', 'units', 'minutes', 'euros'])}."
+    words = _words(rng, rng.randint(6, 12))
+    for i in range(1, len(words), 3):
+        words.insert(i, rng.choice(FUNCTION))
+    return " ".join(words).capitalize() + "."
 
 
 def synthetic_records(video_id: str, duration: float, seed: int) -> dict[str, list[Any]]:
@@ -75,8 +100,9 @@ def synthetic_records(video_id: str, duration: float, seed: int) -> dict[str, li
         t = w + rng.uniform(1.5, 5.0)
     lines, t = [], rng.uniform(0, 10)
     while t < duration - 4:
-        text = rng.choice([f"{rng.choice(NOUNS).upper()} {rng.randint(1, 99)}", f"Invoice No. {rng.randint(1000, 9999)}-"
-                           f"{rng.choice('ABCD')}", f"{rng.choice(DAYS)} {rng.randint(8, 18)}:00", rng.choice(NAMES)])
+        text = rng.choice([f"{' '.join(_words(rng, 2)).upper()} {rng.randint(1, 99)}", f"Invoice No. "
+                           f"{rng.randint(1000, 9999)}-{rng.choice('ABCD')}", f"{rng.choice(DAYS)} {rng.randint(8, 18)}:00",
+                           rng.choice(NAMES), " ".join(_words(rng, 3)).title()])
         lines.append(TextLine(video_id=video_id, span=Span(round(t, 3), round(t + 4, 3)), text=text, score=0.95,
                               box=(0.1, 0.8, 0.6, 0.9), frames=4, source="synthetic"))
         t += rng.uniform(20, 40)
@@ -89,39 +115,48 @@ def synthetic_records(video_id: str, duration: float, seed: int) -> dict[str, li
     return {"scan": shots, "asr": speech, "ocr": lines, "detect": objects}
 
 
-def build_library(folder: Path, hours: float, videos: int, seed: int = 0) -> dict[str, Any]:
-    """The catalog and the memory of ``videos`` synthetic videos of ``hours`` in all (kept: built once)."""
-    from ..config import load_settings
+def synthetic_catalog(folder: Path, videos: int, duration: float) -> list[str]:
+    """Catalog entries of ``videos`` H.264 videos of ``duration`` s under ``folder`` (their files do not exist):
+    ``site-NN/camera-NNN.mp4``. Returns their ids."""
     from ..index.catalog import Catalog, FileRow
-    from ..library import Library
+    from ..index.discovery import INDEX_DIR_NAME
     from ..records import ProbeInfo
 
-    marker = folder / ".vidgraph" / "bench.json"
-    if marker.is_file():
-        return json.loads(marker.read_text())
-    folder.mkdir(parents=True, exist_ok=True)
-    library = Library(folder, settings=load_settings(threads=2))
-    catalog = Catalog(library.catalog_path, create=True)
-    duration = hours * 3600 / videos
-    started = time.perf_counter()
-    docs = 0
-    try:
+    index = folder / INDEX_DIR_NAME
+    index.mkdir(parents=True, exist_ok=True)
+    ids = []
+    with Catalog(index / "catalog.sqlite", create=True) as catalog:
         for n in range(videos):
-            vid = f"{n:032x}"
-            name = f"site-{n // 10:02d}/camera-{n:03d}.mp4"
+            vid, name = f"{n:032x}", f"site-{n // 10:02d}/camera-{n:03d}.mp4"
             info = ProbeInfo(video_id=vid, path=str(folder / name), size_bytes=int(duration * 250_000),
                              container="mov,mp4,m4a,3gp,3g2,mj2", duration=duration, has_video=True, has_audio=True,
                              width=1280, height=720, fps=25.0, video_codec="h264", audio_codec="aac",
                              audio_rate=48000, source="synthetic")
             catalog.put_files([FileRow(name, info.size_bytes, 0, vid, None)])
             catalog.put_video(info, name)
-            records = synthetic_records(vid, duration, seed * 100_003 + n)
-            stats = library.memory.build(vid, duration, records, fingerprint="synthetic", caption=False)
-            docs += sum(len(v) for v in records.values())
-            print(f"  memory {n + 1}/{videos}: {stats.events} events, {stats.entities} entities "
-                  f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
-    finally:
-        catalog.close()
+            ids.append(vid)
+    return ids
+
+
+def build_library(folder: Path, hours: float, videos: int, seed: int = 0) -> dict[str, Any]:
+    """The catalog and the memory of ``videos`` synthetic videos of ``hours`` in all (kept: built once)."""
+    from ..config import load_settings
+    from ..library import Library
+
+    marker = folder / ".vidgraph" / "bench.json"
+    if marker.is_file():
+        return json.loads(marker.read_text())
+    duration = hours * 3600 / videos
+    ids = synthetic_catalog(folder, videos, duration)
+    library = Library(folder, settings=load_settings(threads=2))
+    started = time.perf_counter()
+    docs = 0
+    for n, vid in enumerate(ids):
+        records = synthetic_records(vid, duration, seed * 100_003 + n)
+        stats = library.memory.build(vid, duration, records, fingerprint="synthetic", caption=False)
+        docs += sum(len(v) for v in records.values())
+        print(f"  memory {n + 1}/{videos}: {stats.events} events, {stats.entities} entities "
+              f"({time.perf_counter() - started:.0f} s)", file=sys.stderr, flush=True)
     meta = {"hours": hours, "videos": videos, "records": docs, "events": sum(len(library.memory.events(v))
                                                                             for v in library.memory.videos()),
             "build_seconds": round(time.perf_counter() - started, 1)}
@@ -133,9 +168,15 @@ SCRIPT = {"by": "prompt", "replies": {"tools": {"answer": "G4417", "option": Non
 QUESTIONS = ["What is the code for the locker?", "How many times is the pump mentioned?", "Who repaired the boiler?",
              "When was the north gate closed?", "What is the invoice number shown?", "Which comes first, the "
              "turbine or the crane?", "How many shots are there?", "What did Doctor Okafor inspect?"]
-SEARCHES = ["code for the locker", "broken pump near gate", "Doctor Tanaka", "invoice", "heavy crane delivered",
-            "kilograms of copper", "Thursday 14:00", "spare battery replaced", "G4417", "compressor inspected",
-            "north warehouse", "euros contract signed", "drone", "forklift moved after minutes", "Lindqvist"]
+PLANTED = ["code for the locker", "Doctor Tanaka", "invoice", "Thursday 14:00", "G4417", "compressor inspected",
+           "Lindqvist", "the broken pump", "code of the generator"]
+
+
+def search_text(rng: random.Random) -> str:
+    """A query as people type them: 1-4 words of the videos' vocabulary (common and rare), or a planted fact."""
+    if rng.random() < 0.3:
+        return rng.choice(PLANTED)
+    return " ".join(_words(rng, rng.randint(1, 4)))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -161,7 +202,7 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
             while time.monotonic() < deadline:
                 t0 = time.perf_counter()
                 try:
-                    r = await client.get("/api/search", params={"q": rng.choice(SEARCHES), "k": 10})
+                    r = await client.get("/api/search", params={"q": search_text(rng), "k": 10})
                     ok = r.status_code == 200 and isinstance(r.json(), list)
                 except httpx.HTTPError:
                     ok = False
@@ -257,7 +298,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from ..serve.server import free_port
 
     work = args.work or Path(tempfile.mkdtemp(prefix="vidgraph-bench-serve-"))
-    folder = work / f"library-{args.hours:g}h-{args.videos}v-s{args.seed}"
+    folder = work / f"library-{args.hours:g}h-{args.videos}v-s{args.seed}-zipf"
     print(f"building the synthetic library in {folder} (once)", file=sys.stderr)
     meta = build_library(folder, args.hours, args.videos, args.seed)
     script = work / "scripted.json"

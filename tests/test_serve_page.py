@@ -56,7 +56,8 @@ def test_ask_streams_steps_then_a_cited_moment_plays(page, server, tmp_path):
     page.wait_for_selector("#status[data-state=ready]", timeout=15000)
     assert page.locator("#videos li[data-name]").count() == 2
     page.fill("#filter", "oth")
-    page.wait_for_function("document.querySelectorAll('#videos li[data-name]:not([hidden])').length === 1")
+    page.wait_for_function("[...document.querySelectorAll('#videos li[data-name]')].filter(li => li.offsetParent)"
+                           ".length === 1")  # shown, not only marked
     page.fill("#filter", "")
     page.click("#videos li[data-name='fixture.mp4']")  # ask about this video only
 
@@ -105,3 +106,34 @@ def test_the_api_docs_render_offline(page, server):
     page.wait_for_selector(".opblock-summary-path", timeout=20000)
     paths = page.locator(".opblock-summary-path").all_inner_texts()
     assert any("/api/ask/stream" in p for p in paths) and not page.external
+
+
+def test_a_hundred_videos_list_and_filter(browser, tmp_path):
+    """A catalog of 100 one-hour videos (their files absent: thumbnails are 404s, the page goes on): all listed,
+    filtered as one types, without re-rendering the list."""
+    import time
+
+    from vidgraph.eval.bench_serve import synthetic_catalog
+
+    folder = tmp_path / "many"
+    synthetic_catalog(folder, 100, 3600.0)
+    with ThreadedServer(create_app(folder, scripted(), mcp=False, preload=False)) as s:
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        page = ctx.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        began = time.monotonic()
+        page.goto(s.url + "/")
+        page.wait_for_selector("#status[data-state=ready]", timeout=15000)
+        loaded = time.monotonic() - began
+        visible = "[...document.querySelectorAll('#videos li[data-name]')].filter(li => li.offsetParent).length"
+        assert page.evaluate(visible) == 100 and page.locator("#count").inner_text() == "100 of 100 videos"
+        page.evaluate("document.querySelector('#videos li[data-name]').dataset.mark = 'kept'")
+        page.fill("#filter", "site-07")
+        page.wait_for_function(f"{visible} === 10")
+        page.fill("#filter", "camera-042")
+        page.wait_for_function(f"{visible} === 1")
+        assert page.evaluate("document.querySelector('#videos li[data-name]').dataset.mark") == "kept"  # same nodes
+        page.screenshot(path=str(tmp_path / "page-100.png"))
+        ctx.close()
+    assert loaded < 10 and not errors, (loaded, errors)
