@@ -37,6 +37,9 @@ def serve(
     cors: Annotated[Optional[list[str]], typer.Option(  # noqa: UP007
         "--cors", metavar="ORIGIN", help="Allow this web origin to call the API from a browser (repeat; "
         "default: none).", show_default=False)] = None,
+    stages: Annotated[Optional[str], typer.Option(  # noqa: UP007
+        "--stages", metavar="STAGES", help="Stages an index run started from the page runs, comma-separated "
+        "(e.g. scan,asr). \\[default: every stage]", show_default=False)] = None,
     no_mcp: Annotated[bool, typer.Option("--no-mcp", help="Do not serve MCP at /mcp.")] = False,
     index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--index-dir", help="Where the index lives. \\[default: FOLDER/.vidgraph]", show_default=False)] = None,
@@ -52,7 +55,9 @@ def serve(
     token = os.environ.get(token_env) or None
     check_bind(host, token, token_env)  # before anything loads or listens
     library = Library(folder, index_dir=index_dir)
-    app_ = create_app(library, model, token=token, host=host, cors=cors or (), limits=Limits(ask_queue=queue),
+    index_stages = tuple(x.strip() for x in stages.split(",") if x.strip()) if stages else None
+    app_ = create_app(library, model, token=token, host=host, cors=cors or (),
+                      limits=Limits(ask_queue=queue, index_stages=index_stages),
                       mcp=not no_mcp)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     err = terminal(stderr=True)

@@ -50,6 +50,8 @@ class Limits:
     media_wait: float = 30.0
     """Seconds a request waits for a clip or a playable copy before it gets 503 + Retry-After (the work goes on)."""
     catalog_ttl: float = 5.0
+    index_stages: tuple[str, ...] | None = None
+    """Stages an index run without its own runs (``vidgraph serve --stages``; default: every stage)."""
 
 
 class Service:
@@ -281,6 +283,7 @@ class Service:
         from ..tools.registry import resolve_stages
 
         assert self.indexer is not None, "Service.start() first"
+        stages = stages or self.limits.index_stages
         if stages:
             resolve_stages(list(stages), self.settings)  # an unknown stage is refused now, not in the worker
         return self.indexer.submit(Job("index", {"stages": list(stages) if stages else None,

@@ -137,3 +137,31 @@ def test_a_hundred_videos_list_and_filter(browser, tmp_path):
         page.screenshot(path=str(tmp_path / "page-100.png"))
         ctx.close()
     assert loaded < 10 and not errors, (loaded, errors)
+
+
+def test_indexing_from_the_page_shows_progress_then_the_video(browser, tmp_path):
+    from helpers_serve import h264
+
+    from vidgraph.serve.service import Limits
+
+    h264(tmp_path / "videos" / "new.mp4", 4)
+    app = create_app(tmp_path / "videos", scripted(), mcp=False, preload=False, limits=Limits(index_stages=("scan",)))
+    with ThreadedServer(app) as s:
+        ctx = browser.new_context()
+        page = ctx.new_page()
+        seen: list[str] = []
+        page.expose_function("note", lambda text: seen.append(text))
+        page.goto(s.url + "/")
+        page.wait_for_selector("#status[data-state=ready]", timeout=15000)
+        assert page.locator("#videos li[data-name]").count() == 0
+        page.evaluate("new MutationObserver(() => window.note(document.querySelector('#index-progress').textContent))"
+                      ".observe(document.querySelector('#index-progress'), {childList: true, characterData: true, "
+                      "subtree: true})")
+        page.click("#index-btn")
+        page.wait_for_function("document.querySelector('#index-progress').textContent.startsWith('done')",
+                               timeout=60000)
+        page.wait_for_selector("#videos li[data-name='new.mp4']", timeout=10000)
+        assert any(t.startswith(("indexing", "scan", "memory", "hashing", "1 videos")) for t in seen), seen
+        page.click("#videos li[data-name='new.mp4']")
+        assert wait_seeked(page) < 1.0  # it plays from the start
+        ctx.close()
