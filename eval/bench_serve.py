@@ -164,7 +164,17 @@ def build_library(folder: Path, hours: float, videos: int, seed: int = 0) -> dic
     return meta
 
 
-SCRIPT = {"by": "prompt", "replies": {"tools": {"answer": "G4417", "option": None, "call": 0}}}
+def model_script() -> dict[str, Any]:
+    """The scripted model: every turn of the tool loop answers the most common word of the videos (cited where
+    the evidence holds it, rejected where it does not)."""
+    return {"by": "prompt", "replies": {"tools": {"answer": vocabulary()[0][0], "option": None, "call": 0}}}
+
+
+def ask_text(rng: random.Random) -> str:
+    """A question: half of them of the kinds the index computes (counts, order, shots), half lookups."""
+    if rng.random() < 0.5:
+        return rng.choice(QUESTIONS)
+    return f"What is said about the {' '.join(_words(rng, rng.randint(1, 2)))}?"
 QUESTIONS = ["What is the code for the locker?", "How many times is the pump mentioned?", "Who repaired the boiler?",
              "When was the north gate closed?", "What is the invoice number shown?", "Which comes first, the "
              "turbine or the crane?", "How many shots are there?", "What did Doctor Okafor inspect?"]
@@ -217,7 +227,7 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
             n = 0
             while time.monotonic() < deadline:
                 n += 1
-                question = f"{rng.choice(QUESTIONS)} (asker {i}, {n})"
+                question = f"{ask_text(rng)} (asker {i}, {n})"
                 out["sent"] += 1
                 t0 = time.perf_counter()
                 try:
@@ -302,7 +312,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"building the synthetic library in {folder} (once)", file=sys.stderr)
     meta = build_library(folder, args.hours, args.videos, args.seed)
     script = work / "scripted.json"
-    script.write_text(json.dumps(SCRIPT))
+    script.write_text(json.dumps(model_script()))
     port = args.port or free_port()
     proc = serve(folder, script, port, args.queue)
     try:
