@@ -266,7 +266,8 @@ figure{{display:inline-block;vertical-align:top;width:300px;margin:6px}}video{{w
 .missing{{width:300px;height:168px;background:#e5e7eb}}.dim{{color:#6b7280}}</style></head><body>
 <p class="dim">{escape(answer.question)}</p>{f'<ol type="A">{options}</ol>' if options else ''}
 <p class="answer">{escape(answer.text)}</p>
-<p class="dim">confidence {answer.confidence:.2f} · {escape(answer.strategy)} · {escape(answer.model)} · {escape(str(answer.cost))}</p>
+<p class="dim">confidence {answer.confidence:.2f} · {escape(answer.strategy)} · {escape(answer.model)} ·
+{escape(str(answer.cost))}</p>
 <h3>Cited moments</h3><div>{''.join(cards) or '<i>none</i>'}</div>
 {f'<h3>Problems</h3><ul>{notes}</ul>' if notes else ''}
 <details><summary>trace ({len(answer.trace)} steps)</summary><ol>{steps}</ol></details>

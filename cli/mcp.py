@@ -15,7 +15,8 @@ from .app import app, command, examples
                   "vidgraph's agents, and the exact query tools (find, count, locate, order, read, screen). "
                   "Every result carries (video, start, end).\n\n"
                   "Configure a client with the absolute path of this command, e.g. Claude Desktop: "
-                  '{"mcpServers": {"vidgraph": {"command": "/abs/.venv/bin/vidgraph", "args": ["mcp", "/abs/videos"]}}}. '
+                  '{"mcpServers": {"vidgraph": {"command": "/abs/.venv/bin/vidgraph", '
+                  '"args": ["mcp", "/abs/videos"]}}}. '
                   "Nothing but the protocol goes to stdout; logs go to stderr.",
              epilog=examples(("vidgraph mcp ~/videos", "stdio"),
                               ("claude mcp add vidgraph -- /abs/.venv/bin/vidgraph mcp /abs/videos", "Claude Code")))

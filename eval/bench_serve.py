@@ -85,7 +85,8 @@ def synthetic_records(video_id: str, duration: float, seed: int) -> dict[str, li
     shots, t = [], 0.0
     while t < duration:
         end = min(duration, t + rng.uniform(10, 50))
-        shots.append(Shot(video_id=video_id, index=len(shots), span=Span(round(t, 3), round(end, 3)), source="synthetic"))
+        shots.append(Shot(video_id=video_id, index=len(shots), span=Span(round(t, 3), round(end, 3)),
+                          source="synthetic"))
         t = end
     speech, t = [], rng.uniform(0, 3)
     while t < duration - 5:
@@ -100,9 +101,10 @@ def synthetic_records(video_id: str, duration: float, seed: int) -> dict[str, li
         t = w + rng.uniform(1.5, 5.0)
     lines, t = [], rng.uniform(0, 10)
     while t < duration - 4:
-        text = rng.choice([f"{' '.join(_words(rng, 2)).upper()} {rng.randint(1, 99)}", f"Invoice No. "
-                           f"{rng.randint(1000, 9999)}-{rng.choice('ABCD')}", f"{rng.choice(DAYS)} {rng.randint(8, 18)}:00",
-                           rng.choice(NAMES), " ".join(_words(rng, 3)).title()])
+        text = rng.choice([f"{' '.join(_words(rng, 2)).upper()} {rng.randint(1, 99)}",
+                           f"Invoice No. {rng.randint(1000, 9999)}-{rng.choice('ABCD')}",
+                           f"{rng.choice(DAYS)} {rng.randint(8, 18)}:00", rng.choice(NAMES),
+                           " ".join(_words(rng, 3)).title()])
         lines.append(TextLine(video_id=video_id, span=Span(round(t, 3), round(t + 4, 3)), text=text, score=0.95,
                               box=(0.1, 0.8, 0.6, 0.9), frames=4, source="synthetic"))
         t += rng.uniform(20, 40)

@@ -141,10 +141,11 @@ def _docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="vidgraph API",
-                                   swagger_js_url="/_docs/swagger-ui-bundle.js", swagger_css_url="/_docs/swagger-ui.css",
-                                   swagger_favicon_url="/_docs/favicon.png")
+                                   swagger_js_url="/_docs/swagger-ui-bundle.js",
+                                   swagger_css_url="/_docs/swagger-ui.css", swagger_favicon_url="/_docs/favicon.png")
 
     @app.get("/redoc", include_in_schema=False)
     def redoc() -> HTMLResponse:
-        return get_redoc_html(openapi_url="/openapi.json", title="vidgraph API", redoc_js_url="/_docs/redoc.standalone.js",
-                              redoc_favicon_url="/_docs/favicon.png", with_google_fonts=False)
+        return get_redoc_html(openapi_url="/openapi.json", title="vidgraph API",
+                              redoc_js_url="/_docs/redoc.standalone.js", redoc_favicon_url="/_docs/favicon.png",
+                              with_google_fonts=False)

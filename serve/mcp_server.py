@@ -177,7 +177,8 @@ def build_mcp(service: Service) -> MCPServer:
         stop = entry.duration if end is None else end
         view = service.index_view(entry, ["transcript"])
         return Lines(lines=[Line(**moment(entry.video_id, Span(s["start"], s["end"])), modality="speech",
-                                 text=s["text"]) for s in view["transcript"] if s["end"] >= start and s["start"] <= stop])
+                                 text=s["text"])
+                            for s in view["transcript"] if s["end"] >= start and s["start"] <= stop])
 
     @tool
     def list_shots(video: str) -> Shots:
@@ -201,7 +202,8 @@ def build_mcp(service: Service) -> MCPServer:
         return out
 
     @tool
-    def find(query: str, modality: Modality = "any", video: str | None = None, videos: list[str] | None = None) -> ToolResult:
+    def find(query: str, modality: Modality = "any", video: str | None = None,
+             videos: list[str] | None = None) -> ToolResult:
         """Every occurrence of a word, phrase, on-screen text or object label, in time order (speech at word
         level); exact, then fuzzy, then by meaning."""
         return result(service.query(videos).find(query, modality, video_id(video) if video else None))

@@ -35,9 +35,11 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info") -> None:
-    """Serve ``app`` until Ctrl-C (one process: one model)."""
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5,
+def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info", grace: float = 30.0) -> None:
+    """Serve ``app`` until Ctrl-C (one process: one model). On Ctrl-C it stops listening, ends the event streams,
+    and gives the questions already accepted ``grace`` seconds to be answered to their clients (they are answered
+    in any case before the process exits); a second Ctrl-C stops at once."""
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=int(grace),
                             lifespan="on", access_log=log_level == "debug")
     _Server(config).run()
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError, StoreError
-from ..records import Frame, ObjectSpan, Shot, Span, TextLine, TranscriptSegment
+from ..records import ObjectSpan, Shot, Span, TextLine, TranscriptSegment
 from .jobs import Job, NotFound, Worker
 from .media import Media
 
@@ -164,7 +164,8 @@ class Service:
                 "width": info.width, "height": info.height, "fps": info.fps, "container": info.container,
                 "video_codec": info.video_codec, "audio_codec": info.audio_codec,
                 "served": self.file(entry) is not None, "browser_playable": browser_playable(info),
-                "media": f"/api/media/{entry.video_id}", "thumbnail": _thumb(entry.video_id, min(1.0, entry.duration / 2))}
+                "media": f"/api/media/{entry.video_id}",
+                "thumbnail": _thumb(entry.video_id, min(1.0, entry.duration / 2))}
 
     def index_view(self, entry: VideoEntry, sections: Sequence[str] = SECTIONS, words: bool = False) -> dict[str, Any]:
         """A video's index: shots, transcript, on-screen text, objects and memory events, as moments."""

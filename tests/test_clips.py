@@ -45,7 +45,8 @@ def test_webm_and_sources_a_browser_cannot_play(tmp_path):
 
 def test_vidgraph_clip(agents_library, tmp_path):
     out = tmp_path / "moment.mp4"
-    result = CliRunner().invoke(app, ["clip", str(agents_library.folder), "fixture.mp4", "0:12", "15.5", "-o", str(out)])
+    result = CliRunner().invoke(app, ["clip", str(agents_library.folder), "fixture.mp4", "0:12", "15.5",
+                                      "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "fixture.mp4 0:12.0–0:15.5" in result.stdout and abs(probe(out).duration - 3.5) < 0.1
     bad = CliRunner().invoke(app, ["clip", str(agents_library.folder), "fixture.mp4", "70", "80", "-o", str(out)])

@@ -62,8 +62,8 @@ def test_mcp_over_stdio(agents_library):
 
     # the client passes only a few environment variables on: give the import path of this checkout
     env = {k: os.environ[k] for k in ("PATH", "HOME", "PYTHONPATH", "VIDGRAPH_TEST_CACHE") if k in os.environ}
-    params = StdioServerParameters(command=sys.executable, args=["-m", "vidgraph.cli", "mcp", str(agents_library.folder)],
-                                   env=env)
+    params = StdioServerParameters(command=sys.executable,
+                                   args=["-m", "vidgraph.cli", "mcp", str(agents_library.folder)], env=env)
 
     async def main():
         async with stdio_client(params) as (read, write):

@@ -68,7 +68,8 @@ def test_ask_streams_steps_then_a_cited_moment_plays(page, server, tmp_path):
     page.wait_for_selector("#citations li", timeout=30000)
     assert page.locator("#answer").inner_text() == "4821-B"
     assert page.locator("#steps li").count() >= 3
-    page.wait_for_function("[...document.querySelectorAll('#citations img')].every(i => i.complete && i.naturalWidth > 0)")
+    page.wait_for_function("[...document.querySelectorAll('#citations img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
 
     first = page.locator("#citations li").first
     start, end = cited_span(first)

@@ -120,7 +120,8 @@ def _copy_frames(inp, iv, ia, ov, oa, out, span: Span, rate: Fraction, w: int, h
             out.mux(p)
 
 
-def still(src: str | Path, t: float, dst: str | Path, width: int | None = None, quality: int = 85) -> tuple[Path, float]:
+def still(src: str | Path, t: float, dst: str | Path, width: int | None = None,
+          quality: int = 85) -> tuple[Path, float]:
     """The frame nearest to ``t`` as a JPEG (at most ``width`` wide); returns the file and the frame's time."""
     from .scan import save_jpeg
 
