@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ..records import LETTERS, Record, Span, fmt_span
 
@@ -118,12 +119,13 @@ class Answer(Record):
     def _repr_html_(self) -> str:
         return answer_html(self)
 
-    def export(self, folder: str | Path, videos: Mapping[str, str | Path] | str | Path, fmt: str = "mp4",
-               pad: float = 1.0) -> Exported:
+    def export(self, folder: str | Path, videos: Any, fmt: str = "mp4", pad: float = 1.0) -> Exported:
         """Write each cited moment as a clip (``fmt`` mp4 or webm, the span widened by ``pad`` s each side) with
-        ``report.html`` and ``answer.json`` into ``folder``. ``videos``: the file of each cited video by id, or the
-        library folder (a citation names its file relative to it); ``Library.export(answer, folder)`` passes them
-        for you. See ``export_answer``."""
+        ``report.html`` and ``answer.json`` into ``folder``. ``videos``: the ``Library`` (it knows its files:
+        ``Library.export``), the file of each cited video by id, or the library folder (a citation names its file
+        relative to it). See ``export_answer``."""
+        if hasattr(videos, "export") and hasattr(videos, "catalog_path"):  # a Library (not imported: it is above)
+            return videos.export(self, folder, fmt, pad)
         return export_answer(self, folder, videos, fmt, pad)
 
 

@@ -64,5 +64,7 @@ def test_an_answer_exports_from_the_library_folder_too(agents_library, tmp_path)
     assert abs(probe(clip).duration - (c.span.duration + 1.0)) < 0.15
     data = json.loads(done.json.read_text())
     assert data["text"] == "4821-B" and data["citations"][0]["frame"] is None  # no path of the index leaks out
+    again = answer.export(tmp_path / "lib", agents_library)  # the Library itself: Library.export
+    assert again.clips[0].is_file() and not again.problems
     missing = answer.export(tmp_path / "none", {})  # no file for the video: listed, not cut
     assert missing.clips == (None,) and "not available" in missing.problems[0]
