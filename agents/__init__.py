@@ -41,6 +41,9 @@ def check_question(question: str, options: Sequence[str] | None = None, strategy
                           "give --option between 2 and 10 times, or not at all (in Python: 2 to 10 options)")
     if any(not o for o in options):
         raise ConfigError("an option is empty", "give each --option some text")
+    twice = next((o for i, o in enumerate(options) if o.casefold() in (p.casefold() for p in options[:i])), None)
+    if twice is not None:
+        raise ConfigError(f"the option {twice!r} is given twice", "give each choice once")
     return question, options
 
 

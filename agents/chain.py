@@ -31,7 +31,8 @@ def decide(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     steps = state.get("steps", 0)
     if steps >= kit.budget.steps:
-        return {"pending": {"action": "stop"}, "trace": [kit.step("budget", f"all {kit.budget.steps} search steps used")]}
+        return {"pending": {"action": "stop"},
+                "trace": [kit.step("budget", f"all {kit.budget.steps} search steps used")]}
     chain = _shown(state.get("chain", []))
     items = ranked_items(state, kit)
     rejected = (state.get("verdict") or {}).get("reason")

@@ -9,11 +9,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..records import LETTERS, Span, fmt_span
+from ..records import LETTERS, Span, fmt_span, parse_time
 from .intent import Intent
 from .state import Item, Observation
 from .words import content, fold, number_in, overlap_score, phrase_tokens, similar
 
+_TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
                        r"present|there)|none of (?:the|these|them)|no such|never (?:shown|said|mentioned)|cannot be "
                        r"(?:determined|known|told)|can't (?:tell|be determined)|does not (?:show|say|mention|appear)|"
@@ -64,6 +65,9 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     last = obs[-1]
     tool = getattr(last.call, "tool", "")
     ids = [i.id for i in last.items]
+    if tool == "most" and intent.kind == "count" and last.value:
+        n = int(last.value)
+        return _choose(Draft(str(n), cited=ids, confidence=0.7, by=tool, why=last.summary), options)
     if tool in ("count", "shots", "videos") and intent.kind in ("count", "shots", "videos"):
         n = int(last.value or 0)
         if n == 0:
@@ -75,9 +79,16 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
         if intent.kind == "count":
             return _choose(Draft(f"{n}{_unit(intent, n)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
                            options) if n else None
-        listed = [i.text for i in last.items]
-        return _choose(Draft(f"{len(listed)} lines: " + "; ".join(listed), cited=ids, confidence=0.7, by=tool,
-                             why=last.summary), options)
+        listed = list(last.items)
+        if intent.unit == "item" and len(listed) > 1:  # "the third item": the third line under the title
+            k = intent.occurrence if intent.occurrence > 0 else len(listed) - 1 + intent.occurrence + 1
+            if 1 <= k < len(listed):
+                item = listed[k]
+                return _choose(Draft(re.sub(r"^\s*\d+[.)]\s*", "", item.text), cited=[item.id], confidence=0.75,
+                                     by=tool, why=last.summary), options)
+            return None
+        return _choose(Draft(f"{len(listed)} lines: " + "; ".join(i.text for i in listed), cited=ids, confidence=0.7,
+                             by=tool, why=last.summary), options)
     if tool == "locate" and intent.kind == "when" and last.value is not None:
         span: Span = last.value
         nth = "" if intent.occurrence == 1 else f" ({_ordinal(intent.occurrence)} time)"
@@ -95,6 +106,16 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                              by=tool, why=last.summary)
             return None
         return draft
+    if tool == "speakers" and intent.kind == "speakers" and last.value:
+        n = int(last.value)
+        return _choose(Draft(f"{n} speaker{'s' * (n != 1)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
+                       options)
+    if tool == "who" and intent.kind == "who" and last.value:
+        return _who(last, options)
+    if tool == "said_by" and intent.kind == "said_by" and last.items and intent.targets and last.note != "semantic" \
+            and len(last.items) <= 2:
+        text = " ".join(i.text for i in last.items)
+        return _choose(Draft(text, cited=ids, confidence=0.6, by=tool, why=last.summary), options)
     if tool == "read_all" and intent.kind == "summary" and last.value:
         return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
@@ -104,6 +125,28 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
     return None
+
+
+def _who(last: Observation, options: Sequence[str]) -> Draft | None:
+    """"Who said X": the speaker of its first time (the others who say it too, after it), cited where said."""
+    order: list[str] = list(last.value)
+    first = next(i for i in last.items if i.speaker == order[0]) if any(i.speaker == order[0] for i in last.items) \
+        else last.items[0]
+    text = _speaker_text(order[0]) + ("" if len(order) == 1 else
+                                      " (also said by " + ", ".join(_speaker_text(w) for w in order[1:]) + ")")
+    draft = Draft(text, cited=[first.id], confidence=0.8, by="who", why=last.summary)
+    if not options:
+        return draft
+    named = [k for k, o in enumerate(options) if fold(order[0]) in fold(o) or (
+        re.fullmatch(r"S\d+", order[0]) and re.search(rf"\bspeaker {order[0][1:]}\b|\b{order[0]}\b", o, re.I))]
+    if len(named) == 1:
+        k = named[0]
+        return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], draft.cited, 0.8, True, "who", last.summary)
+    return _choose(draft, options)
+
+
+def _speaker_text(who: str) -> str:
+    return f"speaker {who} (the video gives no name)" if re.fullmatch(r"S\d+", who) else who
 
 
 def _unit(intent: Intent, n: int) -> str:
@@ -172,7 +215,13 @@ def _names(text: str, video: str) -> bool:
 
 # -- citations of a model's answer ---------------------------------------------------------------------------------
 def attribute(answer: str, items: Sequence[Item]) -> list[int]:
-    """The items that hold the answer's content (its numbers and codes exactly, its words fuzzily), best first."""
+    """The items that hold the answer's content (its numbers and codes exactly, its words fuzzily), best first; an
+    answer that is a time cites the items whose moment holds that time."""
+    stamps = [parse_time(m[0]) for m in _TIME.finditer(answer)]
+    shown = any(m[0] in i.text for m in _TIME.finditer(answer) for i in items)  # a clock on screen, not a moment
+    if stamps and not shown and not _TIME.sub("", answer).strip(" -–—,.;:()at"):
+        at = [i for i in items if any(i.span.start - 1 <= t <= i.span.end + 1 for t in stamps)]
+        return [i.id for i in sorted(at, key=lambda i: i.span.duration)][:2]
     want = content(phrase_tokens(answer))
     if not want:
         return []
@@ -209,14 +258,14 @@ def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[
     videos do not hold. An answer found next to nothing the question names is not an answer to it."""
     near = {h for i in [item, *around] if i.video_id == item.video_id and abs(i.span.start - item.span.start) <= 15
             for h in phrase_tokens(i.text)}
-    words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in _GENERIC]
+    words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in GENERIC]
     known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
-    if not known:
-        return False
+    if not known:  # the question names only kinds of things ("which dish…"): nothing to hold the evidence to
+        return True
     hits = sum(any(similar(w, h) for h in near) for w in known)
     return hits >= 1 and hits / len(known) >= 0.5
 
 
-_GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
+GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
             "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
             "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given"}

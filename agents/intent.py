@@ -7,15 +7,18 @@ where to look (speech, on-screen text, objects) and which occurrence — and fro
 
 The model still chooses: these calls are suggestions it may take, change or ignore (a larger model writes its
 own). Kinds: ``count``, ``order``, ``when``, ``during`` (what is shown while something is said, or the reverse),
-``which_video``, ``list`` (the lines on a screen), ``shots``, ``videos``, ``lookup`` (find a fact and read it).
+``which_video``, ``list`` (the lines on a screen), ``shots``, ``videos``, ``speakers`` (how many people speak),
+``who`` (who says something), ``said_by`` (what one speaker says), ``summary``, ``lookup`` (find a fact and read
+it).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..records import parse_time
 from .words import STOP, fold, ordinal
 
 _SAID = r"(?:said|say|says|saying|spoken|speak|speaks|mentioned|mention|mentions|heard|hear|pronounced|uttered|" \
@@ -26,6 +29,7 @@ _TEXTY = r"\b(?:text|caption|captions|title|titles|sign|signs|slide|slides|label
          r"credits?|written|lower third|headline|list|bullet|on[- ]?screen)\b"
 _QUOTED = re.compile(r"(?:^|(?<=[\s(:,]))[\"“‘'«](.+?)[\"”’'»](?=[\s?.,!;:)]|$)")
 _AUX = r"(?:is|are|was|were|does|do|did|has|have|had|will|can)"
+_LIST_UNITS = ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word")
 _SPEAKER = r"(?:speaker|narrator|presenter|voice|man|woman|host|announcer|person|he|she|they|someone|video)"
 _NTH = r"(first|second|third|fourth|fifth|last|final|\d+(?:st|nd|rd|th))"
 
@@ -56,6 +60,11 @@ class Intent:
     relation: str = "during"
     """For ``during``: read at the moment found (``during``), or just ``after`` / ``before`` it."""
     question: str = ""
+    speaker: str = ""
+    """For ``said_by``: the speaker named (a name, "the second speaker", "S2")."""
+    sure: bool = False
+    """The targets come from quotes, capitals or a wording pattern (not the last-words guess): what the question
+    is about, so a target the videos never say or show makes it unanswerable."""
 
     def calls(self) -> list[Call]:
         """The tool calls that answer this kind of question, best first."""
@@ -66,8 +75,12 @@ class Intent:
             return [Call("count", {"query": self.unit or "shots"})]
         if self.kind == "videos":
             return [Call("videos")]
+        if self.kind == "count" and first and self.unit == "thing":
+            return [Call("most", {"query": first}), Call("count", {"query": first, "modality": "objects"})]
+        if self.kind == "quantity" and first:
+            return [Call("find", {"query": first, "modality": m})]
         if self.kind == "count" and first:
-            if self.unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word") and m != "speech":
+            if self.unit in _LIST_UNITS and m != "speech":
                 return [Call("screen", {"query": first}), Call("count", {"query": first, "modality": m})]
             return [Call("count", {"query": first, "modality": m}), Call("find", {"query": first, "modality": m})]
         if self.kind == "order" and len(t) >= 2:
@@ -80,6 +93,15 @@ class Intent:
             return [Call("find", {"query": first, "modality": m}), Call("search", {"query": first})]
         if self.kind == "list" and first:
             return [Call("screen", {"query": first})]
+        if self.kind == "speakers":
+            return [Call("speakers")]
+        if self.kind == "who" and self.unit == "time":
+            return [Call("who", {"at": parse_time(re.sub(r"\s*s$", "", first))})]
+        if self.kind == "who" and first:
+            return [Call("who", {"query": first}), Call("find", {"query": first, "modality": "speech"})]
+        if self.kind == "said_by":
+            rest = Call("find", {"query": first, "modality": "speech"}) if first else Call("speakers")
+            return [Call("said_by", {"speaker": self.speaker, "query": first}), rest]
         if self.kind == "summary":
             return [Call("read_all", {"question": self.question})]
         return [Call("search", {"query": first or ""})]
@@ -87,9 +109,18 @@ class Intent:
 
 def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> Intent:
     """The intent of ``question`` (its options help for ordering and which-video questions)."""
+    intent = _read(question, options)
+    q = " ".join(fold(question).split())
+    named = {fold(t) for t in [m.group(1).strip() for m in _QUOTED.finditer(question)] + _caps(question)}
+    named.add(_pattern_object(q, _SURE))
+    sure = bool(intent.targets) and (intent.kind == "quantity" or all(fold(t) in named for t in intent.targets))
+    return replace(intent, sure=sure)
+
+
+def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     q = " ".join(fold(question).split())
     q = re.sub(r"\bbefore or after\b|\bafter or before\b", "before", q)
-    quoted = [m.group(1).strip() for m in _QUOTED.finditer(question)]
+    quoted = [m.group(1).strip() for m in _QUOTED.finditer(question)] or _caps(question)
     modality = _modality(q)
     occurrence = _occurrence(q)
     if re.search(r"\bhow many (?:different |distinct |separate )?(?:camera )?(shots|cuts|scenes|scene changes|"
@@ -98,9 +129,12 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
         return Intent("shots", unit={"cuts": "cuts"}.get(unit, "shots"))
     if re.search(r"\bhow many (videos|files|recordings)\b", q):
         return Intent("videos")
+    voices = _voices(q, question, quoted)
+    if voices is not None:
+        return voices
     if re.search(r"\b(summar\w*|overview|main (?:topic|idea|theme|point|message)s?|gist|what (?:is|are) (?:this|the) "
-                 r"(?:video|clip|recording|film)s? (?:about|mainly about)|what happens in (?:the|this) (?:video|clip))\b",
-                 q):
+                 r"(?:video|clip|recording|film)s? (?:about|mainly about)|"
+                 r"what happens in (?:the|this) (?:video|clip))\b", q):
         return Intent("summary", question=question)
     if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
         target = quoted[0] if quoted else _object_of(q)
@@ -123,6 +157,12 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
                  r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q):
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
+    nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
+    if nth and modality != "speech":
+        m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
+        target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
+        if target:
+            return Intent("list", (target,), "text", ordinal(nth.group(1)) or 1, unit="item")
     if re.search(r"\b(list|listed|bullet|items?)\b", q) and modality != "speech":
         m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
         target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
@@ -135,6 +175,12 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
 _SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
           r"called out|narrated|narrator|speaker|voice|audio|aloud|out loud)"
 """Words that put a question in the speech (unlike "mentioned", which may be said or written)."""
+
+
+def _caps(question: str) -> list[str]:
+    """Words written in capitals ("a TAXI sign", "the caption SAFETY DRILL"): text to look for as it is shown."""
+    runs = re.findall(r"\b[A-Z][A-Z0-9-]+(?:\s+[A-Z][A-Z0-9-]+)*\b", question)
+    return [r for r in runs if r not in ("TV", "OK", "ID", "PM", "AM") and not re.fullmatch(r"[A-Z]", r)]
 
 
 def _modality(q: str) -> str:
@@ -173,23 +219,43 @@ def _clean(phrase: str) -> str:
 
 
 def _object_of(q: str) -> str:
-    """The thing a question is about, from its wording ("when is the invoice shown" -> "invoice")."""
+    """The thing a question is about, from its wording ("when is the invoice shown" -> "invoice"), else a guess."""
+    return _pattern_object(q) or _fallback(q)
+
+
+def _pattern_object(q: str, only: tuple[int, ...] | None = None) -> str:
+    """The thing a question is about when a wording pattern names it, else "" (``only``: these patterns)."""
     patterns = [
         rf"\b{_SPEAKER}\s+(?:first\s+|again\s+|ever\s+|also\s+)?(?:say|says|said|mention|mentions|mentioned|talk about|"
-        rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| at )",
+        rf"talks about|read|reads|announce|announces)\s+(?:the (?:word|phrase|name) )?(.+?)"
+        rf"(?:\?|$| for the| the \w+ time| again| at )",
         rf"\b(?:word|phrase|name|term|text|caption|title|code)s?\s+(.+?)\s+(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b",
-        rf"\b{_AUX}\s+(?:the (?:speaker|narrator|presenter|voice|man|woman|host)\s+)?(?:first\s+)?(.+?)\s+(?:being\s+|first\s+|again\s+)?(?:{_SAID}|{_SHOWN})\b",
-        r"\b(?:say|says|mention|mentions|show|shows|display|displays|read|reads)\s+(?:the (?:word|phrase|name) )?(.+?)(?:\?|$| for the| the \w+ time| again| first| at )",
+        rf"\b{_AUX}\s+(?:the (?:speaker|narrator|presenter|voice|man|woman|host)\s+)?(?:first\s+)?(.+?)\s+"
+        rf"(?:being\s+|first\s+|again\s+)?(?:{_SAID}|{_SHOWN})\b",
+        r"\b(?:say|says|mention|mentions|show|shows|display|displays|read|reads)\s+(?:the (?:word|phrase|name) )?"
+        r"(.+?)(?:\?|$| for the| the \w+ time| again| first| at )",
         r"\bwhat (?:is|was|are|were) (?:the )?(.+?)(?:\?|$| shown| said| mentioned| in the video| on the screen)",
         r"\bwho (?:is|was) (?:the )?(.+?)(?:\?|$)",
         rf"\b(?:{_SAID}|{_SHOWN})\s+(.+?)(?:\?|$)",
     ]
-    for pattern in patterns:
+    for n, pattern in enumerate(patterns):
+        if only is not None and n not in only:
+            continue
         m = re.search(pattern, q)
         if m:
             phrase = _clean(m.group(1))
             if phrase and phrase not in STOP and not re.fullmatch(r"(it|this|that|there|they|he|she)", phrase):
                 return phrase
+    return ""
+
+
+_SURE = (0, 1, 4, 5)
+"""The patterns that name what must be said or shown for the question to have an answer: what a speaker says, a
+word said or shown, "what is the X", "who is the X" — not "which dish is named in the title" (a category)."""
+
+
+def _fallback(q: str) -> str:
+    """When no wording pattern fits: the question's last three content words."""
     words = [w for w in re.findall(r"[\w'-]+", q) if w not in STOP and w not in _QUESTION_WORDS]
     return " ".join(words[-3:])
 
@@ -199,6 +265,43 @@ _QUESTION_WORDS = {"many", "much", "often", "times", "time", "video", "clip", "s
                    "says", "show", "shows", "number", "count", "total"}
 
 
+_SPEAKS = r"(?:said|says|say|mentioned|mentions|asked|asks|talked about|talks about|spoke about|speaks about|" \
+          r"announced|announces|introduced|introduces|explained|explains|suggested|suggests|proposed|proposes|" \
+          r"thanked|thanks|answered|answers|replied|replies|called|calls|claimed|claims|promised|promises|" \
+          r"recommended|recommends|warned|warns|described|describes|told|tells|greeted|greets|uses|used)"
+_WHO_REF = r"(?:speaker|voice|person|participant|guest|interviewer|interviewee|panelist|host|presenter|narrator)"
+
+
+def _voices(q: str, question: str, quoted: list[str]) -> Intent | None:
+    """Questions about who speaks: "how many people speak", "who said X", "what did Ann / the second speaker say
+    (about X)"."""
+    if re.search(r"\bhow many (?:different |distinct |separate |individual )?(?:speakers|voices|(?:people|persons|"
+                 r"participants|men|women) (?:speak|speaks|talk|talks|are (?:speaking|talking)|were (?:speaking|"
+                 r"talking)|spoke|talked|take part|took part|are (?:heard|in the (?:conversation|meeting|"
+                 r"interview|discussion|call))))\b", q) or re.search(r"\bnumber of (?:speakers|voices)\b", q):
+        return Intent("speakers", unit="speaker")
+    at = re.search(r"\bwho (?:is|was) (?:speaking|talking)\b.*?\bat (\d{1,2}:\d{2}(?::\d{2})?|\d+(?:\.\d+)?\s*s)", q)
+    if at:
+        return Intent("who", (at.group(1),), "speech", unit="time")
+    m = re.search(rf"\b(?:who|which (?:{_WHO_REF}|one of them|of the (?:speakers|people|two|three)))\s+(?:first\s+)?"
+                  rf"(?:{_AUX}\s+)?(?:the one (?:who|that)\s+)?{_SPEAKS}\s+(.+?)\??$", q)
+    if m and not re.match(r"(?:by|in|on)\b", m.group(1)):
+        target = quoted[0] if quoted else _clean(re.sub(r"^(?:that|the words?|the phrase|us|about|(?:him|her|them)"
+                                                       r"sel(?:f|ves)(?: as)?)\s+", "", m.group(1)))
+        return Intent("who", (target,) if target else (), "speech")
+    m = re.search(r"\bwhat (?:did|does|do|has|had) (.+?) (?:say|said|mention|talk about|think|suggest|propose|ask|"
+                  r"explain|tell us|answer|reply|describe|claim|promise|recommend)(?:\s+(?:about|of|on|regarding|"
+                  r"concerning)\s+(.+?))?\s*\??$", q)
+    if m:
+        who = _clean(m.group(1))
+        named = re.search(rf"\b{re.escape(who)}\b", fold(question)) and any(
+            w[:1].isupper() for w in re.findall(r"[\w'-]+", question) if fold(w) in who.split())
+        if re.search(rf"\b{_WHO_REF}\b|^s\d+$", who) or (named and who not in STOP):
+            topic = _clean(m.group(2)) if m.group(2) else ""
+            return Intent("said_by", (topic,) if topic else (), "speech", speaker=who)
+    return None
+
+
 def _count(q: str, quoted: list[str], modality: str) -> Intent:
     unit_m = re.search(r"\bhow many (?:different |distinct |separate |individual )?([\w-]+)", q)
     unit = re.sub(r"(?<=[^s])s$", "", unit_m.group(1)) if unit_m else "time"
@@ -206,20 +309,29 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
     if quoted:
         return Intent("count", (quoted[0],), modality, unit=unit)
     m = re.search(rf"\bhow (?:many times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
-                  rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)(?:\?|$)", q) or \
+                  rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)"
+                  rf"(?:\?|$)", q) or \
         re.search(rf"\bhow many times (?:{_AUX} )?(?:the )?(.+?)\s+(?:being\s+)?(?:{_SAID}|{_SHOWN})\b", q) or \
         re.search(rf"\bhow often (?:{_AUX} )?(?:the )?(.+?)\s+(?:{_SAID}|{_SHOWN})\b", q)
     if m:
         return Intent("count", (_clean(m.group(1)),), modality, unit="time")
-    m = re.search(r"\b(?:items?|lines?|entries|entry|points?|bullets?|options?|steps?|names?|words?)\b.*?\b(?:on|in|under|"
-                  r"of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
-    if m and unit in ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word"):
+    m = re.search(r"\b(?:items?|lines?|entries|entry|points?|bullets?|options?|steps?|names?|words?)\b.*?"
+                  r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
+    if m and unit in _LIST_UNITS:
         return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
+    if re.search(r"\b(listed|on the list|in the list|on the slide|on the board)\b", q) and modality != "speech":
+        title = re.search(r"\bhow many (?:different |distinct )?([\w-]+)", q)
+        return Intent("count", (_clean(title.group(1)) if title else "list",), "text", unit="item")
+    m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
+                  r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
+    if m:  # "how many laptops did the speaker say were ordered": a number the video states, not a count
+        return Intent("quantity", (_clean(m.group(1)),), modality)
     m = re.search(r"\bhow many (?:different |distinct )?(.+?)\s+(?:are|were|is|can|do|does|appear|appears)\b", q) or \
         re.search(r"\bhow many (?:different |distinct )?(.+?)(?:\?|$)", q)
     target = _clean(m.group(1)) if m else _object_of(q)
-    return Intent("count", (target,) if target else (), "objects" if modality == "any" and _is_thing(target)
-                  else modality, unit=unit)
+    if modality in ("any", "objects") and _is_thing(target):
+        return Intent("count", (target,), "objects", unit="thing")
+    return Intent("count", (target,) if target else (), modality, unit=unit)
 
 
 def _is_thing(target: str) -> bool:
@@ -229,10 +341,10 @@ def _is_thing(target: str) -> bool:
     return bool(words) and (words[-1] in _LABEL_WORDS or words[-1].rstrip("s") in _COCO)
 
 
-_COCO = set("""person bicycle car motorcycle airplane bus train truck boat bird cat dog horse sheep cow elephant bear zebra
-giraffe backpack umbrella handbag tie suitcase frisbee skis snowboard kite skateboard surfboard bottle cup fork knife
-spoon bowl banana apple sandwich orange broccoli carrot pizza donut cake chair couch bed toilet tv laptop mouse remote
-keyboard microwave oven toaster sink refrigerator book clock vase scissors toothbrush""".split())
+_COCO = set("""person bicycle car motorcycle airplane bus train truck boat bird cat dog horse sheep cow elephant bear
+zebra giraffe backpack umbrella handbag tie suitcase frisbee skis snowboard kite skateboard surfboard bottle cup fork
+knife spoon bowl banana apple sandwich orange broccoli carrot pizza donut cake chair couch bed toilet tv laptop mouse
+remote keyboard microwave oven toaster sink refrigerator book clock vase scissors toothbrush""".split())
 
 
 def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[str]) -> list[str]:
@@ -242,8 +354,9 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
                                                   for o in options):
         return [_clean(fold(o)) for o in options]
     m = re.search(r"[,:]\s*(.+?)\s+or\s+(.+?)\??$", q) or \
-        re.search(rf"\b(?:is|was|are|were|does|do|did)\s+(?:the |a )?(?:{_SPEAKER}\s+)?(?:say|mention|show|display|read)?"
-                  rf"\s*(.+?)\s+(?:{_SAID}\s+|{_SHOWN}\s+|come\s+|comes\s+|happen\w*\s+)?(?:before|after)\s+(.+?)\??$", q)
+        re.search(rf"\b(?:is|was|are|were|does|do|did)\s+(?:the |a )?(?:{_SPEAKER}\s+)?"
+                  rf"(?:say|mention|show|display|read)?\s*(.+?)\s+(?:{_SAID}\s+|{_SHOWN}\s+|come\s+|comes\s+|"
+                  rf"happen\w*\s+)?(?:before|after)\s+(.+?)\??$", q)
     if m:
         parts = [p for part in m.groups() for p in re.split(r",\s*(?:or\s+)?", part)]
         return [c for c in (_clean(p) for p in parts) if c]
@@ -251,17 +364,29 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
 
 
 def _during(q: str, quoted: list[str]) -> Intent | None:
-    """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech)."""
-    m = re.search(rf"\bwhat (?:is|was|are|were|does|do) (?:\w+ )?(?:{_SHOWN}|{_SAID})\b.*?\b(?:while|when|as|during|"
-                  rf"at the (?:time|moment))\b(.+)$", q)
+    """"What is shown while X is said?" (then text) / "What is said when X is shown?" (then speech); also "X is on
+    screen: what is announced at that moment?"."""
+    if quoted and re.search(r"\b(?:at that (?:moment|time|point)|at the same time|meanwhile|simultaneously|while it "
+                            r"is (?:shown|on screen|displayed)|when it (?:is shown|appears))\b", q):
+        anchor_text = re.search(rf"{re.escape(fold(quoted[0]))}[^:?,.]*\b(?:{_SHOWN}|{_TEXTY})", q) is not None
+        asks_said = re.search(rf"\b{_SAID}\b", q.split(":")[-1]) is not None
+        return Intent("during", (quoted[0],), "text" if anchor_text else "speech", _occurrence(q),
+                      then="speech" if asks_said or anchor_text else "text")
+    m = re.search(rf"\b(?:what|which) (?:[\w-]+ ){{0,3}}(?:is|was|are|were|does|do|can be) (?:\w+ )?"
+                  rf"(?:{_SHOWN}|{_SAID}|{_TEXTY})\b.*?\b(?:while|when|as|during|at the (?:time|moment))\b(.+)$", q)
     if not m:
         return None
-    head, tail = q[: m.start(1)], m.group(1)
+    head, tail = q[: m.start(1)], m.group(1).strip()
     asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
     anchor_said = re.search(rf"\b{_SAID}\b", tail) is not None
-    target = quoted[0] if quoted else _clean(re.sub(rf"\b(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "",
-                                                    tail.replace("the speaker says", "").replace("someone says", "")))
-    target = re.sub(r"^(?:the (?:speaker|narrator|presenter|voice) (?:says|mentions|talks about)\s+)", "", target)
+    says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:says|said|mentions|mentioned|talks about|"
+                     rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to )?(.+)$", tail)
+    if quoted:
+        target = quoted[0]
+    elif says:  # "when the cook says to add the cream": what is said comes after the verb
+        target = _clean(says.group(1))
+    else:  # "while the invoice is shown": what is shown comes before the verb
+        target = _clean(re.sub(rf"\b(?:{_AUX}\s+)?(?:being\s+)?(?:{_SAID}|{_SHOWN})\b.*$", "", tail))
     if not target:
         return None
     anchor = "speech" if anchor_said else "text" if re.search(_TEXTY, tail) else "any"

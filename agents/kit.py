@@ -121,11 +121,12 @@ class Kit:
         return s
 
     # -- evidence items -------------------------------------------------------------------------------------------
-    def add(self, found: Iterable[tuple[str, Span, str, str, int]]) -> list[Item]:
-        """Evidence ``(video_id, span, modality, text, event)`` as numbered items (known evidence keeps its number)."""
+    def add(self, found: Iterable[tuple]) -> list[Item]:
+        """Evidence ``(video_id, span, modality, text, event[, speaker])`` as numbered items (known evidence keeps
+        its number)."""
         out = []
         with self._lock:
-            for video_id, span, modality, text, event in found:
+            for video_id, span, modality, text, event, *who in found:
                 text = " ".join(text.split())
                 if not text:
                     continue
@@ -133,7 +134,8 @@ class Kit:
                 if key in self._seen:
                     out.append(self.items[self._seen[key]])
                     continue
-                item = Item(len(self.items) + 1, video_id, self.name(video_id), span, modality, text, event)
+                item = Item(len(self.items) + 1, video_id, self.name(video_id), span, modality, text, event,
+                            who[0] if who else "")
                 self._seen[key] = item.id
                 self.items[item.id] = item
                 out.append(item)
@@ -145,7 +147,7 @@ class Kit:
     def observe(self, call: Any, result: Any, limit: int = 12) -> Observation:
         """A tool's result as a numbered observation whose evidence are numbered items (the citations)."""
         items = self.add((f.video_id, f.span, f.modality, f.text if not f.context or f.context == f.text else
-                          f"{f.text} (in: {f.context})", -1) for f in result.found[:limit])
+                          f"{f.text} (in: {f.context})", -1, f.speaker) for f in result.found[:limit])
         with self._lock:
             obs = Observation(len(self.observations) + 1, call, result.value, result.summary, tuple(items),
                               result.note, len(result.found))
@@ -156,11 +158,11 @@ class Kit:
         """The evidence of a memory event (speech per sentence, text per line, objects, scene, caption)."""
         span = within or event.span
         v, i = event.video_id, event.index
-        found: list[tuple[str, Span, str, str, int]] = []
+        found: list[tuple] = []
         for seg in event.speech:
             part = cut_segment(seg, span) if within else seg
             if part is not None:
-                found.append((v, part.span, "speech", part.text, i))
+                found.append((v, part.span, "speech", part.text, i, part.who))
         for line in event.text:
             if line.span.overlap(span) > 0 or span.contains(line.span.start):
                 found.append((v, Span(max(span.start, line.span.start), min(span.end, line.span.end)) if

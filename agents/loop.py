@@ -19,16 +19,16 @@ from typing import Any
 from ..models.base import Message
 from ..prompts import load, quote
 from ..records import LETTERS, Span
-from .compose import Draft, attribute, compose, not_shown_option, relevant
+from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question
 from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
-from .words import overlap_score
+from .words import content, overlap_score, phrase_tokens, similar
 
-TOOLS = ("search", "find", "count", "locate", "order", "read", "screen", "shots", "videos", "look", "read_all",
-         "deep_search")
+TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "speakers",
+         "who", "said_by", "look", "read_all", "deep_search")
 
 
 # -- the nodes --------------------------------------------------------------------------------------------------
@@ -52,6 +52,10 @@ def probe(state: State, runtime: Rt) -> dict:
     if not calls:
         return {}
     obs, trace = run(kit, calls[0])
+    if intent.kind == "quantity" and len(calls) > 1:  # the sentences naming the thing, then what matches the question
+        more, steps = run(kit, calls[1])
+        return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
+                "trace": trace + steps}
     if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
         span = _around(obs.items[0].span, intent.relation)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
@@ -66,6 +70,11 @@ def composed(state: State, runtime: Rt) -> dict:
     """The answer computed by a tool, when there is one (no model call)."""
     kit = runtime.context
     draft = compose(state["intent"], state["question"], state.get("options", []), state.get("observations", []))
+    missing = _never_shown(state["intent"], kit) if draft is None and not state.get("options") else ""
+    if missing:  # no model call: nothing it could read would be about this
+        return {"draft": None, "stop": True, "rejected": "", "trace": [kit.step(
+            "reflected", f"{missing!r} is never said or shown in the videos: the question is about something they "
+                         "do not hold")]}
     if draft is None:
         return {"draft": None}
     return {"draft": _as_state(draft), "trace": [kit.step("answered", f"{draft.text} — computed by {draft.by}: "
@@ -75,7 +84,7 @@ def composed(state: State, runtime: Rt) -> dict:
 def after_compose(state: State, runtime: Rt) -> str:
     """A computed answer ends the loop; otherwise the model reads — unless nothing was found and there is nothing
     left to try, which is an abstention without a model call."""
-    if state.get("draft"):
+    if state.get("draft") or state.get("stop"):
         return "conclude"
     found = any(o.items for o in state.get("observations", []))
     return "decide" if found or _menu(state, runtime.context) else "conclude"
@@ -86,7 +95,7 @@ def decide(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     options = state.get("options", [])
     talk = list(state.get("talk", []))
-    offer = bool(talk) or state["intent"].kind != "lookup"  # a lookup first reads what the search found
+    offer = bool(talk) or state["intent"].kind not in ("lookup", "quantity")  # first read what was found
     suggested = _menu(state, kit) if offer else []
     if not talk:
         prompt = question_block(state["question"], options) + "\n\n" + _observations(state.get("observations", []))
@@ -150,11 +159,14 @@ def check(state: State, runtime: Rt) -> dict:
             return _reject(state, kit, "the observations so far do not answer it")
         return {"draft": None, "rejected": "", "trace": [kit.step("reflected", "the model found no answer in the "
                                                                               "observations")]}
+    if answer.casefold() in state.get("refused", []):  # asked again, it gives the answer refused before: stop
+        return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{answer!r} again, after it was "
+                                                                              "rejected: no supported answer")]}
     cited = attribute(answer, items)
     if not cited:
-        return _reject(state, kit, f"{answer!r} is not in any observation")
+        return _reject(state, kit, f"{answer!r} is not in any observation", answer)
     if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary()) for i in cited):
-        return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks")
+        return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks", answer)
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
             "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
@@ -227,7 +239,11 @@ def _run(kit: Kit, call: Call) -> Observation:
              "order": lambda: q.order(list(a.get("targets", [])), a.get("modality", "any"), video),
              "read": lambda: q.read(video, span, a.get("modality", "any")),
              "screen": lambda: q.screen(a.get("query") or None, a.get("at"), video),
-             "shots": lambda: q.shots(video), "videos": q.videos_list}
+             "shots": lambda: q.shots(video), "videos": q.videos_list,
+             "most": lambda: q.most(a.get("query", ""), video),
+             "speakers": lambda: q.speakers(video),
+             "who": lambda: q.who(a.get("query", ""), video, float(a["at"]) if a.get("at") is not None else None),
+             "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video)}
     if call.tool not in tools:
         raise ValueError(f"there is no tool {call.tool!r}")
     return kit.observe(call, tools[call.tool]())
@@ -308,31 +324,55 @@ def _as_state(d: Draft) -> dict:
             "confidence": d.confidence}
 
 
-def _reject(state: State, kit: Kit, reason: str) -> dict:
-    return {"draft": None, "rejected": reason, "trace": [kit.step("reflected", f"rejected: {reason}")]}
+def _reject(state: State, kit: Kit, reason: str, answer: str = "") -> dict:
+    refused = [answer.casefold()] if answer else []
+    return {"draft": None, "rejected": reason, "refused": refused,
+            "trace": [kit.step("reflected", f"rejected: {reason}")]}
 
 
 def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list[Item]) -> dict:
     """Multiple choice: the chosen option, supported when an observation holds its words; with nothing behind
     any option, the one saying the video does not show it (when offered), else the model's choice, unsupported."""
     options = state.get("options", [])
+    vocabulary = kit.query.vocabulary()
+
+    def behind(text: str) -> list[int]:  # the evidence holding an option's words, if it is about the question
+        cited = attribute(text, items)
+        return cited if any(relevant(state["question"], kit.items[i], items, vocabulary) for i in cited) else []
+
     k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None
-    cited = attribute(options[k], items) if k is not None else []
+    cited = behind(options[k]) if k is not None else []
     none = not_shown_option(options)
     if k is not None and cited and k != none:
         draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.7)
         return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]} supported by "
                                                                          f"{', '.join(f'[{i}]' for i in cited)}")]}
-    supported = [j for j, o in enumerate(options) if j != none and attribute(o, items)]
+    supported = [j for j, o in enumerate(options) if j != none and behind(o)]
     if none is not None and not supported:
         draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
         return {"draft": _as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
                                                                          f"{LETTERS[none]}")]}
-    k = k if k is not None else (supported[0] if len(supported) == 1 else 0)
-    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], attribute(options[k], items), 0.3,
-                  found=bool(attribute(options[k], items)))
+    if len(supported) == 1 and (k is None or k == none):  # the one option the evidence holds
+        k = supported[0]
+    k = k if k is not None else 0
+    cited = behind(options[k]) if k != none else []
+    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.5 if cited else 0.3, found=bool(cited))
     return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
                                                                      + ("" if draft.found else ", unsupported"))]}
+
+
+def _never_shown(intent: Intent, kit: Kit) -> str:
+    """A word of what the question is surely about that no video says or shows (nor anything close), or ""."""
+    if not intent.sure or intent.kind not in ("lookup", "quantity", "when", "during", "which_video"):
+        return ""
+    vocabulary = {v.replace("-", "") for v in kit.query.vocabulary()}
+    for target in intent.targets:
+        for w in content(phrase_tokens(target)):
+            w = w.replace("-", "")
+            if len(w) > 2 and w not in GENERIC and not w.endswith(("ed", "ing")) and w not in vocabulary and not any(
+                    similar(w, v) for v in vocabulary if len(v) >= 6):
+                return w
+    return ""
 
 
 def _nothing(state: State) -> str:

@@ -17,12 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
 
 from ..errors import StoreError
 from ..records import FrameTags, ObjectSpan, Record, Shot, Span, TextLine, TranscriptSegment, fmt_span
+from .found import Found, Result
+from .reading import Reading
 from .source import Source
-from .words import content, find_phrase, overlap_score, phrase_tokens, similar, tokens
+from .voices import Voices
+from .words import content, find_phrase, phrase_tokens, similar, tokens
 
 MODALITIES = ("speech", "text", "objects", "any")
 GAP = 1.0
@@ -31,37 +33,6 @@ _LABEL_WORDS = {"people": "person", "persons": "person", "man": "person", "woman
                 "women": "person", "child": "person", "children": "person", "kid": "person", "player": "person",
                 "automobile": "car", "vehicle": "car", "motorbike": "motorcycle", "bike": "bicycle",
                 "television": "tv", "phone": "cell phone", "mobile": "cell phone", "sofa": "couch", "plane": "airplane"}
-
-
-@dataclass(frozen=True, slots=True)
-class Found:
-    """One cited piece of evidence a tool found: where, in what modality, and the words seen or heard there."""
-
-    video_id: str
-    span: Span
-    modality: str
-    text: str
-    context: str = ""
-    """The surrounding sentence (speech) or line, when ``text`` is only the matched part."""
-    score: float = 1.0
-
-
-@dataclass(frozen=True)
-class Result:
-    """A tool's answer: its computed ``value`` (a count, an order, a span, a list), a one-line ``summary``, and
-    the evidence it rests on (``found``), in time order."""
-
-    tool: str
-    args: dict[str, Any]
-    value: Any
-    summary: str
-    found: tuple[Found, ...] = ()
-    note: str = ""
-    """How it matched (exact, fuzzy, semantic) or why it found nothing."""
-
-    @property
-    def empty(self) -> bool:
-        return not self.found
 
 
 @dataclass
@@ -74,7 +45,7 @@ class _Words:
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-class Query:
+class Query(Reading, Voices):
     """The query tools over the videos of one question (``videos``: ids)."""
 
     def __init__(self, source: Source, videos: Sequence[str]) -> None:
@@ -93,8 +64,14 @@ class Query:
         return self._records[key]
 
     def segments(self, v: str) -> list[TranscriptSegment]:
-        return sorted((r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)),
-                      key=lambda s: s.span.start)
+        """The transcript in time order, each segment with its speaker when the speakers stage ran (split where
+        the speaker changes)."""
+        if (v, "said") not in self._records:
+            from ..tools.speaker_names import with_speakers
+
+            said = [r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)]
+            self._records[(v, "said")] = list(with_speakers(said, self.records(v, "speakers"), self.lines(v))[0])
+        return self._records[(v, "said")]  # type: ignore[return-value]
 
     def lines(self, v: str) -> list[TextLine]:
         return sorted((r for r in self.records(v, "ocr") if isinstance(r, TextLine)), key=lambda t: t.span.start)
@@ -152,14 +129,25 @@ class Query:
     # -- find -----------------------------------------------------------------------------------------------------
     def find(self, query: str, modality: str = "any", video: str | None = None, match: str = "auto") -> Result:
         """Every occurrence of ``query`` (a word, phrase, text or object) in time order: speech at word level,
-        on-screen lines, objects by label. ``match``: ``exact``, ``fuzzy``, ``semantic`` or ``auto`` (exact,
-        else fuzzy, else semantic)."""
+        on-screen lines, objects by label. ``match``: ``exact``, ``fuzzy``, ``words`` (every content word of a
+        phrase in one sentence or line, other words between: "the car park is closed" finds "the car park will be
+        closed"), ``semantic`` or ``auto`` (each in that order until one finds something)."""
         args = {"query": query, "modality": modality, "video": video, "match": match}
         found: list[Found] = []
         how = ""
-        for mode in (("exact", "fuzzy", "semantic") if match == "auto" else (match,)):
+        if match == "literal":  # every literal sighting: exact, with ASR/OCR slips, or its words in one sentence
+            seen: dict[tuple, Found] = {}
+            for mode in ("exact", "fuzzy", "words"):
+                for f in self.find(query, modality, video, mode).found:
+                    seen.setdefault((f.video_id, f.modality, round(f.span.start, 1)), f)
+            found = sorted(seen.values(), key=lambda f: (self.videos.index(f.video_id), f.span.start))
+            return Result("find", args, len(found), f"{len(found)} literal occurrences of {query!r}", tuple(found),
+                          "literal" if found else "nothing matched")
+        for mode in (("exact", "fuzzy", "words", "semantic") if match == "auto" else (match,)):
             if mode == "semantic":
                 found = self._semantic(query, modality, video)
+            elif mode == "words":
+                found = [f for v in self._scope(video) for f in self._words_of(v, query, modality)]
             else:
                 found = [f for v in self._scope(video) for f in self._literal(v, query, modality, mode == "fuzzy")]
             if found:
@@ -190,6 +178,34 @@ class Query:
                                      score=o.score))
         return out
 
+    def _words_of(self, v: str, query: str, modality: str) -> list[Found]:
+        """Sentences and lines that hold every content word of a phrase of two or more (in any order)."""
+        want = [w for w in content(phrase_tokens(query)) if len(w) > 1]
+        if len(want) < 2:
+            return []
+        out: list[Found] = []
+        w = self._spoken.get(v)
+        if modality in ("speech", "any") and w is not None:
+            by_segment: dict[int, list[int]] = {}
+            for k, (first, _) in enumerate(w.spans):
+                by_segment.setdefault(w.words[first][2], []).append(k)
+            segments = self.segments(v)
+            for n, idx in by_segment.items():
+                hits = [k for k in idx if any(similar(w.toks[k], x) for x in want)]
+                if {x for x in want if any(similar(w.toks[k], x) for k in hits)} == set(want):
+                    first, last = w.spans[hits[0]][0], w.spans[hits[-1]][1]
+                    span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
+                    said = " ".join(text for _, text, _ in w.words[first:last + 1]).strip(" ,.!?;:")
+                    context = segments[n].text.strip() if n < len(segments) else ""
+                    who = segments[n].who if n < len(segments) else ""
+                    out.append(Found(v, span, "speech", said, context, score=0.8, speaker=who))
+        if modality in ("text", "any"):
+            for line in self.lines(v):
+                have = phrase_tokens(line.text)
+                if all(any(similar(x, h) for h in have) for x in want):
+                    out.append(Found(v, line.span, "text", line.text, score=0.8))
+        return out
+
     def _in_speech(self, v: str, want: list[str], fuzzy: bool) -> list[Found]:
         w = self._spoken.get(v)
         if w is None:
@@ -201,7 +217,8 @@ class Query:
             span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
             said = " ".join(text for _, text, _ in w.words[first:last + 1])
             seg = segments[w.words[first][2]] if segments else None
-            out.append(Found(v, span, "speech", said.strip(" ,.!?;:"), seg.text.strip() if seg else ""))
+            out.append(Found(v, span, "speech", said.strip(" ,.!?;:"), seg.text.strip() if seg else "",
+                             speaker=seg.who if seg else ""))
         return out
 
     @staticmethod
@@ -228,7 +245,8 @@ class Query:
             for h in hits:
                 if h.similarity >= max(FLOOR[coll] + 0.15, top - 0.1):
                     span = Span(float(h.meta["start"]), float(h.meta["end"]))
-                    out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3)))
+                    out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3),
+                                     speaker=str(h.meta.get("speaker") or "")))
         return out
 
     # -- count, locate, order ---------------------------------------------------------------------------------
@@ -257,9 +275,23 @@ class Query:
         return Result("count", hits.args, n, f"{query!r} occurs {n} time{'s' * (n != 1)}" + (f" ({parts})" if n
                       else ""), tuple(merged), hits.note)
 
+    def most(self, query: str, video: str | None = None) -> Result:
+        """The most objects of one kind seen at once (a detector's count of people, cars, ...), and where."""
+        label = self._label(query)
+        seen = [(v, o) for v in self._scope(video) for o in self.objects(v) if o.label == label]
+        if not seen:
+            return Result("most", {"query": query, "video": video}, 0, f"no {label or query} is detected", ())
+        v, o = max(seen, key=lambda vo: (vo[1].max_count, -vo[1].span.start))
+        return Result("most", {"query": query, "video": video}, o.max_count,
+                      f"at most {o.max_count} {o.label} at once ({self.name(v)} {fmt_span(o.span)})",
+                      (Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label,
+                             score=o.score),))
+
     def locate(self, query: str, occurrence: int = 1, modality: str = "any", video: str | None = None) -> Result:
         """The span of the ``occurrence``-th time ``query`` is said or shown (1 = first, -1 = last)."""
-        hits = self.find(query, modality, video)
+        hits = self.find(query, modality, video, "literal")
+        if not hits.found:
+            hits = self.find(query, modality, video)
         found = list(hits.found)
         args = {**hits.args, "occurrence": occurrence}
         if not found:
@@ -276,121 +308,37 @@ class Query:
                       f"{fmt_span(f.span)} ({f.modality})", (f,), hits.note)
 
     def order(self, targets: Sequence[str], modality: str = "any", video: str | None = None) -> Result:
-        """``targets`` sorted by the time each first occurs (those never found are listed apart)."""
-        firsts, missing = [], []
-        for t in targets:
-            hits = self.find(t, modality, video)
-            if hits.found:
-                f = min(hits.found, key=lambda f: (self.videos.index(f.video_id), f.span.start))
-                firsts.append((t, f))
-            else:
-                missing.append(t)
-        firsts.sort(key=lambda tf: (self.videos.index(tf[1].video_id), tf[1].span.start))
-        value = [t for t, _ in firsts]
-        summary = " → ".join(f"{t!r} at {fmt_span(f.span)}" for t, f in firsts) or "none of them is found"
-        if missing:
-            summary += f"; not found: {', '.join(repr(m) for m in missing)}"
-        return Result("order", {"targets": list(targets), "modality": modality, "video": video}, value, summary,
-                      tuple(f for _, f in firsts), "missing: " + ", ".join(missing) if missing else "")
+        """``targets`` sorted by the time each first occurs (those never found are listed apart). The order is
+        read in one modality where every target occurs at distinct times (the asked one, else speech, text,
+        objects): a list on screen naming them all at once says nothing about which comes first."""
+        args = {"targets": list(targets), "modality": modality, "video": video}
+        hits = {t: self.find(t, modality, video, "literal") for t in targets}
+        for t, h in hits.items():  # nothing literal: what resembles it (a paraphrase) still has a time
+            if not h.found:
+                hits[t] = self.find(t, modality, video)
+        missing = [t for t, h in hits.items() if not h.found]
+        where = [modality] if modality != "any" else ["speech", "text", "objects", "any"]
+        for m in where:
+            firsts = []
+            for t, h in hits.items():
+                mine = [f for f in h.found if f.modality == m or m == "any" or modality != "any"]
+                if mine:
+                    firsts.append((t, min(mine, key=lambda f: (self.videos.index(f.video_id), f.span.start))))
+            starts = [(self.videos.index(f.video_id), round(f.span.start, 1)) for _, f in firsts]
+            together = len({(f.video_id, f.text) for _, f in firsts}) < len(firsts)  # one line naming them all
+            if len(firsts) == len(targets) - len(missing) >= 2 and len(set(starts)) == len(starts) and not together:
+                firsts.sort(key=lambda tf: (self.videos.index(tf[1].video_id), tf[1].span.start))
+                summary = " → ".join(f"{t!r} at {fmt_span(f.span)} ({f.modality})" for t, f in firsts)
+                if missing:
+                    summary += f"; not found: {', '.join(repr(t) for t in missing)}"
+                return Result("order", args, [t for t, _ in firsts], summary, tuple(f for _, f in firsts),
+                              "missing: " + ", ".join(missing) if missing else "")
+        found = tuple(f for h in hits.values() for f in h.found[:2])
+        why = "none of them is found" if not found else "they are not found at distinct times in one modality"
+        return Result("order", args, [], why + (f"; not found: {', '.join(map(repr, missing))}" if missing else ""),
+                      found, "ambiguous")
 
     # -- reading the index --------------------------------------------------------------------------------------
-    def read(self, video: str | None, span: Span | None = None, modality: str = "any") -> Result:
-        """What is said (words inside the span), shown (text lines, objects) and cut (shots) in ``span``."""
-        found: list[Found] = []
-        for v in self._scope(video)[:1] if video else self._scope(video):
-            s = span or Span(0.0, self.source.durations.get(v, 1e9))
-            if modality in ("speech", "any"):
-                for seg in self.segments(v):
-                    words = [w for w in seg.words if s.start - 0.25 <= w.span.middle <= s.end + 0.25] if seg.words \
-                        else ([seg] if seg.span.overlap(s) > 0 else [])
-                    if words:
-                        text = " ".join(w.text.strip() for w in words) if seg.words else seg.text.strip()
-                        found.append(Found(v, Span(words[0].span.start, words[-1].span.end), "speech", text))
-            if modality in ("text", "any"):
-                found += [Found(v, t.span, "text", t.text) for t in self.lines(v) if _touches(t.span, s)]
-            if modality in ("objects", "any"):
-                found += [Found(v, o.span, "objects", f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label)
-                          for o in self.objects(v) if _touches(o.span, s)]
-        found.sort(key=lambda f: (self.videos.index(f.video_id), f.span.start))
-        where = f"{self.name(found[0].video_id)} {fmt_span(span)}" if found and span else "the video"
-        return Result("read", {"video": video, "span": span, "modality": modality}, len(found),
-                      f"{len(found)} things said or shown in {where}" if found else "nothing is said or shown there",
-                      tuple(found))
-
-    def screen(self, query: str | None = None, at: float | None = None, video: str | None = None) -> Result:
-        """The text lines on screen together (a slide, a list): those visible with the line matching ``query``
-        (or at time ``at``), top to bottom. Its value is the number of lines besides the matched one (a list's
-        items under its title)."""
-        scope = self._scope(video)
-        anchor: Found | None = None
-        if query:
-            hits = self.find(query, "text", video)
-            anchor = hits.found[0] if hits.found else None
-            if anchor is None:
-                return Result("screen", {"query": query, "video": video}, 0, hits.summary, (), hits.note)
-            scope, t = [anchor.video_id], anchor.span.middle
-        else:
-            t = at if at is not None else 0.0
-        lines = [(v, line) for v in scope for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
-        lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))
-        if anchor is not None:
-            title = next((line for _, line in lines if line.text == anchor.text), None)
-            if title is not None:
-                lines = [(anchor.video_id, title)] + [(v, line) for v, line in _under(title, [x for _, x in lines])]
-        found = tuple(Found(v, line.span, "text", line.text) for v, line in lines)
-        others = [f for f in found if anchor is None or f.text != anchor.text]
-        title = f" with {anchor.text!r}" if anchor else f" at {t:.1f} s"
-        return Result("screen", {"query": query, "at": at, "video": video}, len(others),
-                      f"{len(found)} lines on screen{title}: " + " | ".join(f.text for f in found), found)
-
-    def shots(self, video: str | None = None) -> Result:
-        """The shots (camera cuts) of a video: their number, spans and lengths."""
-        found = []
-        for v in self._scope(video) if video else self.videos:
-            found += [Found(v, s.span, "shot", f"shot {s.index + 1} ({s.span.duration:.1f} s)") for s in self.shot_list(v)]
-        n = len(found)
-        longest = max(found, key=lambda f: f.span.duration, default=None)
-        summary = f"{n} shot{'s' * (n != 1)}" + (f"; longest {fmt_span(longest.span)} ({longest.span.duration:.1f} s)"
-                                                 if longest else "")
-        return Result("shots", {"video": video}, n, summary, tuple(found))
-
-    def videos_list(self) -> Result:
-        """The videos in scope: name, duration, number of shots, whether anything is said or shown."""
-        found = []
-        for v in self.videos:
-            d = self.source.durations.get(v, 0.0)
-            said = bool(self.segments(v))
-            shown = bool(self.lines(v))
-            found.append(Found(v, Span(0.0, d), "video", f"{self.name(v)} ({d:.0f} s, {len(self.shot_list(v))} "
-                               f"shots{', speech' if said else ''}{', on-screen text' if shown else ''})"))
-        return Result("videos", {}, len(found), f"{len(found)} videos: " + "; ".join(f.text for f in found),
-                      tuple(found))
-
-    def relevance(self, question: str, found: Found) -> float:
-        """How much of the question's content the evidence (with its context) mentions, 0..1."""
-        return overlap_score(f"{found.text} {found.context}", " ".join(content(phrase_tokens(question))))
-
-
-def _under(title: TextLine, lines: list[TextLine]) -> list[tuple[str, TextLine]]:
-    """The lines of a list under its title: below it, in its column (overlapping it sideways or starting near its
-    left edge), top to bottom, until a gap much wider than the lines' own spacing."""
-    x0, _, x1, bottom = title.box
-    below = [line for line in lines if line is not title and line.box[1] >= bottom - 0.02
-             and (min(x1, line.box[2]) - max(x0, line.box[0]) > 0 or abs(line.box[0] - x0) < 0.15)]
-    below.sort(key=lambda line: line.box[1])
-    kept: list[TextLine] = []
-    for line in below:
-        gaps = [b.box[1] - a.box[1] for a, b in zip(kept, kept[1:])]
-        step = sorted(gaps)[len(gaps) // 2] if gaps else (line.box[3] - line.box[1]) * 2.5
-        last = kept[-1].box[1] if kept else bottom
-        if kept and line.box[1] - last > 2.5 * max(step, 0.02):
-            break
-        kept.append(line)
-    return [(title.video_id, line) for line in kept]
-
-
-def _touches(a: Span, b: Span) -> bool:
-    return a.overlap(b) > 0 or b.contains(a.start) or a.contains(b.start)
 
 
 def _appearances(found: list[Found]) -> list[Found]:

@@ -50,9 +50,12 @@ class Item:
     """speech, text, objects, tags, caption (from the index) or look:text, look:objects, look:tags, look:caption."""
     text: str
     event: int = -1
+    speaker: str = ""
+    """Who says it (speech), when known."""
 
     def line(self) -> str:
-        return f"[{self.id}] {self.video} {self.span} {self.modality}: {quote(self.text, 600)}"
+        said = f" ({self.speaker})" if self.speaker else ""
+        return f"[{self.id}] {self.video} {self.span} {self.modality}{said}: {quote(self.text, 600)}"
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,10 @@ class State(TypedDict, total=False):
     decision: dict | None
     rejected: str
     offered: bool
+    stop: bool
+    """The tool loop stops: nothing could answer (what the question is about is never said or shown)."""
+    refused: Annotated[list[str], operator.add]
+    """Answers the tool loop rejected (the same one again ends the loop)."""
     """Whether the model was offered calls at its last turn (a lookup first only reads)."""
 
 

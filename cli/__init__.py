@@ -14,7 +14,12 @@ from .app import app
 
 def main() -> None:
     """Entry point of the ``vidgraph`` command."""
-    app(prog_name="vidgraph")
+    try:
+        app(prog_name="vidgraph")
+    except BrokenPipeError:  # printing to a reader that left (vidgraph … | head -1)
+        from .app import _quiet_stdout
+
+        _quiet_stdout()
 
 
 __all__ = ["app", "main"]

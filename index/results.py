@@ -64,8 +64,8 @@ class IndexReport:
 
     @property
     def indexed(self) -> tuple[VideoResult, ...]:
-        """Videos for which a tool ran in this run."""
-        return tuple(r for r in self.results if r.ran)
+        """Videos for which a tool ran in this run and that did not fail (a failure is counted once, as failed)."""
+        return tuple(r for r in self.results if r.ran and r.status != "failed")
 
     @property
     def skipped(self) -> tuple[VideoResult, ...]:

@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING
 
 from ..config import Settings
 from ..errors import MediaError, VidgraphError
-from ..tools.base import ArtifactStore
+from ..tools.store import ArtifactStore
 from .artifacts import MEMORY_INPUTS, forget, memory_inputs
 from .catalog import Catalog, FileRow, StageStatus, VideoEntry
 from .discovery import Found, discover, relative_to, under, unchanged
 from .executors import run_pool, run_ray, run_serial
-from .progress import (Hashing, MemoryProgress, Planned, ProgressSink, StageFinished, StageProgress, VideoFinished,
-                       VideoStarted)
+from .progress import (Hashing, MemoryProgress, Notice, Planned, ProgressSink, StageFinished, StageProgress,
+                       VideoFinished, VideoStarted)
 from .results import IndexReport, VideoResult
 from .worker import Outcome, Probed, StageDone, Started, Task, ToolProgress, WorkerMessage, one_line
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from ..memory import Memory
 
 _HASH = re.compile(r"[0-9a-f]{32}")
+ROUNDS = 3
+"""Times one run goes over the folder when files change while they are indexed."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ class Runner:
         self.folder, self.index_dir, self.catalog, self.plan, self.emit = folder, index_dir, catalog, plan, emit
         self.memory = memory
         self.artifacts = index_dir / "artifacts"
-        self.store = ArtifactStore(self.artifacts)
+        self.store = ArtifactStore(self.artifacts, on_invalid=lambda e: emit(Notice(
+            f"{relative_to(str(e.path), index_dir)}: {e.why}; it is made again")))
         self.tools = {cap: tool_for(cap, plan.settings) for cap in plan.stages if cap != "probe"}
         self.tasks: dict[int, Task] = {}
         self.task_paths: dict[int, list[Found]] = {}
@@ -62,6 +65,10 @@ class Runner:
         self.prior: dict[int, dict[str, StageStatus]] = {}
         self.results: list[VideoResult] = []
         self.backend = "serial"
+        self.stats: dict[str, tuple[int, int]] = {}
+        """(size, mtime_ns) of each file when its content hash was taken or trusted."""
+        self.changed: list[str] = []
+        """Files that changed while indexed in this round."""
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(self, jobs: int, ray: str | None) -> IndexReport:
@@ -71,12 +78,18 @@ class Runner:
         forgotten: list[str] = []
         try:
             self._clean_temporary_files()
-            found, problems, unreadable = discover(self.folder, self.index_dir)
-            groups = self._identify(found, problems, unreadable)
-            forgotten = self._forget_missing(groups)
-            tasks = self._plan(groups)
-            self.emit(Planned(len(groups) + len(problems), len(tasks)))
-            self._execute(tasks, jobs, ray)
+            for _ in range(ROUNDS):  # a file that changed while it was indexed is indexed again as what it is now
+                self.changed = []
+                found, problems, unreadable = discover(self.folder, self.index_dir)
+                groups = self._identify(found, problems, unreadable)
+                forgotten += self._forget_missing(groups)
+                tasks = self._plan(groups)
+                self.emit(Planned(len(groups) + len(problems), len(tasks)))
+                self._execute(tasks, jobs, ray)
+                if not self.changed:
+                    break
+                self.results = [r for r in self.results if r.path not in self.changed]
+                self.emit(Notice(f"{', '.join(self.changed)} changed while being indexed: indexing the new content"))
             if self.plan.build_memory:
                 self._sync_memory()
             status = "done"
@@ -97,7 +110,11 @@ class Runner:
     def _sync_memory(self) -> None:
         """Build the memory of every video whose inputs changed; drop the memory of forgotten videos."""
         entries = self.catalog.entries(self.folder)
-        self.memory().keep_only({e.video_id for e in entries})
+        memory = self.memory()
+        lost = memory.rebuild_lost()
+        if lost:
+            self.emit(Notice(f"the memory lost part of itself ({lost}): rebuilding it from the artifacts"))
+        memory.keep_only({e.video_id for e in entries})
         self._build_memories(entries)
 
     def _build_memories(self, entries: list[VideoEntry]) -> None:
@@ -141,9 +158,10 @@ class Runner:
         for i, r in enumerate(self.results):
             if r.video_id == video_id:
                 stages = tuple(s for s in r.stages if s.stage != stage.stage) + (stage,)
-                status = "failed" if stage.status == "failed" else ("done" if r.status == "skipped" else r.status)
-                error = r.error or (stage.error if stage.status == "failed" else "")
-                self.results[i] = replace(r, stages=stages, status=status, error=error)
+                failed = sorted((s for s in stages if s.status == "failed"), key=lambda s: (bool(s.caused_by),
+                                                                                             s.updated))
+                status = "failed" if failed else "done" if r.status in ("skipped", "failed") else r.status
+                self.results[i] = replace(r, stages=stages, status=status, error=failed[0].error if failed else "")
 
     # -- identify: content hash per file, cached by (path, size, mtime) ---------------------------------------
     def _identify(self, found: list[Found], problems: list[tuple[Found, str]],
@@ -166,13 +184,20 @@ class Runner:
                     self.emit(Hashing(hashed, len(to_hash)))
                 try:
                     vid = content_hash(f.path)
+                    after = os.stat(f.path)
                 except MediaError as e:
                     problems.append((f, e.problem + (f" ({e.hint})" if e.hint else "")))
                     continue
+                except OSError:
+                    continue
                 finally:
                     hashed += 1
+                if (after.st_size, after.st_mtime_ns) != (st.st_size, st.st_mtime_ns):  # written while hashed
+                    self.emit(Notice(f"{f.rel} is being written: it is indexed once it stops changing"))
+                    continue
             else:
                 vid = row.video_id  # type: ignore[union-attr]
+            self.stats[f.rel] = (st.st_size, st.st_mtime_ns)
             rows.append(FileRow(f.rel, st.st_size, st.st_mtime_ns, vid, row.error if row else None))
             groups.setdefault(vid, []).append(f)  # type: ignore[arg-type]
         if len(to_hash) > 1:
@@ -215,7 +240,8 @@ class Runner:
                 continue
             key = len(self.tasks)
             task = Task(key, os.path.abspath(files[0].path), vid, entry.info if entry else None, tuple(todo),
-                        str(self.store.root), self.plan.settings, {cap: s.error for cap, s in prior.items()})
+                        str(self.store.root), self.plan.settings, {cap: s.error for cap, s in prior.items()},
+                        self.stats.get(files[0].rel))
             self.tasks[key] = task
             self.task_paths[key] = files
             self.applied[key] = set()
@@ -229,7 +255,7 @@ class Runner:
             expected = self.store.path(vid, tool).name
             stage = entry.stage(cap) if entry else None
             if stage is not None and stage.artifact == expected:
-                if stage.status == "done" and (self.store.video_dir(vid) / expected).is_file():
+                if stage.status == "done" and self.store.valid(vid, tool):  # a damaged artifact is a missing one
                     continue
                 if stage.status == "failed" and not self.plan.retry_failed:
                     prior[cap] = stage
@@ -238,7 +264,10 @@ class Runner:
         return todo, prior
 
     def _skipped(self, entry: VideoEntry, files: list[Found]) -> VideoResult:
-        stages = tuple(s for cap in self.tools if (s := entry.stage(cap)) is not None)
+        """A video with nothing to run: done, or failed again with the one line of the stage that failed (a failed
+        memory included: the error is shown again until --retry-failed or a change makes it run)."""
+        wanted = [*self.tools, "memory"] if self.plan.build_memory else list(self.tools)
+        stages = tuple(s for cap in wanted if (s := entry.stage(cap)) is not None)
         failed = sorted((s for s in stages if s.status == "failed"), key=lambda s: (bool(s.caused_by), s.updated))
         return VideoResult(files[0].rel, entry.video_id, "failed" if failed else "skipped", stages, entry.duration,
                            error=failed[0].error if failed else "", paths=tuple(f.rel for f in files))
@@ -289,6 +318,10 @@ class Runner:
         key = outcome.key
         task, files = self.tasks[key], self.task_paths[key]
         paths = tuple(f.rel for f in files)
+        if outcome.changed:  # hash it again next round: it is another content now (or gone)
+            self.catalog.put_files([FileRow(f.rel, -1, -1, None, None) for f in files])
+            self.changed += [f.rel for f in files]
+            return
         if outcome.problem is not None:
             problem, hint = outcome.problem
             lines = {f.rel: one_line(f"{f.rel}: {problem}" + (f" ({hint})" if hint else "")) for f in files}

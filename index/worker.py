@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..config import Settings
-from ..errors import MediaError, ToolError, VidgraphError
+from ..errors import MediaError, SourceChanged, ToolError, VidgraphError
 from ..records import ProbeInfo, Record
-from ..tools.base import ArtifactStore, artifact_seconds
+from ..tools.store import ArtifactStore, artifact_seconds
 from ..tools.context import VideoContext
 from .catalog import StageStatus, db_text
 
@@ -31,6 +31,9 @@ class Task:
     settings: Settings
     prior_failures: dict[str, str] = field(default_factory=dict)
     """Stages that failed in an earlier run and are not retried: stage -> error line."""
+    stat: tuple[int, int] | None = None
+    """(size, mtime_ns) of the file when its content hash was taken: a stage's result is kept only while the file
+    is still that one."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,9 @@ class Outcome:
     seconds: float
     crashed: bool = False
     """The process running it died: nothing is recorded, the next run retries."""
+    changed: bool = False
+    """The file changed while it was indexed: the stage in flight was dropped; the file is hashed and indexed
+    again as the content it now has."""
 
 
 # -- messages from a worker to the catalog's writer ---------------------------------------------------------------
@@ -109,19 +115,37 @@ def index_video(task: Task, send: Send) -> Outcome:
     results = []
     for cap in task.stages:
         result = ctx.run_stage(cap)
+        if ctx.changed:  # what this stage read is of neither version: nothing more of this file is trusted
+            break
         send(StageDone(task.key, result))
         results.append(result)
     return Outcome(task.key, info if task.info is None else None, tuple(results), None, os.getpid(),
-                   time.perf_counter() - start)
+                   time.perf_counter() - start, changed=ctx.changed)
 
 
 class IndexContext(VideoContext):
     """A VideoContext that remembers failures, so a stage whose input failed is not computed again."""
 
     def __init__(self, info: ProbeInfo, task: Task, progress: Callable[[str, float, float], None]) -> None:
-        super().__init__(info, ArtifactStore(task.store), task.settings, progress=progress)
+        super().__init__(info, ArtifactStore(task.store), task.settings, progress=progress, guard=self._unchanged)
+        self.task = task
+        self.changed = False
         self.failed: dict[str, VidgraphError] = {
             cap: DependencyFailed(cap, line) for cap, line in task.prior_failures.items()}
+
+    def _unchanged(self) -> None:
+        """The file is still the one that was hashed (same size and modification time), or ``SourceChanged``."""
+        if self.task.stat is None:
+            return
+        try:
+            st = os.stat(self.task.path)
+            now = (st.st_size, st.st_mtime_ns)
+        except OSError:
+            now = None
+        if now != self.task.stat:
+            self.changed = True
+            raise SourceChanged(self.task.path, "changed while it was being indexed",
+                                "what was read is dropped; it is indexed again as the file it is now")
 
     def get(self, stage: str) -> list[Record]:
         prior = self.failed.get(stage)

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import hashlib
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..config import Settings
+from ..errors import StoreError
 from ..records import Entity, Event, Frame, Record, Span, TextLine, TranscriptSegment
 from .entities import ENTITIES_VERSION, reduce_entities
 from .events import EVENTS_VERSION, build_events, overlap_edges
@@ -31,6 +33,8 @@ if TYPE_CHECKING:
     from .store import Doc, VectorStore
 
 MEMORY_VERSION = f"{EVENTS_VERSION}.{ENTITIES_VERSION}.1"
+STORE_ID = "vidgraph-store.id"
+"""A random id written in a new vector store and kept in the graph: a store that lost it was deleted or replaced."""
 
 
 @dataclass(frozen=True)
@@ -76,8 +80,46 @@ class Memory:
 
             embedder = load_embedder(self.settings.embedder, self.settings)
             url = self.settings.chroma_url
+            fresh = url is None and not (self.root / "chroma" / STORE_ID).is_file()
             self._vectors = VectorStore(None if url else self.root / "chroma", embedder, url=url)
+            if fresh and not self.graph.read_only and (not self.graph.video_ids() or self.graph.meta("vectors") is None):
+                self._mark_store()  # a new store (or one from before stores were marked): its loss can be told
         return self._vectors
+
+    def _mark_store(self) -> None:
+        store_id = uuid.uuid4().hex
+        (self.root / "chroma" / STORE_ID).write_text(store_id)
+        self.graph.set_meta("vectors", store_id)
+
+    def lost(self) -> str:
+        """What of the memory is gone while the graph says it holds videos ("" when it is whole): a deleted or
+        replaced vector store, a deleted keyword index. ``rebuild_lost`` makes it whole from the artifacts."""
+        if not self.graph.video_ids():
+            return ""
+        if not (self.root / "keyword.sqlite").is_file():
+            return f"{self.root / 'keyword.sqlite'} is missing"
+        if self.settings.chroma_url is None:
+            expected, marker = self.graph.meta("vectors"), self.root / "chroma" / STORE_ID
+            found = marker.read_text().strip() if marker.is_file() else None
+            if expected is not None and found != expected:
+                return f"{self.root / 'chroma'} is missing or was replaced"
+        return ""
+
+    def rebuild_lost(self) -> str:
+        """When part of the memory is gone: start it empty and mark every video for rebuilding (from the
+        artifacts, no tool runs again); returns what was lost ("" when nothing was)."""
+        why = self.lost()
+        if why:
+            import shutil
+
+            self._vectors = self._keywords = None
+            shutil.rmtree(self.root / "chroma", ignore_errors=True)
+            (self.root / "keyword.sqlite").unlink(missing_ok=True)
+            self.graph.forget_fingerprints()  # events and captions stay; every video's memory is built again
+            _ = self.vectors, self.keywords
+            if self.settings.chroma_url is None:
+                self._mark_store()
+        return why
 
     # -- building ---------------------------------------------------------------------------------------------
     def fingerprint(self, artifacts: Sequence[str], caption_model: str | None = None) -> str:
@@ -97,6 +139,7 @@ class Memory:
 
         start = time.perf_counter()
         caption = self.settings.caption if caption is None else caption
+        records = with_speakers(records)
         events = build_events(video_id, duration, records, self.settings.clip_seconds)
         usage, aliases = Usage(), {}
         if caption and events:
@@ -144,7 +187,12 @@ class Memory:
     # -- reading ----------------------------------------------------------------------------------------------
     def search(self, query: str, videos: Sequence[str] | None = None, span: Span | None = None, k: int = 10,
                expand: bool = True) -> list[Hit]:
-        """The ``k`` events that best match ``query`` (hybrid: vectors + keywords + graph)."""
+        """The ``k`` events that best match ``query`` (hybrid: vectors + keywords + graph); a memory that lost a part
+        says so (a ``StoreError``) instead of answering from what is left."""
+        lost = self.lost()
+        if lost:
+            raise StoreError(f"the memory lost part of itself: {lost}",
+                             "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
         if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
             videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
         return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
@@ -183,8 +231,9 @@ def memory_docs(video_id: str, events: list[Event], entities: list[Entity],
                                                                             e.index)))
     for n, seg in enumerate(r for r in records.get("asr", []) if isinstance(r, TranscriptSegment)):
         if seg.text.strip():
-            docs["speech"].append(Doc(f"{video_id}:s{n}", seg.text.strip(),
-                                      meta(seg.span, "speech", seg.source, *where(seg.span))))
+            text = f"{seg.who}: {seg.text.strip()}" if seg.who else seg.text.strip()
+            docs["speech"].append(Doc(f"{video_id}:s{n}", text, meta(seg.span, "speech", seg.source,
+                                                                    *where(seg.span), speaker=seg.who)))
     for n, line in enumerate(r for r in records.get("ocr", []) if isinstance(r, TextLine)):
         docs["text"].append(Doc(f"{video_id}:t{n}", line.text, meta(line.span, "text", line.source,
                                                                    *where(line.span))))
@@ -196,6 +245,18 @@ def memory_docs(video_id: str, events: list[Event], entities: list[Entity],
                                     meta(span, x.kind, x.source, x.mentions[0].event_index,
                                          x.mentions[-1].event_index, key=x.key)))
     return docs
+
+
+def with_speakers(records: dict[str, list[Record]]) -> dict[str, list[Record]]:
+    """The records with the transcript labelled by speaker (and name), when the speakers stage is among them."""
+    if not records.get("speakers") or not records.get("asr"):
+        return records
+    from ..tools.speaker_names import with_speakers as label
+
+    other = [r for r in records["asr"] if not isinstance(r, TranscriptSegment)]
+    said, _ = label((r for r in records["asr"] if isinstance(r, TranscriptSegment)), records["speakers"],
+                    (r for r in records.get("ocr", []) if isinstance(r, TextLine)))
+    return {**records, "asr": [*other, *said]}
 
 
 def keyframe_parts(records: dict[str, list[Record]], per_event: int = 4) -> Callable[[Event], list[ImagePart]]:

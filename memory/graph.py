@@ -15,7 +15,9 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from ..errors import os_failure, sqlite_failure
 from ..records import Caption, Entity, Event, Record, record_from_dict
+from .sqlite import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, fingerprint TEXT, built REAL, events INTEGER,
@@ -31,6 +33,7 @@ CREATE INDEX IF NOT EXISTS mentions_key ON mentions (key);
 CREATE INDEX IF NOT EXISTS mentions_key_video ON mentions (key, video_id, idx);
 CREATE TABLE IF NOT EXISTS edges (video_id TEXT, src INTEGER, dst INTEGER, kind TEXT);
 CREATE INDEX IF NOT EXISTS edges_src ON edges (video_id, src);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS captions (video_id TEXT, start REAL, end REAL, model TEXT, prompt TEXT, data TEXT,
     PRIMARY KEY (video_id, start, end, model, prompt));
 """
@@ -41,17 +44,22 @@ class Graph:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
-        with self._db() as db:
-            db.executescript(_SCHEMA)
+        self.read_only = False
+        try:
+            db = self._db()
+            if not self.read_only:
+                with db:
+                    db.executescript(_SCHEMA)
+        except sqlite3.Error as e:
+            raise sqlite_failure(e, self.path) from e
+        except OSError as e:
+            raise os_failure(e, self.path) from e
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(self.path, timeout=60)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db, self.read_only = connect(self.path)
             self._local.db = db
         return db
 
@@ -107,6 +115,21 @@ class Graph:
         row = self._db().execute("SELECT events, entities, captions, seconds, built FROM videos WHERE video_id = ?",
                                  (video_id,)).fetchone()
         return dict(zip(("events", "entities", "captions", "seconds", "built"), row)) if row else None
+
+    def meta(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        db = self._db()
+        with db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def forget_fingerprints(self) -> None:
+        """Mark every video's memory as not built (it is rebuilt from the artifacts at the next index)."""
+        db = self._db()
+        with db:
+            db.execute("UPDATE videos SET fingerprint = NULL")
 
     def video_ids(self) -> list[str]:
         return [r[0] for r in self._db().execute("SELECT video_id FROM videos ORDER BY video_id")]

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, StoreError
+from .sqlite import connect
 from .store import Doc, _flat_meta
 
 SCHEMA_VERSION = 1
@@ -197,16 +198,14 @@ class KeywordIndex:
         self._df_at = (0.0, 0)
         """When the document frequencies were last reset, and the number of documents then."""
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db, self.read_only = connect(self.path, 30, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version not in (0, SCHEMA_VERSION):
                 raise StoreError(f"keyword index {self.path} has schema version {version}, not {SCHEMA_VERSION}",
                                  "delete the file and index again")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+            if not self.read_only:
+                self._db.executescript(_SCHEMA)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.Error as e:
             raise StoreError(f"keyword index {self.path} is unusable: {e}",
                              "delete the file and index again" if "not a database" in str(e)
@@ -224,7 +223,8 @@ class KeywordIndex:
         that writes hold (a server searches from many threads)."""
         db = getattr(self._local, "db", None)
         if db is None:
-            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, timeout=30,
+            flags = "mode=ro&immutable=1" if self.read_only else "mode=ro"  # as ``sqlite.connect`` reads
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30,
                                  isolation_level=None, check_same_thread=False)
             self._local.db = db
             with self._lock:

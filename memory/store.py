@@ -146,6 +146,21 @@ def _where(videos: Sequence[str] | None, span: tuple[float, float] | None) -> di
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _readable_copy(path: Path) -> Path:
+    """A temporary copy of a store this process may not write (a read-only index), deleted at exit."""
+    import atexit
+    import shutil
+    import tempfile
+
+    if not path.is_dir():
+        raise StoreError(f"vector store {path} is missing and cannot be made (read-only)",
+                         "index the folder where it may be written, or keep the index elsewhere with --index-dir DIR")
+    copy = Path(tempfile.mkdtemp(prefix="vidgraph-chroma-")) / "chroma"
+    shutil.copytree(path, copy)
+    atexit.register(shutil.rmtree, copy.parent, True)
+    return copy
+
+
 class VectorStore:
     """Chroma collections of embedded docs: embedded at ``path``, or the server at ``url``."""
 
@@ -169,7 +184,12 @@ class VectorStore:
                 self.client = chromadb.HttpClient(host=host, port=port, ssl=ssl, settings=settings)
                 self.client.heartbeat()
             elif path is not None:
-                Path(path).mkdir(parents=True, exist_ok=True)
+                from .sqlite import can_write
+
+                if can_write(Path(path) / "chroma.sqlite3"):
+                    Path(path).mkdir(parents=True, exist_ok=True)
+                else:  # Chroma cannot open a store it may not write: read a private copy of it
+                    path = _readable_copy(Path(path))
                 self.client = chromadb.PersistentClient(path=str(path), settings=settings)
 
     # -- errors -----------------------------------------------------------------------------------------------

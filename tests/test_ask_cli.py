@@ -31,7 +31,8 @@ def test_help_teaches_every_kind_of_question():
     out = result.stdout
     for needle in ('vidgraph ask ~/videos "What is the invoice number?"',  # a needle
                    "--option Monday --option Thursday --option Friday",  # multiple choice
-                   "--strategy mapreduce",  # counting
+                   '"How many times is the pump mentioned?"',  # counting, computed by the index
+                   "When is budget said the second time?",  # grounding to the word
                    "--video a.mp4 --video b.mp4",  # several videos
                    "--model openai:qwen2.5-7b@http://localhost:8000/v1",  # a server model
                    "3 the agents abstained", "--looks", "--calls", "--seconds", "--json", "--index-dir",
@@ -85,11 +86,14 @@ def test_bad_inputs_are_one_line_and_exit_1_before_indexing(tmp_path, no_ask, ar
     assert not (folder / ".vidgraph").exists()  # nothing was indexed
 
 
-def test_an_unknown_video_is_one_line(tmp_path):
-    result = runner.invoke(app, ["ask", str(tmp_path), INVOICE, "--video", "nope.mp4", "--quiet"])
+def test_an_unknown_video_or_an_empty_folder_is_one_line(tmp_path, agents_library):
+    result = runner.invoke(app, ["ask", str(agents_library.folder), INVOICE, "--video", "nope.mp4", "--quiet"])
     assert result.exit_code == 1 and result.stdout == ""
-    assert result.stderr.splitlines() == [f"error: nope.mp4: not in the index of {tmp_path} "
-                                          f"(list the videos with: vidgraph inspect {tmp_path})"]
+    assert result.stderr.splitlines() == [f"error: nope.mp4: not in the index of {agents_library.folder} "
+                                          f"(list the videos with: vidgraph inspect {agents_library.folder})"]
+    empty = runner.invoke(app, ["ask", str(tmp_path), INVOICE, "--quiet"])
+    assert empty.exit_code == 1 and empty.stderr.startswith(f"error: {tmp_path} holds no video files")
+    assert not (tmp_path / ".vidgraph").exists()  # nothing was made
 
 
 # -- the flags reach Library.ask; how answers print ------------------------------------------------------------------
@@ -200,3 +204,26 @@ def test_ask_indexes_then_answers_the_needle_with_the_default_model(tmp_path, fi
     assert (folder / ".vidgraph" / "catalog.sqlite").is_file()  # it indexed first
     print(f"\nvidgraph ask (index + answer, {answer.strategy}, {answer.cost.model_calls} calls): {seconds:.0f} s; "
           f"agents {answer.cost.seconds:.0f} s")
+
+
+@pytest.mark.slow
+def test_the_readme_quick_start_answers_on_a_fresh_copy_of_the_bundled_clips(tmp_path):
+    """The README's main command, as a new user runs it: every bundled clip indexed from nothing, then the default
+    offline model answers "160 kilobits per second", citing the Janus clip where the narrator says it."""
+    from conftest import MEDIA
+
+    folder = tmp_path / "media"
+    shutil.copytree(MEDIA, folder, ignore=shutil.ignore_patterns(".vidgraph", "*.md"))
+    began = time.monotonic()
+    done = subprocess.run([str(VIDGRAPH), "ask", str(folder), "At what bit rate does the audio codec operate?",
+                           "--json"], capture_output=True, text=True, timeout=1500)
+    seconds = time.monotonic() - began
+    assert done.returncode == 0, done.stderr[-2000:]
+    answer = Answer.from_dict(json.loads(done.stdout))
+    assert answer.found and "160" in answer.text and "kilobit" in answer.text.lower(), answer.text
+    said = Span(35.5, 46.3)  # "…operating at a bit rate of 160 kilobits per second for 5.1 channels"
+    assert any(c.video == "janus_ChID-BLITS-EBU.mp4" and c.span.overlap(said) > 0 for c in answer.citations), \
+        answer.citations
+    assert answer.strategy == "tools" and answer.cost.model_calls <= 3
+    print(f"\nREADME quick start on a fresh copy: {seconds:.0f} s in all (index + answer); answer "
+          f"{answer.cost.seconds:.1f} s, {answer.cost.model_calls} model call(s)")

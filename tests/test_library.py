@@ -254,7 +254,7 @@ def test_kill_9_mid_index_then_resume(tmp_path):
     assert 1 <= len(finished) < 5, "the kill came too late to test anything"
     lib = Library(folder)
     for path in lib.artifacts_dir.glob("*/*.jsonl"):  # whatever exists is complete
-        from vidgraph.tools.base import read_artifact
+        from vidgraph.tools.store import read_artifact
 
         assert read_artifact(path)
     artifacts_before = artifact_times(lib)

@@ -261,6 +261,14 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - GET /v1/models
+                data = json.dumps({"object": "list", "data": [{"id": "qwen-test", "object": "model"}]}).encode()
+                self.send_response(200 if self.path.endswith("/models") else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 request = {"path": self.path, "headers": dict(self.headers), "json": body}
@@ -528,3 +536,33 @@ def test_models_are_not_imported_by_vidgraph():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONWARNINGS": "ignore"}).stdout.strip()
     assert out == "[]"
+
+
+def test_doctor_says_whether_the_configured_model_server_answers(fake, monkeypatch):
+    from typer.testing import CliRunner
+
+    from vidgraph.cli import app
+
+    monkeypatch.setenv("VIDGRAPH_LLM", f"openai:qwen-test@{fake.url}")
+    up = CliRunner().invoke(app, ["doctor"], terminal_width=250)
+    assert "answers: 1 model" in up.stdout, up.stdout
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]  # a port nobody listens on once the socket closes
+    monkeypatch.setenv("VIDGRAPH_LLM", f"openai:qwen-test@http://127.0.0.1:{dead}/v1")
+    down = CliRunner().invoke(app, ["doctor"], terminal_width=250)
+    assert down.exit_code == 1 and "does not answer" in down.stdout, down.stdout
+
+
+def test_a_failing_model_server_is_an_error_of_ask_not_an_abstention(fake, fast_retries, agents_library):
+    """HTTP 500 on every try: `vidgraph ask` says so in one line and exits 1 (never "Not in the video.", exit 3)."""
+    from typer.testing import CliRunner
+
+    from vidgraph.cli import app
+
+    fake.respond = lambda request: (500, {"error": "the GPU fell over"})
+    result = CliRunner().invoke(app, ["ask", str(agents_library.folder), "What is the invoice number?", "--quiet",
+                                      "--model", f"openai:qwen-test@{fake.url}"])
+    assert result.exit_code == 1, result.output
+    assert result.stdout == "" and "HTTP 500" in result.stderr and "Not in the video" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -18,7 +18,7 @@ import pytest
 
 from vidgraph.errors import ToolError
 from vidgraph.records import Span, TextLine
-from vidgraph.tools.base import ArtifactStore
+from vidgraph.tools.store import ArtifactStore
 from vidgraph.tools.context import VideoContext
 from vidgraph.tools.decode import probe
 from vidgraph.tools.ocr import (

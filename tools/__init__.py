@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Settings, load_settings
-from .base import ArtifactStore, ProgressFn, Tool
+from .base import ProgressFn, Tool
 from .context import VideoContext
+from .store import ArtifactStore
 from .registry import STAGES, INDEX_STAGES, tool_for
 
 

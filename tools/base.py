@@ -1,4 +1,4 @@
-"""The tool interface and the artifact cache (the per-video context tools run in is ``tools.context``).
+"""The tool interface (the per-video context tools run in is ``tools.context``; the artifact cache ``tools.store``).
 
 A tool is a class with ``name``, ``stage`` and ``version``, a ``params()`` dict (everything that changes
 its output), a lazy model (loaded once per process, shared by every tool instance with the same key) and
@@ -11,23 +11,19 @@ The cache key is (video hash, tool name, tool version, params): one JSONL file p
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
-import os
 import threading
-import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from ..config import Settings, load_settings
 from ..errors import MissingExtraError, ToolError
-from ..records import ProbeInfo, Record, record_from_dict
+from ..records import ProbeInfo, Record
 
-SCHEMA_VERSION = 1
 
 ProgressFn = Callable[[str, float, float], None]
 """``progress(stage, done, total)``; ``total`` is 0 when unknown."""
@@ -144,70 +140,3 @@ class Tool(ABC):
 
 _MODELS: dict[tuple, Any] = {}
 _MODELS_LOCK = threading.RLock()
-
-
-# -- artifacts ------------------------------------------------------------------------------------------------------
-
-
-def params_hash(params: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:12]
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so a reader sees the old file or the whole new one, never a part."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def read_artifact(path: Path) -> list[Record] | None:
-    """Records of an artifact file (None if missing or of another schema version)."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        return None
-    if not lines or json.loads(lines[0]).get("schema") != SCHEMA_VERSION:
-        return None
-    return [record_from_dict(json.loads(line)) for line in lines[1:]]
-
-
-def artifact_seconds(path: Path) -> float:
-    """Seconds the tool took to make an artifact (from its header; 0 when unknown)."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return float(json.loads(f.readline()).get("seconds", 0.0))
-    except (OSError, ValueError):
-        return 0.0
-
-
-class ArtifactStore:
-    """Tool outputs of every video under ``root/<video_id>/``, keyed by (tool, version, params)."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def video_dir(self, video_id: str) -> Path:
-        return self.root / video_id
-
-    def path(self, video_id: str, tool: Tool) -> Path:
-        return self.video_dir(video_id) / f"{tool.name}@{tool.version}-{params_hash(tool.params())}.jsonl"
-
-    def work_dir(self, video_id: str, tool: Tool) -> Path:
-        """A folder for files a tool writes (frames); its records point into it."""
-        return self.video_dir(video_id) / f"{tool.name}-{params_hash(tool.params())}"
-
-    def load(self, video_id: str, tool: Tool) -> list[Record] | None:
-        return read_artifact(self.path(video_id, tool))
-
-    def save(self, video_id: str, tool: Tool, records: Iterable[Record], seconds: float) -> None:
-        header = {"schema": SCHEMA_VERSION, "tool": tool.name, "version": tool.version, "params": tool.params(),
-                  "video_id": video_id, "seconds": round(seconds, 3), "created": time.time()}
-        body = [json.dumps(header)] + [json.dumps(r.to_dict(), ensure_ascii=False) for r in records]
-        atomic_write_text(self.path(video_id, tool), "\n".join(body) + "\n")
-
-    def has(self, video_id: str, tool: Tool) -> bool:
-        return self.path(video_id, tool).is_file()

@@ -4,13 +4,15 @@ stage (from the registry), with ``get(stage)`` running a tool only when its arti
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ..config import Settings, load_settings
-from ..errors import ToolError, VidgraphError
+from ..errors import ToolError, VidgraphError, os_failure
 from ..records import ProbeInfo, Record
-from .base import ArtifactStore, ProgressFn, Tool
+from .base import ProgressFn, Tool
 from .registry import tool_for
+from .store import ArtifactStore
 
 
 class VideoContext:
@@ -27,12 +29,16 @@ class VideoContext:
         settings: Settings | None = None,
         tools: dict[str, Tool] | None = None,
         progress: ProgressFn | None = None,
+        guard: Callable[[], None] | None = None,
     ) -> None:
         self.info = info
         self.store = store
         self.settings = settings or load_settings()
         self._tools = dict(tools or {})
         self._progress = progress
+        self.guard = guard
+        """Called after a tool ran and before its records are kept: raises when they cannot be trusted (the
+        video file changed while the tool read it)."""
         self.timings: dict[str, float] = {}
 
     @property
@@ -66,10 +72,14 @@ class VideoContext:
             records = tool.run(self)
         except VidgraphError:
             raise
+        except OSError as e:  # a frame that cannot be written: a full disk, a read-only index
+            raise os_failure(e, e.filename or self.store.root) from e
         except Exception as e:  # a tool's own failure becomes one clear line
             raise ToolError(f"{self.path}: {tool.name} failed: {type(e).__name__}: {e}",
                             "run with --debug for the traceback; report it if the file plays elsewhere") from e
         seconds = time.perf_counter() - start
+        if self.guard is not None:
+            self.guard()
         self.timings[stage] = seconds
         self.store.save(self.video_id, tool, records, seconds)
         self.progress(stage, self.info.duration, self.info.duration)

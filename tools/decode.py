@@ -76,6 +76,17 @@ def open_container(path: str | Path) -> av.container.InputContainer:
                          "check that it is a complete video file") from e
 
 
+def video_duration(path: str | Path) -> float | None:
+    """The video stream's own duration from its header (None when it has none): a track can end before the
+    container's longest stream."""
+    container = open_container(path)
+    try:
+        v = container.streams.video[0] if container.streams.video else None
+        return float(v.duration * v.time_base) if v is not None and v.duration and v.time_base else None
+    finally:
+        container.close()
+
+
 def probe(path: str | Path, video_id: str | None = None, source: str = "") -> ProbeInfo:
     """Duration, streams and frame rate from the container headers."""
     path = str(path)

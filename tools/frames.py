@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..records import Frame, Span, record_from_dict
-from .base import atomic_write_text
+from .store import atomic_write_text
 from .context import VideoContext
 from .decode import frames_at, frames_in_span
 from .scan import frames_of, save_jpeg

@@ -45,7 +45,8 @@ from typing import Any
 from ..config import Settings
 from ..errors import MissingExtraError, ToolError
 from ..records import Box, Frame, Record, Shot, Span, TextLine
-from .base import Availability, Tool, params_hash
+from .base import Availability, Tool
+from .store import params_hash
 from .context import VideoContext
 from .scan import ScanTool, frames_of, shots_of
 from .weights import package_dir

@@ -5,6 +5,7 @@ Tools are listed by import path, so listing them imports nothing heavy. Stages:
 - ``probe``: duration, streams, frame rate (no decoding);
 - ``scan``: one decode pass giving shots (PySceneDetect) and sampled / key frames with thumbnails;
 - ``asr``: speech with word timestamps;
+- ``speakers``: who speaks when (turns and voices; on by default where its extra is installed);
 - ``ocr``: on-screen text lines merged over time;
 - ``detect``: object boxes and per-label time spans;
 - ``tags``: whole-frame ImageNet classes.
@@ -24,6 +25,7 @@ TOOLS: dict[str, str] = {
     "scan": "vidgraph.tools.scan:ScanTool",
     "asr.faster-whisper": "vidgraph.tools.asr:FasterWhisperTool",
     "asr.whisperx": "vidgraph.tools.asr:WhisperXTool",
+    "speakers.resemblyzer": "vidgraph.tools.speakers:ResemblyzerSpeakersTool",
     "ocr.paddle": "vidgraph.tools.ocr:PaddleOCRTool",
     "ocr.rapidocr": "vidgraph.tools.ocr:RapidOCRTool",
     "detect.ssd-coco": "vidgraph.tools.detect:SSDCocoTool",
@@ -31,14 +33,31 @@ TOOLS: dict[str, str] = {
     "tags.efficientnet": "vidgraph.tools.tags:EfficientNetTagsTool",
 }
 
-STAGES = ("probe", "scan", "asr", "ocr", "detect", "tags")
-INDEX_STAGES = ("scan", "asr", "ocr", "detect", "tags")
+STAGES = ("probe", "scan", "asr", "speakers", "ocr", "detect", "tags")
+INDEX_STAGES = ("scan", "asr", "speakers", "ocr", "detect", "tags")
 """What ``index`` runs by default (``tags`` costs about 15 ms per key frame and names the scene in the memory)."""
+OPTIONAL_STAGES = ("speakers",)
+"""Default stages left out (not failed) where their tool cannot run, e.g. an install without the extra."""
+
+
+def default_stages(settings: Settings) -> tuple[str, ...]:
+    """``INDEX_STAGES`` less the optional ones that cannot run here."""
+    out = []
+    for cap in INDEX_STAGES:
+        if cap in OPTIONAL_STAGES:
+            try:
+                if not tool_class(tool_name_for(cap, settings)).availability(settings).ok:
+                    continue
+            except Exception:  # noqa: BLE001 - a broken optional tool is left out, doctor says why
+                continue
+        out.append(cap)
+    return tuple(out)
 
 
 def tool_name_for(stage: str, settings: Settings) -> str:
     chosen = {
         "asr": f"asr.{settings.asr_backend}",
+        "speakers": f"speakers.{settings.speakers_backend}",
         "ocr": f"ocr.{settings.ocr_backend}",
         "detect": f"detect.{settings.detect_backend}",
         "tags": "tags.efficientnet",
@@ -66,7 +85,7 @@ def tool_for(capability_or_name: str, settings: Settings | None = None) -> Tool:
 def resolve_stages(stages: Iterable[str] | str | None, settings: Settings) -> tuple[str, ...]:
     """Validated stages in order (``probe`` first); raises one line if a tool cannot run here."""
     if stages is None:
-        wanted = list(INDEX_STAGES)
+        wanted = list(default_stages(settings))
     elif isinstance(stages, str):
         wanted = [c.strip() for c in stages.split(",") if c.strip()]
     else:

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from ..errors import MediaError
-from ..records import Frame, Record, Shot, Span
+from ..records import Frame, Record, Shot, Span, fmt_time
 from .base import Tool
 from .context import VideoContext
-from .decode import decode, frame_time, luma
+from .decode import decode, frame_time, luma, video_duration
 
 THUMB_WIDTH = 320
 
@@ -130,6 +130,11 @@ class ScanTool(Tool):
             ctx.progress("scan", t, duration)
         if not times:
             raise MediaError(ctx.path, "has a video stream but no decodable frame", "check that the file plays")
+        expected = video_duration(ctx.path) or duration
+        decoded = times[-1] + 1.0 / fps
+        if expected - decoded > max(2.0, 0.05 * expected):  # the container promises more than the file holds
+            raise MediaError(ctx.path, f"is truncated or damaged: only {fmt_time(decoded)} of its {fmt_time(expected)} "
+                                       "could be decoded", "re-copy it; a partial index is not kept")
         for cut in detector.post_process(len(times)):
             cuts.append(cut.frame_num if hasattr(cut, "frame_num") else int(cut))
         end = max(duration, times[-1] + 1.0 / fps)

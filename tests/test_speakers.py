@@ -1,0 +1,343 @@
+"""The speakers stage: generated conversations with known truth (who speaks when, who is called what), the real
+single-narrator clips, names only from evidence, labels for every transcript line, the cache, inspect and doctor."""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import json
+import os
+import shutil
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from conftest import CACHE, real
+from vidgraph.records import NameEvidence, Span, Speaker, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment, Word
+from vidgraph.records import record_from_dict
+from vidgraph.tools.speaker_names import caption_name, name_speakers
+from vidgraph.tools.speakers import (ResemblyzerSpeakersTool, label_segments, link_speakers, speaker_at, speakers_of,
+                                     turns_of)
+
+COUNT_SEEDS = (0, 1, 2, 3, 4, 5)  # 2, 3, 4, 2, 3, 4 speakers, 66-82 s each
+MINUTES = (1.0, 1.3)
+NAMES_SEED = 7  # 3 speakers: "my name is Quincy", "Edward Tanaka" shown under Edward, Grace unnamed (garbled by ASR)
+
+pytestmark = pytest.mark.skipif(not ResemblyzerSpeakersTool.availability().ok,
+                                reason="the speakers extra is not installed")
+
+
+# -- generated conversations, cached by the generator's source -------------------------------------------------------
+def _key(*parts: object) -> str:
+    from vidgraph.eval import conversations
+
+    return hashlib.sha256((inspect.getsource(conversations) + repr(parts)).encode()).hexdigest()[:10]
+
+
+def conversation_wav(seed: int, **kwargs) -> tuple[Path, dict]:
+    from vidgraph.eval import conversations
+
+    out = CACHE / f"conv-{seed}-{_key(seed, kwargs)}.wav"
+    if not out.is_file() or not out.with_suffix(".json").is_file():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        wav, truth = conversations.make_conversation(seed, **kwargs)
+        tmp = out.with_name(f".{out.stem}.{os.getpid()}.wav")
+        conversations.write_wav(tmp, wav)
+        out.with_suffix(".json").write_text(json.dumps(truth))
+        tmp.replace(out)
+    return out, json.loads(out.with_suffix(".json").read_text())
+
+
+@pytest.fixture(scope="session")
+def names_video() -> tuple[Path, dict]:
+    from vidgraph.eval import conversations
+
+    out = CACHE / f"conv-video-{NAMES_SEED}-{_key(NAMES_SEED, MINUTES)}.mp4"
+    if not out.is_file() or not out.with_suffix(".json").is_file():
+        tmp = out.with_name(f".{out.stem}.{os.getpid()}.mp4")
+        conversations.make_video(NAMES_SEED, tmp, minutes=MINUTES)
+        tmp.with_suffix(".json").replace(out.with_suffix(".json"))
+        tmp.replace(out)
+    return out, json.loads(out.with_suffix(".json").read_text())
+
+
+def diarize(path: Path, store: Path, settings) -> list:
+    from vidgraph.tools import open_video
+
+    return open_video(path, store, settings).get("speakers")
+
+
+def der(truth: dict, turns: list[SpeakerTurn], metric) -> float:
+    from pyannote.core import Annotation, Segment, Timeline
+
+    ref, hyp = Annotation(), Annotation()
+    for i, t in enumerate(truth["turns"]):
+        ref[Segment(t["start"], t["end"]), i] = t["speaker"]
+    for i, t in enumerate(turns):
+        hyp[Segment(t.span.start, t.span.end), i] = t.speaker
+    return metric(ref, hyp, uem=Timeline([Segment(0, truth["duration"])]))
+
+
+def truth_of(truth: dict, turns: list[SpeakerTurn]) -> dict[str, str]:
+    """Each found speaker -> the true speaker it overlaps most."""
+    talk: dict[str, Counter] = defaultdict(Counter)
+    for t in turns:
+        for r in truth["turns"]:
+            talk[t.speaker][r["speaker"]] += t.span.overlap(Span(start=r["start"], end=r["end"]))
+    return {k: c.most_common(1)[0][0] for k, c in talk.items()}
+
+
+# -- who speaks when ----------------------------------------------------------------------------------------------------
+def test_speaker_count_and_der_on_generated_conversations(tmp_path, settings):
+    """2-4 espeak voices, 2-15 s turns: the number of speakers is found, DER (+-0.25 s collar) <= 10 %."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=0.5)  # pyannote's collar is the total width: +-0.25 s
+    rows = []
+    for seed in COUNT_SEEDS:
+        path, truth = conversation_wav(seed, minutes=MINUTES)
+        records = diarize(path, tmp_path / "store", settings)
+        turns, voices = turns_of(records), speakers_of(records)
+        rows.append((seed, len(truth["speakers"]), len(voices), der(truth, turns, metric)))
+        assert {t.speaker for t in turns} == {v.speaker for v in voices}
+        assert all(a.span.end <= b.span.start for a, b in zip(turns, turns[1:]))  # in order, no overlap
+        assert all(len(v.embedding) == 256 and v.talk_seconds > 0 and v.turns > 0 for v in voices)
+    print("\nseed speakers found DER±0.25:", *(f"{s} {n} {k} {d:.3f}" for s, n, k, d in rows), sep="\n  ")
+    assert [k for _, _, k, _ in rows] == [n for _, n, _, _ in rows]
+    assert abs(metric) <= 0.10, f"accumulated DER {abs(metric):.3f}"
+
+
+@pytest.mark.parametrize("seed", [1, pytest.param(2, marks=pytest.mark.xfail(strict=True, reason=(
+    "known limit: under the music bed one voice of seed 2 splits in two (8 s and 12 s, centroid cosine 0.80, "
+    "just under the merge rule); the thresholds are kept as calibrated, not fitted to this test")))])
+def test_a_music_bed_does_not_split_or_merge_speakers(tmp_path, settings, seed):
+    """The same conversations over synthetic music at -30 dBFS (about 10 dB SNR)."""
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    path, truth = conversation_wav(seed, minutes=MINUTES, music_dbfs=-30.0)
+    turns = turns_of(diarize(path, tmp_path / "store", settings))
+    assert der(truth, turns, DiarizationErrorRate(collar=0.5)) <= 0.10
+    assert len({t.speaker for t in turns}) == len(truth["speakers"])
+
+
+@pytest.mark.parametrize("clip", ["cc_wanna_work_together.mp4", "autoeditor_example.mp4",
+                                  "janus_ChID-BLITS-EBU.mp4"])
+def test_real_single_speaker_clips_are_one_speaker(tmp_path, settings, clip):
+    """A narrator over a loud music bed (cc), one man with a long silence, an announcer moving across 5.1 channels."""
+    records = diarize(real(clip), tmp_path / "store", settings)
+    assert [v.speaker for v in speakers_of(records)] == ["S1"], [(v.speaker, v.talk_seconds) for v in
+                                                                 speakers_of(records)]
+
+
+def test_the_same_voice_is_linked_across_videos_and_no_other(tmp_path, settings):
+    """The six conversations share seven voices between pairs of them; at 0.85 no two different voices link."""
+    voices, true_id = [], {}
+    for seed in COUNT_SEEDS:
+        path, truth = conversation_wav(seed, minutes=MINUTES)
+        records = diarize(path, tmp_path / "store", settings)
+        mapping = truth_of(truth, turns_of(records))
+        for v in speakers_of(records):
+            voices.append(v)
+            true_id[(v.video_id, v.speaker)] = mapping[v.speaker]
+    links = link_speakers(voices, threshold=0.85)
+    same = [lk for lk in links if true_id[(lk.a.video_id, lk.a.speaker)] == true_id[(lk.b.video_id, lk.b.speaker)]]
+    pairs = {(a, b) for a in voices for b in voices if a.video_id < b.video_id and a.talk_seconds >= 10
+             and b.talk_seconds >= 10 and true_id[(a.video_id, a.speaker)] == true_id[(b.video_id, b.speaker)]}
+    print(f"\nsame-voice pairs {len(pairs)}, linked {len(same)}, wrong links {len(links) - len(same)}; "
+          f"similarities {[lk.similarity for lk in links]}")
+    assert len(same) == len(links), "a link between two different voices"
+    assert len(same) >= len(pairs) // 2
+    assert all(lk.a.video_id != lk.b.video_id and lk.similarity >= 0.85 for lk in links)
+
+
+# -- names, labels, cache, inspect (one indexed video with ASR and OCR) ----------------------------------------------
+@pytest.mark.slow
+def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, names_video, monkeypatch):
+    from typer.testing import CliRunner
+
+    from vidgraph.cli import app
+    from vidgraph.config import load_settings
+    from vidgraph.library import Library
+
+    video, truth = names_video
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(video, folder / "talk.mp4")
+    lib = Library(folder, settings=load_settings(threads=2))
+    report = lib.index(stages="scan,asr,speakers,ocr", progress=False)
+    assert report.ok, [r.error for r in report.failures]
+    entry = lib.get("talk.mp4")
+    records, asr, ocr = (lib.records(entry, s) for s in ("speakers", "asr", "ocr"))
+    turns = turns_of(records)
+    assert len(speakers_of(records)) == len(truth["speakers"]) == 3
+    mapping = truth_of(truth, turns)
+
+    labelled = label_segments(asr, turns)
+    assert labelled and all(speaker is not None for speaker, _ in labelled)
+    words = [w for _, seg in labelled for w in seg.words]
+    assert len(words) == sum(len(s.words) for s in asr)  # splitting keeps every word once
+
+    names = {n.speaker: n for n in name_speakers(turns, asr, ocr)}
+    true_name = {s["id"]: s["name"] for s in truth["speakers"]}
+    for n in names.values():  # precision: every name given is the speaker's own
+        assert n.name.split()[0] == true_name[mapping[n.speaker]], n
+        assert n.evidence and 0 < n.confidence <= 1
+    by_name = {n.name: n for n in names.values()}
+    assert {"Quincy", "Edward Tanaka"} <= set(by_name)
+    assert [(e.rule, e.modality) for e in by_name["Quincy"].evidence][0] == ("self-intro", "speech")
+    assert "my name is Quincy" in by_name["Quincy"].evidence[0].text
+    shown = by_name["Edward Tanaka"].evidence[0]
+    assert (shown.rule, shown.modality, shown.text) == ("on-screen", "text", "Edward Tanaka")
+    assert shown.span.overlap(Span(start=truth["caption"]["start"], end=truth["caption"]["end"])) > 3
+
+    runner = CliRunner()
+    out = runner.invoke(app, ["inspect", str(folder / "talk.mp4"), "transcript"])
+    assert out.exit_code == 0, out.output
+    lines = out.stdout.splitlines()
+    assert any("  Quincy  Hello everyone, my name is Quincy" in line for line in lines), lines[:3]
+    assert all(line.split("  ")[1] in {"Quincy", "Edward Tanaka", "S1", "S2", "S3"} for line in lines)
+    voices = runner.invoke(app, ["inspect", str(folder / "talk.mp4"), "speakers"])
+    assert voices.exit_code == 0 and len(voices.stdout.splitlines()) == 3
+    assert "Edward Tanaka (0.80; on-screen at" in voices.stdout and " s in " in voices.stdout
+
+    # cached: a second run reads the artifact, the tool does not run
+    monkeypatch.setattr(ResemblyzerSpeakersTool, "run", lambda self, ctx: pytest.fail("ran again"))
+    again = lib.index(stages="scan,asr,speakers,ocr", progress=False)
+    assert again.ok and not any(s.ran for r in again.results for s in r.stages)
+    assert lib.context(entry).get("speakers") == records
+
+    # the agents, with the real default model: "who said ..." is the speaker's name, cited where it is said
+    for question, name, said in [("Who said that the kids painted the train timetable?", "Quincy", "the kids painted"),
+                                 ("Who said that nobody cleaned the concert tickets?", "Edward", "nobody cleaned")]:
+        a = lib.ask(question, index=False, progress=False)
+        turn = next(t for t in truth["turns"] if said in t["text"])
+        assert a.found and name in a.text, (question, a.text)
+        assert a.citations and a.citations[0].span.overlap(Span(start=turn["start"], end=turn["end"])) > 0, a.citations
+
+
+def test_doctor_reports_the_speakers_backend():
+    from typer.testing import CliRunner
+
+    from vidgraph.cli import app
+
+    out = CliRunner().invoke(app, ["doctor"], env={"COLUMNS": "400"})
+    line = next(x for x in out.stdout.splitlines() if x.strip().startswith("speakers "))
+    assert "resemblyzer 0.1.4" in line and "pretrained.pt" in line and "silero" in line.lower()
+
+
+def test_speakers_are_left_out_of_the_default_stages_where_they_cannot_run(monkeypatch, settings):
+    from vidgraph.errors import ToolError
+    from vidgraph.tools.base import Availability
+    from vidgraph.tools.registry import default_stages, resolve_stages
+
+    assert "speakers" in default_stages(settings)
+    monkeypatch.setattr(ResemblyzerSpeakersTool, "availability",
+                        classmethod(lambda cls, settings=None: Availability(False, "not installed", "pip install")))
+    assert "speakers" not in default_stages(settings) and "asr" in default_stages(settings)
+    assert "speakers" not in resolve_stages(None, settings)
+    with pytest.raises(ToolError, match="speakers"):
+        resolve_stages("speakers", settings)
+
+
+# -- the functions, on hand-made records (no model) ---------------------------------------------------------------------
+V = "v"
+
+
+def _turns(*spans: tuple[float, float, str]) -> list[SpeakerTurn]:
+    return [SpeakerTurn(video_id=V, span=Span(start=a, end=b), speaker=k) for a, b, k in spans]
+
+
+def _seg(a: float, b: float, text: str, words: bool = False) -> TranscriptSegment:
+    ws: tuple[Word, ...] = ()
+    if words:
+        parts = text.split()
+        step = (b - a) / len(parts)
+        ws = tuple(Word(span=Span(start=a + i * step, end=a + (i + 1) * step), text=w) for i, w in enumerate(parts))
+    return TranscriptSegment(video_id=V, span=Span(start=a, end=b), text=text, words=ws)
+
+
+def test_speaker_at_and_label_segments_split_at_a_change():
+    turns = _turns((0, 4, "S1"), (4.2, 9, "S2"))
+    assert speaker_at(turns, Span(start=1, end=2)) == "S1"
+    assert speaker_at(turns, Span(start=3, end=6)) == "S2"  # most of the talk
+    assert speaker_at(turns, Span(start=9.5, end=9.8)) == "S2"  # nearest, within 1 s
+    assert speaker_at(turns, Span(start=12, end=13)) is None
+    seg = _seg(2, 8, "one two three four five six", words=True)  # words at 2-3 ... 7-8
+    pieces = label_segments([seg], turns)
+    assert [(k, s.text) for k, s in pieces] == [("S1", "one two"), ("S2", "three four five six")]
+    assert pieces[1][1].span == Span(start=4, end=8) and pieces[1][1].words == seg.words[2:]
+    whole = _seg(0.5, 3, "no words here")
+    assert label_segments([whole], turns) == [("S1", whole)]
+
+
+def test_self_introductions_and_their_pitfalls():
+    cases = [("I'm sure it will be fine.", None), ("I'm going to check the contract.", None),
+             ("I'm Sorry, I missed that.", None), ("I'm American, by the way.", None),
+             ("They call me every day about the budget.", None), ("They call me Henry Day and out of it.", None),
+             ("Call me when you're ready.", None), ("This is great.", None), ("This is London calling.", None),
+             ("I'm Happy to help.", None), ("I'm Dr. Smith.", "Smith"), ("Hi, I'm Maria.", "Maria"),
+             ("My name is Lee.", "Lee"), ("my name's Anna-Lena and I work here.", "Anna-Lena"),
+             ("This is Lee speaking.", "Lee"), ("Hi there, Andy here.", "Andy"), ("Please call me Ishmael.", "Ishmael"),
+             ("I'm Paul, by the way.", "Paul"), ("I am Jordan from accounts.", "Jordan")]
+    for text, want in cases:
+        got = name_speakers(_turns((0, 5, "S1")), [_seg(0.5, 4, text)])
+        assert [n.name for n in got] == ([want] if want else []), text
+        if want:
+            assert got[0].evidence[0].rule == "self-intro" and got[0].modality == "speech"
+
+
+def test_addressed_by_name_names_the_next_speaker_weakly_and_the_screen_confirms():
+    turns = _turns((0, 5, "S1"), (5.5, 9, "S2"))
+    segs = [_seg(0.5, 4.8, "That is fine. What do you think, Anna?"), _seg(5.6, 8, "I agree completely.")]
+    assert name_speakers(turns, segs) == []  # addressed once: too weak alone
+    named, = name_speakers(turns, segs, min_confidence=0.3)
+    assert (named.speaker, named.name, named.confidence, named.evidence[0].rule) == ("S2", "Anna", 0.3, "addressed")
+    lower = TextLine(video_id=V, span=Span(start=6, end=8.5), text="ANNA BERG, Engineer", score=0.9,
+                     box=(0.2, 0.8, 0.8, 0.9))
+    named, = name_speakers(turns, segs, [lower])
+    assert (named.name, named.confidence, [e.rule for e in named.evidence]) == ("Anna Berg", 0.86,
+                                                                                 ["on-screen", "addressed"])
+    top = TextLine(video_id=V, span=Span(start=6, end=8.5), text="Anna Berg", score=0.9, box=(0.2, 0.1, 0.8, 0.2))
+    assert caption_name(top) is None  # a title at the top is not a lower third
+    assert [caption_name(TextLine(video_id=V, span=Span(start=0, end=1), text=t, score=1, box=(0, 0.8, 1, 0.9)))
+            for t in ("Dr. Anna Berg | CEO", "Product Manager", "BREAKING NEWS", "Invoice No. 4821-B")] == \
+        ["Anna Berg", None, None, None]
+
+
+def test_a_name_claimed_by_two_speakers_goes_to_the_stronger_claim_and_ties_give_none():
+    turns = _turns((0, 4, "S1"), (5, 9, "S2"), (10, 14, "S3"))
+    segs = [_seg(0.5, 3, "Hi, I'm Maria."), _seg(5.5, 8, "Over to you, Maria."), _seg(10.5, 13, "Sure thing.")]
+    got = name_speakers(turns, segs, min_confidence=0.3)
+    assert [(n.speaker, n.name) for n in got] == [("S1", "Maria")]  # S3 is only addressed: the weaker claim
+    assert name_speakers(turns, [_seg(0.5, 3, "I'm Maria. I'm Paul.")]) == []  # two names, equally strong
+    assert name_speakers(turns, []) == [] and name_speakers([], segs) == []
+
+
+def test_link_speakers_pairs_other_videos_only_with_enough_speech():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=256)
+
+    def voice(video: str, k: str, vec, seconds: float = 30.0) -> Speaker:
+        vec = vec / np.linalg.norm(vec)
+        return Speaker(video_id=video, speaker=k, talk_seconds=seconds, turns=3, embedding=tuple(map(float, vec)))
+
+    a, b = voice("a", "S1", base), voice("b", "S2", base + 0.1 * rng.normal(size=256))
+    same_video = voice("a", "S2", base + 0.05 * rng.normal(size=256))
+    short = voice("c", "S1", base, seconds=4.0)
+    other = voice("c", "S2", rng.normal(size=256))
+    links = link_speakers([a, b, same_video, short, other], threshold=0.85)
+    assert {frozenset((lk.a.video_id, lk.b.video_id)) for lk in links} == {frozenset("ab")} and len(links) == 2
+    assert links[0].similarity >= links[1].similarity >= 0.85
+
+
+def test_speaker_records_round_trip_through_json():
+    name = SpeakerName(video_id=V, speaker="S1", name="Anna", confidence=0.8, source="x",
+                       evidence=(NameEvidence(span=Span(start=1, end=2), modality="speech", text="I'm Anna.",
+                                              rule="self-intro", weight=0.8),))
+    for record in (name, Speaker(video_id=V, speaker="S1", talk_seconds=3.5, turns=2, embedding=(0.1, 0.2)),
+                   SpeakerTurn(video_id=V, span=Span(start=0, end=1), speaker="S1")):
+        assert record_from_dict(json.loads(json.dumps(record.to_dict()))) == record
+    assert name.evidence_span == Span(start=1, end=2) and name.modality == "speech"
