@@ -54,11 +54,11 @@ class Media:
 
     def context(self, entry: VideoEntry) -> VideoContext:
         """The video's tools and artifacts, decoding from its file inside the folder."""
-        from ..tools.base import ArtifactStore
         from ..tools.context import VideoContext
+        from ..tools.store import ArtifactStore
 
-        return VideoContext(replace(entry.info, path=str(self._file(entry))), ArtifactStore(self.library.artifacts_dir),
-                            self.settings)
+        return VideoContext(replace(entry.info, path=str(self._file(entry))),
+                            ArtifactStore(self.library.artifacts_dir), self.settings)
 
     # -- stills (in the request) ----------------------------------------------------------------------------
     def thumbnail(self, entry: VideoEntry, t: float) -> tuple[Path, float]:
