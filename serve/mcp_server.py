@@ -80,6 +80,7 @@ class Found(Moment):
     text: str
     context: str = ""
     score: float = 1.0
+    speaker: str = Field("", description="Who says it (speech, when the speakers stage ran): a name or a label.")
 
 
 class ToolResult(BaseModel):
@@ -147,7 +148,8 @@ def build_mcp(service: Service) -> MCPServer:
     def result(r: Any) -> ToolResult:
         value = r.value.to_dict() if hasattr(r.value, "to_dict") else r.value
         return ToolResult(tool=r.tool, value=value, summary=r.summary, found=[
-            Found(**moment(f.video_id, f.span), modality=f.modality, text=f.text, context=f.context, score=f.score)
+            Found(**moment(f.video_id, f.span), modality=f.modality, text=f.text, context=f.context, score=f.score,
+                  speaker=f.speaker)
             for f in r.found])
 
     @tool
@@ -240,6 +242,23 @@ def build_mcp(service: Service) -> MCPServer:
         """The on-screen lines shown together with the line matching `query` (or at time `at`), top to bottom:
         a slide, a list and its items."""
         return result(service.query(videos).screen(query, at, video_id(video) if video else None))
+
+    @tool
+    def speakers(video: str | None = None, videos: list[str] | None = None) -> ToolResult:
+        """How many people speak, and each voice: its name (or label like S2), talk time, turns, first words."""
+        return result(service.query(videos).speakers(video_id(video) if video else None))
+
+    @tool
+    def who(query: str = "", at: float | None = None, video: str | None = None,
+            videos: list[str] | None = None) -> ToolResult:
+        """Who says `query` (each time it is said, by whom), or who speaks at time `at` (seconds)."""
+        return result(service.query(videos).who(query, video_id(video) if video else None, at))
+
+    @tool
+    def said_by(speaker: str, query: str = "", video: str | None = None,
+                videos: list[str] | None = None) -> ToolResult:
+        """What one speaker says (a name, a label like S2, or "the second speaker"), about `query` if given."""
+        return result(service.query(videos).said_by(speaker, query, video_id(video) if video else None))
 
     @mcp.tool(annotations=ToolAnnotations(read_only_hint=True, open_world_hint=False, idempotent_hint=False))
     @_errors

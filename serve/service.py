@@ -221,7 +221,8 @@ class Service:
         value = r.value.to_dict() if hasattr(r.value, "to_dict") else r.value
         return {"tool": r.tool, "value": value, "summary": r.summary, "note": r.note,
                 "found": [_moment(f.video_id, f.span, video=names.get(f.video_id, f.video_id), modality=f.modality,
-                                  text=f.text, context=f.context, score=f.score) for f in r.found]}
+                                  text=f.text, context=f.context, score=f.score, speaker=f.speaker)
+                          for f in r.found]}
 
     # -- questions --------------------------------------------------------------------------------------------
     def model(self) -> ChatModel:

@@ -66,6 +66,13 @@ def test_query_tools_compute_with_their_evidence(client):
     read = client.post("/api/query", json={"tool": "read", "args": {"video": "fixture.mp4", "start": 12, "end": 19}})
     assert any("4821-B" in f["text"] for f in read.json()["found"])
     assert client.post("/api/query", json={"tool": "count", "args": {"nope": 1}}).status_code == 422
+    by_name = client.post("/api/query", json={"tool": "count", "args": {"query": "pump", "video": "fixture.mp4"}})
+    assert by_name.json()["value"] == 2  # a video by its name, as everywhere in the API
+    voices = client.post("/api/query", json={"tool": "speakers", "args": {"video": "fixture.mp4"}})
+    assert voices.status_code == 200 and voices.json()["value"] == 1  # one synthetic voice
+    assert voices.json()["found"][0]["speaker"] and "of speech in" in voices.json()["found"][0]["text"]
+    who = client.post("/api/query", json={"tool": "who", "args": {"query": "pump"}}).json()
+    assert who["tool"] == "who" and all(f["speaker"] for f in who["found"] if f["modality"] == "speech")
 
 
 def test_ask_returns_the_answer_json_with_cited_moments(client):

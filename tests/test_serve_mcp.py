@@ -16,7 +16,7 @@ from vidgraph.serve.app import create_app
 from vidgraph.serve.server import ThreadedServer
 
 TOOLS = {"list_videos", "search_moments", "transcript", "list_shots", "look", "ask", "find", "count", "locate",
-         "order", "read", "screen"}
+         "order", "read", "screen", "speakers", "who", "said_by"}
 
 
 async def exercise(session) -> dict:
@@ -49,6 +49,8 @@ async def exercise(session) -> dict:
     assert count["value"] == 2 and all({"video", "start", "end"} <= set(f) for f in count["found"])
     said = (await session.call_tool("transcript", {"video": "fixture.mp4", "start": 30, "end": 40})).structured_content
     assert any("pump" in line["text"] for line in said["lines"])
+    who = (await session.call_tool("who", {"query": "pump", "video": "fixture.mp4"})).structured_content
+    assert who["tool"] == "who" and any(f["speaker"] for f in who["found"])
     shots = (await session.call_tool("list_shots", {"video": top["video"]})).structured_content["shots"]
     assert len(shots) == 6 and shots[1]["start"] == 10.0
 
