@@ -28,9 +28,11 @@ SCHEMA_VERSION = 1
 MAX_TERMS = 40
 COMMON = 0.2
 """A word in more than this share of the documents adds next to nothing to BM25 (its IDF is about log 4) but costs
-the most to match: it is left out of the query when rarer words remain (only in an index of ``COMMON_FROM`` docs
-or more)."""
+the most to match: in an index of ``COMMON_FROM`` docs or more it is left out of the query."""
 COMMON_FROM = 5000
+MATCHES = 8000
+"""BM25 ranks every document a word matches (about 1-3 µs each): in a large index the commonest words are left out
+while the words kept match more than this many documents in all, as long as one word is left."""
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren as at be because been before being below
@@ -144,6 +146,11 @@ def parse_query(query: str) -> list[_Term]:
         if stem:
             add(_Term(word, (stem,), prefix=True))
     return list(terms.values())
+
+
+def _plain(term: _Term) -> bool:
+    """A word of the question (or its stem prefix), not a phrase, a code or a quoted part."""
+    return len(term.parts) == 1 and term.weight == 1
 
 
 def fts_expression(terms: Sequence[_Term]) -> str:
@@ -265,6 +272,8 @@ class KeywordIndex:
         if not terms or k <= 0:
             return []
         terms = self._without_common(terms)
+        if not terms:  # only words that match too much of a large index to tell anything apart
+            return []
         sql = ["SELECT d.collection, d.id, d.text, d.meta, d.body, bm25(fts) AS r FROM fts "
                "JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"]
         args: list[Any] = [fts_expression(terms)]
@@ -294,10 +303,11 @@ class KeywordIndex:
         return hits
 
     def _without_common(self, terms: list[_Term]) -> list[_Term]:
-        """``terms`` less the single words found in more than ``COMMON`` of the documents, as long as another
-        word is left (phrases and codes always stay). Frequencies are counted once a minute at most."""
-        words = {t.label for t in terms if len(t.parts) == 1 and t.weight == 1}
-        if len(words) < 2:
+        """``terms`` less the words that match too much of a large index to rank cheaply or well: words found
+        in more than ``COMMON`` of the documents, then the commonest while the rest match more than ``MATCHES``
+        documents (one word always stays). Phrases and codes always stay. Counts are cached for a minute."""
+        words = {t.label for t in terms if _plain(t)}
+        if not words:
             return terms
         import time
 
@@ -309,19 +319,15 @@ class KeywordIndex:
                 self._df, self._df_at = {}, (time.monotonic(), total)
         if total < COMMON_FROM:
             return terms
-        common = set()
-        for word in words:
-            if word not in self._df:
-                self._df[word] = int(db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?",
-                                                (f'"{word}"',)).fetchone()[0])
-            if self._df[word] > COMMON * total:
-                common.add(word)
-        if common and common != words:
-            return [t for t in terms if t.label not in common or not (len(t.parts) == 1 and t.weight == 1)]
-        if common:  # every word is common: keep the rarest
-            rarest = min(words, key=lambda w: self._df[w])
-            return [t for t in terms if t.label == rarest or not (len(t.parts) == 1 and t.weight == 1)]
-        return terms
+        for word in words - self._df.keys():
+            expr = fts_expression([t for t in terms if t.label == word and _plain(t)])
+            self._df[word] = int(db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expr,)).fetchone()[0])
+        kept = sorted(words, key=lambda w: self._df[w])
+        while kept and self._df[kept[-1]] > COMMON * total:
+            kept.pop()
+        while len(kept) > 1 and sum(self._df[w] for w in kept) > MATCHES:
+            kept.pop()
+        return [t for t in terms if not _plain(t) or t.label in kept]
 
     def count(self, collection: str | None = None, video_id: str | None = None) -> int:
         sql, args = "SELECT count(*) FROM docs WHERE 1", []
