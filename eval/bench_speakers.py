@@ -206,6 +206,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{100 * cpu / rows['asr'][1]:10.1f}%")
     print(f"\n{'set':<16} {'files':>5} {'count right':>12} {'DER c0':>8} {'DER ±.25':>9}  per file (true/found)")
     for label, n, right, c0, c25, files in set_rows:
+        if not n:
+            continue
         print(f"{label:<16} {n:5d} {right:5d} ({100 * right / n:3.0f}%) {100 * c0:7.2f}% {100 * c25:8.2f}%  {files}")
     for label, t in (("names", tally), ("names, ASR-blind", blind)):
         linked, correct = t["linked"], t["correct"]

@@ -193,6 +193,8 @@ class Memory:
         if lost:
             raise StoreError(f"the memory lost part of itself: {lost}",
                              "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
+        if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
+            videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
         return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
 
     def videos(self) -> list[str]:

@@ -26,6 +26,11 @@ from .store import Doc, _flat_meta
 
 SCHEMA_VERSION = 1
 MAX_TERMS = 40
+COMMON = 0.2
+"""A word in more than this share of the documents adds next to nothing to BM25 (its IDF is about log 4) but costs
+the most to match: it is left out of the query when rarer words remain (only in an index of ``COMMON_FROM`` docs
+or more)."""
+COMMON_FROM = 5000
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren as at be because been before being below
@@ -187,6 +192,11 @@ class KeywordIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._df: dict[str, int] = {}
+        self._df_at = (0.0, 0)
+        """When the document frequencies were last reset, and the number of documents then."""
         try:
             self._db, self.read_only = connect(self.path, 30, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -204,6 +214,22 @@ class KeywordIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection: searches run in parallel (WAL) instead of queueing on the lock
+        that writes hold (a server searches from many threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            flags = "mode=ro&immutable=1" if self.read_only else "mode=ro"  # as ``sqlite.connect`` reads
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30,
+                                 isolation_level=None, check_same_thread=False)
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return db
 
     def __enter__(self) -> KeywordIndex:
         return self
@@ -238,6 +264,7 @@ class KeywordIndex:
         terms = parse_query(query)
         if not terms or k <= 0:
             return []
+        terms = self._without_common(terms)
         sql = ["SELECT d.collection, d.id, d.text, d.meta, d.body, bm25(fts) AS r FROM fts "
                "JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"]
         args: list[Any] = [fts_expression(terms)]
@@ -253,12 +280,11 @@ class KeywordIndex:
             args += [float(span[1]), float(span[0])]
         sql.append("ORDER BY r LIMIT ?")
         args.append(int(k))
-        with self._lock:
-            try:
-                rows = self._db.execute(" ".join(sql), args).fetchall()
-            except sqlite3.Error as e:
-                raise StoreError(f"keyword index {self.path}: search failed: {e}",
-                                 "delete the file and index again if it is damaged") from e
+        try:
+            rows = self._reader().execute(" ".join(sql), args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"keyword index {self.path}: search failed: {e}",
+                             "delete the file and index again if it is damaged") from e
         hits = []
         for collection, id_, text, meta, body, rank in rows:
             toks = _TOKEN.findall(body)
@@ -266,6 +292,36 @@ class KeywordIndex:
             matched = dict.fromkeys(t.label for t in terms if t.matches(toks, tokset))
             hits.append(KeywordHit(collection, id_, text, json.loads(meta), -float(rank), tuple(matched)))
         return hits
+
+    def _without_common(self, terms: list[_Term]) -> list[_Term]:
+        """``terms`` less the single words found in more than ``COMMON`` of the documents, as long as another
+        word is left (phrases and codes always stay). Frequencies are counted once a minute at most."""
+        words = {t.label for t in terms if len(t.parts) == 1 and t.weight == 1}
+        if len(words) < 2:
+            return terms
+        import time
+
+        db = self._reader()
+        with self._lock:
+            at, total = self._df_at
+            if time.monotonic() - at > 60:
+                total = int(db.execute("SELECT count(*) FROM docs").fetchone()[0])
+                self._df, self._df_at = {}, (time.monotonic(), total)
+        if total < COMMON_FROM:
+            return terms
+        common = set()
+        for word in words:
+            if word not in self._df:
+                self._df[word] = int(db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?",
+                                                (f'"{word}"',)).fetchone()[0])
+            if self._df[word] > COMMON * total:
+                common.add(word)
+        if common and common != words:
+            return [t for t in terms if t.label not in common or not (len(t.parts) == 1 and t.weight == 1)]
+        if common:  # every word is common: keep the rarest
+            rarest = min(words, key=lambda w: self._df[w])
+            return [t for t in terms if t.label == rarest or not (len(t.parts) == 1 and t.weight == 1)]
+        return terms
 
     def count(self, collection: str | None = None, video_id: str | None = None) -> int:
         sql, args = "SELECT count(*) FROM docs WHERE 1", []

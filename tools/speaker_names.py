@@ -21,8 +21,8 @@ names tie), a name goes only to the speaker with the strongest claim, and nothin
 is kept: being addressed once is not enough, twice is.
 
 Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it (a misheard
-"Shelby" is linked as "Shirley": there is no list of names to check against); names that are also words ("I'm Frank with you")
-can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
+"Shelby" is linked as "Shirley": there is no list of names to check against); names that are also words ("I'm
+Frank with you") can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
 words that are not names, so a two-word caption of unknown words ("Jade Harbour") reads as a name.
 """
 
