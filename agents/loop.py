@@ -28,6 +28,9 @@ from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .words import content, overlap_score, phrase_tokens, similar
 
+MISSES = 2
+"""Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
+more."""
 TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "speakers",
          "who", "said_by", "look", "read_all", "deep_search")
 
@@ -135,7 +138,9 @@ def decide(state: State, runtime: Rt) -> dict:
         step = kit.step("drafted" if "answer" in decision else "decided", detail, seconds=seconds,
                         calls=usage.calls, prompt=version)
         kept = {} if "answer" in decision else {"rejected": ""}  # an answer is checked; a call moves on
-        return {"decision": decision, **done, **kept, "note": decision.get("note", ""), "trace": [step]}
+        misses = state.get("misses", 0) + 1 if "note" in decision else 0
+        return {"decision": decision, **done, **kept, "note": decision.get("note", ""), "misses": misses,
+                "trace": [step]}
     talk.append(("assistant", data.model_dump_json(), None))
     step = int(data.call or 0)
     if offer and step and 1 <= step <= len(suggested):
@@ -154,8 +159,8 @@ def after_decide(state: State, runtime: Rt) -> str:
     decision = state.get("decision")
     if decision and decision.get("call"):
         return "act"
-    if decision and decision.get("note") and runtime.context.can_call():
-        return "decide"
+    if decision and decision.get("note") and state.get("misses", 0) < MISSES and runtime.context.can_call():
+        return "decide"  # the model reads why its call was not run and may correct it
     return "check"
 
 
@@ -178,6 +183,10 @@ def check(state: State, runtime: Rt) -> dict:
     answer, option = decision.get("answer", ""), decision.get("option")
     if options:
         return _commit(state, kit, option, answer, items)
+    if decision.get("note"):  # its calls could not run, again: no answer from it
+        why = decision["note"].removeprefix("The ").rstrip(".")
+        return {"draft": None, "rejected": "", "trace": [kit.step(
+            "reflected", f"{state.get('misses', 0)} calls in a row not run (last: {why}): no answer")]}
     if not answer:
         if not state.get("offered", True) and _menu(state, kit):  # nothing in what was read: now it may call
             return _reject(state, kit, "the observations so far do not answer it")

@@ -128,6 +128,8 @@ class State(TypedDict, total=False):
     tool reply answers)."""
     note: str
     """The tool loop: why the model's last call was not run (the next prompt says it)."""
+    misses: int
+    """The tool loop: how many of the model's calls in a row were not run (after two it is asked no more)."""
     shown: int
     decision: dict | None
     rejected: str
