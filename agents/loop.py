@@ -184,9 +184,9 @@ def check(state: State, runtime: Rt) -> dict:
     if options:
         return _commit(state, kit, option, answer, items)
     if decision.get("note"):  # its calls could not run, again: no answer from it
-        why = decision["note"].removeprefix("The ").rstrip(".")
-        return {"draft": None, "rejected": "", "trace": [kit.step(
-            "reflected", f"{state.get('misses', 0)} calls in a row not run (last: {why}): no answer")]}
+        why, misses = decision["note"].removeprefix("The ").rstrip("."), state.get("misses", 0)
+        head = f"{misses} calls in a row not run" if misses > 1 else "the model's call was not run, no call is left"
+        return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{head} (last: {why}): no answer")]}
     if not answer:
         if not state.get("offered", True) and _menu(state, kit):  # nothing in what was read: now it may call
             return _reject(state, kit, "the observations so far do not answer it")

@@ -20,6 +20,7 @@ from vidgraph.agents import ask as agents_ask
 from vidgraph.errors import ModelError
 from vidgraph.models.base import Message, Tool, ToolCall, Usage
 from vidgraph.models.testing import ScriptedModel
+from vidgraph.records import Span
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_server import FakeServer, _ok  # noqa: E402
@@ -85,6 +86,20 @@ def test_a_written_call_is_run_and_its_result_answers(lib):
     text, version = system_prompt("free")
     assert model.calls[0].messages[0].text() == text and version == f"{load('tools').version}+{load('calls').version}"
     assert {s.prompt for s in a.trace if s.kind in ("decided", "drafted")} == {version}
+
+
+def test_where_the_rules_misread_a_count_the_model_writes_it_and_the_tool_computes(lib):
+    """The rules take 'total number of pump' for the thing counted (found nowhere as such); the model writes
+    count(query='pump') and the answer is composed from the tool's result, not typed by the model."""
+    def write(c):
+        assert "'total number of pump' is not found as such" in c.user, c.user
+        return call("count", query="pump")
+
+    model = tools(write)
+    a = ask(lib, model, "What is the total number of pump mentions?")
+    assert (a.text, a.found, a.cost.model_calls) == ("2 times", True, 1), [s.detail for s in a.trace]
+    assert any("computed by count: 'pump' occurs 2 times" in d for d in steps(a, "answered"))
+    assert sorted(c.modality for c in a.citations) == ["speech", "text"]
 
 
 @pytest.mark.parametrize("bad, reason", [
@@ -353,13 +368,18 @@ def test_a_failing_or_absent_server_is_an_error_never_an_abstention(fake, lib, s
 
 # -- the bundled model ------------------------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_the_bundled_model_writes_a_call_whose_result_answers(lib):
-    """llama.cpp (tools as one JSON schema, grammar-constrained): the lookup reads first, then the model writes
-    calls; the answer must be what a tool found."""
+def test_the_bundled_model_calls_tools_through_the_json_schema(lib):
+    """llama.cpp, tools as one JSON schema (grammar-constrained: the reply is always one of the tools): a lookup
+    first reads what the search tool found, the answer is cited by the tool's evidence. (The 1.5B model copies the
+    rules' suggested arguments when it writes a call; a misread count is not corrected by it, see the README.)"""
+    from vidgraph.agents.calls import system_prompt
     from vidgraph.models import load_model
 
     model = load_model("llamacpp:qwen2.5-coder-1.5b", lib.settings)
     a = ask(lib, model, "How much copper wire does the red container hold?", budget=Budget(looks=0, calls=4))
-    written = [d for d in steps(a, "decided") if "written by the model" in d or d.startswith("call ")]
-    assert a.found and "420" in a.text or "four hundred" in a.text.lower(), (a.text, [s.detail for s in a.trace])
-    assert written or a.cost.model_calls >= 1
+    detail = [s.detail for s in a.trace]
+    assert a.found and re.search(r"420|four hundred", a.text, re.I), (a.text, detail)
+    assert any(c.span.overlap(Span(10, 20)) > 0 and "copper" in c.evidence for c in a.citations), a.citations
+    turns = [s for s in a.trace if s.kind in ("drafted", "decided")]
+    assert turns and {s.prompt for s in turns} == {system_prompt("free")[1]}, detail
+    assert not any(s.kind == "error" for s in a.trace), detail  # every reply parsed as a call of a tool
