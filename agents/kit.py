@@ -20,7 +20,7 @@ from .source import Source
 from .state import Budget, Item, Observation, Shot
 
 if TYPE_CHECKING:
-    from ..models.base import ChatModel, Message, Usage
+    from ..models.base import ChatModel, Message, Tool, Usage
 
 
 class RepeatedPrompt(BudgetExhausted):
@@ -31,7 +31,8 @@ class Kit:
     """Everything the agent graphs use for one question."""
 
     def __init__(self, source: Source, model: ChatModel, budget: Budget, videos: Sequence[str],
-                 vlm: ChatModel | None = None, on_step: Callable[[Step], None] | None = None) -> None:
+                 vlm: ChatModel | None = None, on_step: Callable[[Step], None] | None = None,
+                 calls: str = "menu") -> None:
         from ..models.base import Usage
 
         self.source = source
@@ -41,6 +42,9 @@ class Kit:
         self.budget = budget
         self.videos = list(videos)
         self.on_step = on_step
+        self.calls = calls
+        """How the tool loop's model calls tools: ``menu`` (numbers of suggested calls) or ``free`` (also calls it
+        writes; ``agents.calls``)."""
         self.started = time.perf_counter()
         self.usage = Usage()
         self.looks = 0
@@ -73,16 +77,18 @@ class Kit:
         return self.calls_left() >= n and self.time_left() > 0
 
     def chat(self, messages: list[Message], schema: Any, max_tokens: int = 256,
-             model: ChatModel | None = None) -> tuple[Any, Usage]:
-        """One structured call; raises ``BudgetExhausted`` when no call or time is left."""
+             model: ChatModel | None = None, tools: list[Tool] | None = None) -> tuple[Any, Usage]:
+        """One structured call (the parsed reply; with ``tools``, the ``ToolCall`` the model made, or its text when
+        it called none); raises ``BudgetExhausted`` when no call or time is left."""
         from ..models.base import Usage
 
         import hashlib
         import json
 
         model = model or self.model
+        offered = [(t.name, t.parameters) for t in tools or []]
         key = hashlib.sha256(json.dumps([model.spec, [(m.role, m.text()) for m in messages],
-                                         getattr(schema, "__name__", str(schema))]).encode()).hexdigest()
+                                         getattr(schema, "__name__", str(schema)), offered]).encode()).hexdigest()
         with self._lock:  # calls in flight are reserved, so parallel map branches never overrun the budget
             if key in self._sent:
                 raise RepeatedPrompt("the same prompt was sent before; a deterministic model would answer the same")
@@ -101,7 +107,7 @@ class Kit:
                 return True
 
         try:
-            reply = model.chat(messages, schema=schema, max_tokens=max_tokens, retry=retry)
+            reply = model.chat(messages, schema=schema, max_tokens=max_tokens, retry=retry, tools=tools)
         except VidgraphError as e:
             with self._lock:
                 self._reserved -= held[0]
@@ -110,6 +116,8 @@ class Kit:
         with self._lock:
             self._reserved -= held[0]
             self.usage = self.usage + reply.usage
+        if tools:
+            return (reply.calls[0] if reply.calls else reply.text), reply.usage
         return reply.data, reply.usage
 
     def step(self, kind: str, detail: str, video_id: str = "", span: Span | None = None, seconds: float = 0.0,

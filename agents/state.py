@@ -123,8 +123,13 @@ class State(TypedDict, total=False):
     """The tool loop: calls worth making next (``intent.Call``)."""
     observations: Annotated[list[Observation], operator.add]
     done_calls: Annotated[list[str], operator.add]
-    talk: list[tuple[str, str]]
-    """The tool loop's conversation with the model so far (role, text)."""
+    talk: list[tuple[str, str, Any]]
+    """The tool loop's conversation with the model so far (role, text, the assistant's tool call or the call id a
+    tool reply answers)."""
+    note: str
+    """The tool loop: why the model's last call was not run (the next prompt says it)."""
+    misses: int
+    """The tool loop: how many of the model's calls in a row were not run (after two it is asked no more)."""
     shown: int
     decision: dict | None
     rejected: str

@@ -98,10 +98,13 @@ def test_a_lookup_is_read_by_the_model_and_cited_by_its_content(lib):
     assert a.citations and all("4821" in c.evidence for c in a.citations)
     assert any(c.span.overlap(Span(12, 19)) > 0 for c in a.citations)
     assert "Suggested calls" not in seen[0]  # a lookup first only reads what the search found
+    from vidgraph.agents.calls import system_prompt
     from vidgraph.prompts import load
 
     drafted = next(s for s in a.trace if s.kind == "drafted")
-    assert drafted.prompt == load("tools").version and model.calls[0].messages[0].text() == load("tools").text
+    text, version = system_prompt("menu")
+    assert drafted.prompt == version == f"{load('tools').version}+{load('menu').version}"
+    assert model.calls[0].messages[0].text() == text
 
 
 def test_a_rejected_answer_changes_the_next_prompt_and_no_prompt_repeats(lib):
