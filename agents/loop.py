@@ -14,6 +14,7 @@ already read and no prompt is ever sent twice.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 from ..models.base import Message, ToolCall
@@ -195,7 +196,7 @@ def check(state: State, runtime: Rt) -> dict:
     if answer.casefold() in state.get("refused", []):  # asked again, it gives the answer refused before: stop
         return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{answer!r} again, after it was "
                                                                               "rejected: no supported answer")]}
-    cited = attribute(answer, items)
+    cited = attribute(answer, items) or _computed(answer, state.get("observations", []))
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
     if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary()) for i in cited):
@@ -203,6 +204,15 @@ def check(state: State, runtime: Rt) -> dict:
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
             "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
+
+
+def _computed(answer: str, observations: list[Observation]) -> list[int]:
+    """An answer read from what a tool computed (a count, a duration, an order in its summary) cites the evidence
+    that result rests on; the latest such result first."""
+    for obs in reversed(observations):
+        if obs.value is not None and obs.items and attribute(answer, [replace(obs.items[0], text=obs.summary)]):
+            return [i.id for i in obs.items[:4]]
+    return []
 
 
 def after_check(state: State, runtime: Rt) -> str:

@@ -102,6 +102,21 @@ def test_where_the_rules_misread_a_count_the_model_writes_it_and_the_tool_comput
     assert sorted(c.modality for c in a.citations) == ["speech", "text"]
 
 
+def test_an_answer_read_from_a_computed_result_cites_what_it_rests_on(lib):
+    """A question the rules take for a look-up; the model counts, then answers with the count: the number is in
+    no evidence line but in the tool's result, so the answer stands, citing the moments counted."""
+    def answer(c):
+        assert "count(query='pump')" in c.last and "2 times" in c.last, c.last
+        return call("answer", answer="2")
+
+    a = ask(lib, tools(call("count", query="pump"), answer), "Give me the pump figure from the meeting.")
+    assert (a.text, a.found) == ("2", True), [s.detail for s in a.trace]
+    assert sorted(c.modality for c in a.citations) == ["speech", "text"]
+    wrong = ask(lib, tools(call("count", query="pump"), call("answer", answer="93"), call("answer", answer="93")),
+                "Give me the pump figure from the meeting.")
+    assert not wrong.found, "\n".join(s.detail for s in wrong.trace)  # a number neither said, shown nor computed
+
+
 @pytest.mark.parametrize("bad, reason", [
     (call("locate", query="pump", occurrence=0), "0 is no occurrence"),
     (call("count", query="pump", modality="audio"), "'audio' is not one of speech, text, objects, any"),
