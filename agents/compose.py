@@ -121,10 +121,22 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
-        if len(said) == 1 or (said and intent.then == "speech"):
+        if (len(said) == 1 or (said and intent.then == "speech")) and _asks_the_words(question):
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
     return None
+
+
+_THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? (?:said|says?|"
+                        r"shown|shows?|written|writes?|announced|announces?|displayed|reads?|on screen|on the screen|"
+                        r"heard|spoken|mentioned)|(?:text|words?|caption|lines?|message|sign|title|announcement)s?\b)")
+
+
+def _asks_the_words(question: str) -> bool:
+    """Does the question ask for what is said or shown itself ("What is said while ...", "What text appears ...")
+    rather than for one thing in it ("Which city's train is announced ...", "What step number is on screen ...",
+    left for the model to pick out of what was read)?"""
+    return _THE_WORDS.search(fold(question)) is not None
 
 
 def _who(last: Observation, options: Sequence[str]) -> Draft | None:
@@ -252,11 +264,11 @@ def _same(a: Item, b: Item) -> bool:
 
 
 def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str]) -> bool:
-    """Does the evidence near ``item`` (its text and the items within 15 s of it) mention what the question is
-    about? The question's words that occur somewhere in the videos (``vocabulary``) must mostly occur near the
-    evidence, and one at least; when none of its words occurs anywhere, the question is about something the
-    videos do not hold. An answer found next to nothing the question names is not an answer to it."""
-    near = {h for i in [item, *around] if i.video_id == item.video_id and abs(i.span.start - item.span.start) <= 15
+    """Does the evidence near ``item`` (its text and the items overlapping it or within ``NEAR`` s of it) mention
+    what the question is about? The question's words that occur somewhere in the videos (``vocabulary``) must
+    mostly occur near the evidence, and one at least; when none of its words occurs anywhere, the question is about
+    something the videos do not hold. An answer found next to nothing the question names is not an answer to it."""
+    near = {h for i in [item, *around] if i.video_id == item.video_id and _gap(i.span, item.span) <= NEAR
             for h in phrase_tokens(i.text)}
     words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in GENERIC]
     known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
@@ -264,6 +276,15 @@ def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[
         return True
     hits = sum(any(similar(w, h) for h in near) for w in known)
     return hits >= 1 and hits / len(known) >= 0.5
+
+
+NEAR = 6.0
+"""Seconds between two pieces of evidence that are still about the same thing (a caption and what is said as it
+ends; not the sentence before last)."""
+
+
+def _gap(a: Span, b: Span) -> float:
+    return max(0.0, max(a.start, b.start) - min(a.end, b.end))
 
 
 GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",

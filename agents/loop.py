@@ -62,7 +62,7 @@ def probe(state: State, runtime: Rt) -> dict:
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
                 "trace": trace + steps, "done_calls": [str(calls[0]), str(calls[1])]}
     if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
-        span = _around(obs.items[0].span, intent.relation)
+        span = _around(obs.items[0].span, intent.relation, obs.items[0].modality)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
                                "end": round(span.end, 2), "modality": intent.then})
         more, steps = run(kit, follow)
@@ -359,12 +359,19 @@ def _message(turn: tuple, free: bool) -> Message:
     return Message.tool(extra, text) if role == "tool" else Message.user(text)
 
 
-def _around(span: Span, relation: str) -> Span:
+SAMPLED = 1.5
+"""Seconds a line or object may have been on screen before (or after) the frames that saw it: text and objects
+are read from sampled frames, speech has word times."""
+
+
+def _around(span: Span, relation: str, modality: str = "speech") -> Span:
+    """The span to read at a moment found: just after or before it, or during it (at least 2 s; a moment seen on
+    sampled frames widened by the gap between samples)."""
     if relation == "after":
         return Span(span.end, span.end + 8.0)
     if relation == "before":
         return Span(max(0.0, span.start - 8.0), span.start)
-    pad = max(0.0, (2.0 - span.duration) / 2)
+    pad = max(0.0, (2.0 - span.duration) / 2, SAMPLED if modality != "speech" else 0.0)
     return Span(max(0.0, span.start - pad), span.end + pad)
 
 

@@ -191,9 +191,8 @@ class Query(Reading, Voices):
                 by_segment.setdefault(w.words[first][2], []).append(k)
             segments = self.segments(v)
             for n, idx in by_segment.items():
-                hits = [k for k in idx if any(similar(w.toks[k], x) for x in want)]
-                if {x for x in want if any(similar(w.toks[k], x) for k in hits)} == set(want):
-                    first, last = w.spans[hits[0]][0], w.spans[hits[-1]][1]
+                for a, b in _windows(idx, w.toks, want):
+                    first, last = w.spans[a][0], w.spans[b][1]
                     span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
                     said = " ".join(text for _, text, _ in w.words[first:last + 1]).strip(" ,.!?;:")
                     context = segments[n].text.strip() if n < len(segments) else ""
@@ -358,6 +357,24 @@ def _appearances(found: list[Found]) -> list[Found]:
         else:
             out.append(f)
     return sorted(out, key=lambda f: (f.video_id, f.span.start))
+
+
+def _windows(idx: list[int], toks: list[str], want: list[str]) -> list[tuple[int, int]]:
+    """The shortest runs of the tokens ``idx`` (one sentence) that hold every word of ``want``, a few other words
+    between ("add a cream" for "add the cream"; not "add" at the start of a long sentence and "cream" at its end):
+    each as (first token, last token), not overlapping."""
+    out: list[tuple[int, int]] = []
+    last: dict[str, int] = {}
+    for k in idx:
+        for x in want:
+            if similar(toks[k], x):
+                last[x] = k
+        if len(last) == len(want):
+            a = min(last.values())
+            if k - a + 1 <= 2 * len(want) + 3:
+                out.append((a, k))
+                last = {}
+    return out
 
 
 def _nth(n: int) -> str:

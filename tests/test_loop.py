@@ -142,6 +142,31 @@ def test_evidence_must_be_about_what_the_question_asks():
     # a question naming only a kind of thing cannot be held to the evidence (what no video names is another rule:
     # test_a_question_about_what_no_video_holds_abstains_without_a_model_call)
     assert relevant("Which dish is named in the title?", invoice, [invoice], vocabulary)
+    # near is overlapping or a few seconds apart, not the sentence before last: 'Monday' said 9 s after the
+    # interview is no day of the interview
+    interview = Item(4, "v", "a.mp4", Span(28.4, 31.2), "speech", "Next, hiring! The interview starts soon!")
+    monday = Item(5, "v", "a.mp4", Span(40.1, 43.3), "speech", "The car park is closed on Monday!")
+    said = Item(6, "v", "a.mp4", Span(2.5, 11.5), "text", "INTERVIEWS")
+    vocabulary |= {"interview", "monday", "car", "park", "closed", "hiring"}
+    assert not relevant("On which day do the interviews take place?", monday, [interview, monday], vocabulary)
+    friday = Item(7, "v", "a.mp4", Span(12.8, 15.0), "speech", "on Friday")  # 1.3 s after the caption
+    assert relevant("On which day do the interviews take place?", friday, [said, friday], vocabulary)
+
+
+def test_what_is_said_at_a_moment_is_computed_and_one_thing_in_it_is_picked_by_the_model(lib):
+    """'What is said while X is on screen' is the words read there (no model call); 'which day is announced while X
+    is on screen' leaves the model to pick the day out of them, and cites the line that holds it."""
+    said = ask(lib, tools(), "What is said while the caption MEETING MOVED is on screen?")
+    assert said.found and said.cost.model_calls == 0 and "Thursday" in said.text, [s.detail for s in said.trace]
+
+    def pick(c):
+        assert "meeting moves to Thursday" in c.user, c.user
+        return answer("Thursday")
+
+    model = tools(pick)
+    day = ask(lib, model, "The caption MEETING MOVED is on screen: which day is announced at that moment?")
+    assert (day.text, day.found, day.cost.model_calls) == ("Thursday", True, 1), [s.detail for s in day.trace]
+    assert any(c.modality == "speech" and 20 <= c.span.start <= 25 for c in day.citations)
 
 
 def test_the_model_may_take_a_suggested_call(lib):
