@@ -154,7 +154,7 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     if during is not None:
         return during
     if re.search(r"\bwhen\b|\bat what (?:time|point|moment|minute|second)\b|\bat which (?:time|point|moment)\b|"
-                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q):
+                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q) and not _clock_time(q):
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
     nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
@@ -170,6 +170,15 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
             return Intent("list", (target,), "text")
     target = quoted[0] if quoted else _object_of(q)
     return Intent("lookup", (target,) if target else (), modality, occurrence)
+
+
+def _clock_time(q: str) -> bool:
+    """"At what time does the Bristol train leave?", "According to the board, what time is the meeting?": a time
+    the video tells (a fact to look up), not a moment of the video (nothing is said, shown or seen in it)."""
+    asks = re.search(r"\b(?:at )?what time\b|\baccording to\b", q)
+    about_video = re.search(rf"\b(?:{_SAID}|{_SHOWN}|{_NTH} (?:time|occurrence|mention|appearance)|in the (?:video|"
+                            r"clip|recording)|into the (?:video|clip)|timestamp|happens?|occurs?)\b", q)
+    return asks is not None and about_video is None
 
 
 _SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \

@@ -182,6 +182,8 @@ def check(state: State, runtime: Rt) -> dict:
     decision = state.get("decision") or {}
     items = [i for o in state.get("observations", []) for i in o.items]
     answer, option = decision.get("answer", ""), decision.get("option")
+    if not answer and not decision.get("note"):  # no answer from the model (or no budget left for it)
+        answer = _nested(state.get("observations", []))
     if options:
         return _commit(state, kit, option, answer, items)
     if decision.get("note"):  # its calls could not run, again: no answer from it
@@ -204,6 +206,15 @@ def check(state: State, runtime: Rt) -> dict:
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
             "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
+
+
+def _nested(observations: list[Observation]) -> str:
+    """The answer a strategy run inside the loop (deep search, reading every clip) drafted and verified, if any:
+    it still has to pass the checks of the loop's own answers."""
+    for obs in reversed(observations):
+        if getattr(obs.call, "tool", "") in ("deep_search", "read_all") and isinstance(obs.value, str) and obs.value:
+            return obs.value
+    return ""
 
 
 def _computed(answer: str, observations: list[Observation]) -> list[int]:

@@ -248,3 +248,21 @@ def test_deep_search_runs_chain_of_shot_search_when_the_model_asks_for_it(lib):
     a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
     assert a.found and "4821-B" in a.text and model.count("search") == 1
     assert any(s.detail.startswith("deep_search(") for s in a.trace if s.kind == "called")
+
+
+def test_a_deep_search_answer_stands_when_the_model_gives_none_after_it(lib):
+    """The deep search drafted and verified an answer; the model then says nothing (as when the budget ends before
+    it can): the loop answers with the deep search's answer, checked like any other."""
+    def take_deep(call):
+        n = next(int(line.split(".")[0]) for line in call.last.splitlines() if re.match(r"\d+\. deep_search\(", line))
+        return answer(call=n)
+
+    def chain(call):
+        cited = next(int(m[1]) for m in re.finditer(r"^\[(\d+)\] .*4821-B", call.user, re.M))
+        return {"found": True, "answer": "4821-B", "option": None, "evidence": [cited], "confidence": 0.8,
+                "action": "answer", "target": 1}
+
+    model = ScriptedModel({"tools": [answer(""), take_deep, answer("")], "search": [chain]}, by="prompt", name="loop")
+    a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
+    assert a.found and a.text == "4821-B", [s.detail for s in a.trace]
+    assert any(c.modality == "text" and "4821-B" in c.evidence for c in a.citations)

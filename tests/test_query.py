@@ -113,6 +113,9 @@ def test_objects_are_found_by_label_and_plural(q):
     ("How many videos are in the folder?", "videos", (), "any"),
     ("When is the word budget said for the second time?", "when", ("budget",), "speech"),
     ("At what time does the speaker first mention the auction?", "when", ("auction",), "speech"),
+    ("According to the departures board, at what time does the Bristol train leave?", "lookup",
+     ("bristol train leave",), "any"),  # a time the video tells, not a moment of it
+    ("At what time does the bus appear?", "when", ("bus",), "any"),
     ("Which is shown first, the bus or the invoice?", "order", ("bus", "invoice"), "any"),
     ("Does the narrator say teacher before artist?", "order", ("teacher", "artist"), "speech"),
     ("What is shown on screen while the speaker says copper wire?", "during", ("copper wire",), "speech"),
