@@ -127,9 +127,10 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     return None
 
 
-_THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? (?:said|says?|"
-                        r"shown|shows?|written|writes?|announced|announces?|displayed|reads?|on screen|on the screen|"
-                        r"heard|spoken|mentioned)|(?:text|words?|caption|lines?|message|sign|title|announcement)s?\b)")
+_THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? "
+                        r"(?:said|says?|shown|shows?|written|writes?|announced|announces?|displayed|reads?|on screen|"
+                        r"on the screen|heard|spoken|mentioned)|(?:text|words?|caption|lines?|message|sign|title|"
+                        r"announcement)s?\b)")
 
 
 def _asks_the_words(question: str) -> bool:

@@ -83,7 +83,7 @@ def test_shots_and_which_video_are_computed(lib):
     assert which.text == "other.mp4" and which.citations[0].video == "other.mp4"
 
 
-# -- read by the model, cited by the tools ------------------------------------------------------------------------------
+# -- read by the model, cited by the tools ------------------------------------------------------------------------
 def test_a_lookup_is_read_by_the_model_and_cited_by_its_content(lib):
     seen = []
 
@@ -214,7 +214,7 @@ def test_a_model_server_that_is_down_is_an_error_not_an_abstention(lib):
     assert computed.found and computed.text == "2 times"
 
 
-# -- the first design's strategies as sub-graphs the loop calls ---------------------------------------------------------
+# -- the first design's strategies as sub-graphs the loop calls ---------------------------------------------------
 def test_a_summary_reads_every_clip_with_mapreduce_inside_the_loop(lib):
     def mapper(call):
         ids = [int(m[1]) for m in _LINE.finditer(call.user) if m[5] == "speech"][:1]
