@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from ..records import LETTERS, Span, fmt_span, parse_time
 from .intent import Intent
 from .state import Item, Observation
-from .words import content, fold, number_in, overlap_score, phrase_tokens, similar
+from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, similar
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
@@ -264,19 +264,42 @@ def _same(a: Item, b: Item) -> bool:
         a.span.duration, b.span.duration, 1e9) and overlap_score(a.text, b.text) > 0.8
 
 
-def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str]) -> bool:
+def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str],
+             titles: set[str] = frozenset()) -> bool:
     """Does the evidence near ``item`` (its text and the items overlapping it or within ``NEAR`` s of it) mention
     what the question is about? The question's words that occur somewhere in the videos (``vocabulary``) must
     mostly occur near the evidence, and one at least; when none of its words occurs anywhere, the question is about
     something the videos do not hold. An answer found next to nothing the question names is not an answer to it."""
     near = {h for i in [item, *around] if i.video_id == item.video_id and _gap(i.span, item.span) <= NEAR
             for h in phrase_tokens(i.text)}
+    if unheard_names(question, vocabulary, titles):  # "the train to Glasgow" where no video names Glasgow
+        return False
     words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in GENERIC]
     known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
     if not known:  # the question names only kinds of things ("which dish…"): nothing to hold the evidence to
         return True
     hits = sum(any(similar(w, h) for h in near) for w in known)
     return hits >= 1 and hits / len(known) >= 0.5
+
+
+_NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b([A-Z][a-z]{2,}(?:[-'][A-Z]?[a-z]+)?)\b")
+
+
+def unheard_names(question: str, vocabulary: set[str], titles: set[str] = frozenset()) -> list[str]:
+    """The names in the question (capitalised words inside a sentence: "the train to Glasgow", "what did Ann say")
+    that no video says or shows, nor anything close (an ASR or OCR slip: "Anne", "Glasgo"), and no video's file
+    name holds (``titles``): what the question is about is not in the videos."""
+    import difflib
+
+    out = []
+    for m in _NAME.finditer(question.strip()):
+        word = fold(m.group(1)).removesuffix("'s")
+        if word in STOP or word in GENERIC or word in vocabulary or word in titles:
+            continue
+        close = [v for v in vocabulary if v[:1] == word[:1] and abs(len(v) - len(word)) <= 2]
+        if not difflib.get_close_matches(word, close, n=1, cutoff=0.75):
+            out.append(m.group(1))
+    return out
 
 
 NEAR = 6.0

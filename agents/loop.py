@@ -201,7 +201,8 @@ def check(state: State, runtime: Rt) -> dict:
     cited = attribute(answer, items) or _computed(answer, state.get("observations", []))
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
-    if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary()) for i in cited):
+    if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary(), kit.query.titles())
+               for i in cited):
         return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks", answer)
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
@@ -405,7 +406,8 @@ def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list
 
     def behind(text: str) -> list[int]:  # the evidence holding an option's words, if it is about the question
         cited = attribute(text, items)
-        return cited if any(relevant(state["question"], kit.items[i], items, vocabulary) for i in cited) else []
+        return cited if any(relevant(state["question"], kit.items[i], items, vocabulary, kit.query.titles())
+                            for i in cited) else []
 
     k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None
     cited = behind(options[k]) if k is not None else []

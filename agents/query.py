@@ -24,7 +24,7 @@ from .found import Found, Result
 from .reading import Reading
 from .source import Source
 from .voices import Voices
-from .words import content, find_phrase, phrase_tokens, similar, tokens
+from .words import content, find_phrase, fold, phrase_tokens, similar, tokens
 
 MODALITIES = ("speech", "text", "objects", "any")
 GAP = 1.0
@@ -118,6 +118,16 @@ class Query(Reading, Voices):
     def vocabulary(self) -> set[str]:
         """Every word said or shown in the videos in scope (folded tokens), and the objects' labels."""
         return self._vocabulary
+
+    @cached_property
+    def _titles(self) -> set[str]:
+        import re
+
+        return {fold(w) for v in self.videos for w in re.split(r"[\W_]+|(?<=[a-z])(?=[A-Z])", self.name(v)) if w}
+
+    def titles(self) -> set[str]:
+        """The words of the videos' file names ("big_buck_bunny.mp4" -> big, buck, bunny, mp4), folded."""
+        return self._titles
 
     def _scope(self, video: str | None) -> list[str]:
         if not video:

@@ -266,3 +266,19 @@ def test_a_deep_search_answer_stands_when_the_model_gives_none_after_it(lib):
     a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
     assert a.found and a.text == "4821-B", [s.detail for s in a.trace]
     assert any(c.modality == "text" and "4821-B" in c.evidence for c in a.citations)
+
+
+def test_a_name_no_video_holds_is_no_answer():
+    """'the train to Glasgow' where the videos name York and Bristol only: the platform said for York is no
+    answer; a name said with an ASR slip ('Anne' for Ann) or in a video's file name still counts."""
+    from vidgraph.agents.compose import relevant, unheard_names
+    from vidgraph.agents.state import Item
+
+    york = Item(1, "v", "station.mp4", Span(23, 26.8), "speech", "The train to York will now depart from platform 7")
+    vocabulary = {"the", "train", "to", "york", "will", "now", "depart", "from", "platform", "7", "anne", "said"}
+    assert relevant("Which platform does the train to York leave from?", york, [york], vocabulary)
+    assert not relevant("Which platform does the train to Glasgow leave from?", york, [york], vocabulary)
+    assert unheard_names("What did Ann say about the platform?", vocabulary) == []
+    assert unheard_names("In the Big Buck Bunny clip, which platform is named?", vocabulary,
+                         {"big", "buck", "bunny"}) == []
+    assert unheard_names("Which platform? Trains to York or Leeds?", vocabulary) == ["Leeds"]
