@@ -118,6 +118,8 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
         return _choose(Draft(text, cited=ids, confidence=0.6, by=tool, why=last.summary), options)
     if tool == "read_all" and intent.kind == "summary" and last.value:
         return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
+    if tool == "deep_search" and isinstance(last.value, str) and last.value and ids:  # drafted and verified there
+        return _choose(Draft(last.value, cited=ids[:4], confidence=0.6, by="search", why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)

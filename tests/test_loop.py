@@ -247,12 +247,13 @@ def test_deep_search_runs_chain_of_shot_search_when_the_model_asks_for_it(lib):
                           name="loop")
     a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
     assert a.found and "4821-B" in a.text and model.count("search") == 1
+    assert model.count("tools") == 2  # the deep search's verified answer ends the loop: no third turn to restate it
     assert any(s.detail.startswith("deep_search(") for s in a.trace if s.kind == "called")
 
 
-def test_a_deep_search_answer_stands_when_the_model_gives_none_after_it(lib):
-    """The deep search drafted and verified an answer; the model then says nothing (as when the budget ends before
-    it can): the loop answers with the deep search's answer, checked like any other."""
+def test_a_deep_search_answer_stands_without_another_model_turn(lib):
+    """The deep search drafted and verified an answer: the loop answers with it (the model is not asked to restate
+    it, nor can it lose it by saying nothing or running out of budget)."""
     def take_deep(call):
         n = next(int(line.split(".")[0]) for line in call.last.splitlines() if re.match(r"\d+\. deep_search\(", line))
         return answer(call=n)
