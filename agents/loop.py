@@ -103,7 +103,7 @@ def decide(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     options = state.get("options", [])
     talk = list(state.get("talk", []))
-    offer = bool(talk) or state["intent"].kind not in ("lookup", "quantity")  # first read what was found
+    offer = bool(talk) or state["intent"].kind not in ("lookup", "quantity", "during")  # first read what was found
     suggested = _menu(state, kit) if offer else []
     free = kit.calls == "free"
     if not talk:
