@@ -21,7 +21,7 @@ from ..models.base import Message, ToolCall
 from ..prompts import load, quote
 from ..records import LETTERS, Span
 from .calls import offered, system_prompt, turn_of
-from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant
+from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant, unheard_names
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question
 from .kit import Kit, question_block
@@ -77,7 +77,9 @@ def composed(state: State, runtime: Rt) -> dict:
     """The answer computed by a tool, when there is one (no model call)."""
     kit = runtime.context
     draft = compose(state["intent"], state["question"], state.get("options", []), state.get("observations", []))
-    missing = _never_shown(state["intent"], kit) if draft is None and not state.get("options") else ""
+    missing = (_never_shown(state["intent"], kit) or next(iter(unheard_names(
+        state["question"], kit.query.vocabulary(), kit.query.titles())), "")) \
+        if draft is None and not state.get("options") else ""
     if missing:  # no model call: nothing it could read would be about this
         return {"draft": None, "stop": True, "rejected": "", "trace": [kit.step(
             "reflected", f"{missing!r} is never said or shown in the videos: the question is about something they "

@@ -283,3 +283,11 @@ def test_a_name_no_video_holds_is_no_answer():
     assert unheard_names("In the Big Buck Bunny clip, which platform is named?", vocabulary,
                          {"big", "buck", "bunny"}) == []
     assert unheard_names("Which platform? Trains to York or Leeds?", vocabulary) == ["Leeds"]
+
+
+
+def test_a_question_naming_what_no_video_names_abstains_without_a_model_call(lib):
+    model = tools()
+    a = ask(lib, model, "Which code does the invoice from Rotterdam carry?")
+    assert not a.found and a.cost.model_calls == 0 and model.calls == [], [s.detail for s in a.trace]
+    assert any("'Rotterdam' is never said or shown" in s.detail for s in a.trace)
