@@ -331,6 +331,10 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
     if re.search(r"\b(listed|on the list|in the list|on the slide|on the board)\b", q) and modality != "speech":
         title = re.search(r"\bhow many (?:different |distinct )?([\w-]+)", q)
         return Intent("count", (_clean(title.group(1)) if title else "list",), "text", unit="item")
+    if unit in _MEASURES:  # "by how many minutes is the train delayed": an amount the video states, not a count
+        rest = re.search(r"\bhow (?:many|much) [\w-]+\s+(.+?)(?:\?|$)", q)
+        target = _clean(re.sub(rf"^(?:per \w+\s+)?(?:{_AUX}\s+)?(?:the |a |an )?", "", rest.group(1))) if rest else ""
+        return Intent("quantity", (target or unit,), modality, unit=unit)
     m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
                   r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
     if m:  # "how many laptops did the speaker say were ordered": a number the video states, not a count
@@ -341,6 +345,12 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
     if modality in ("any", "objects") and _is_thing(target):
         return Intent("count", (target,), "objects", unit="thing")
     return Intent("count", (target,) if target else (), modality, unit=unit)
+
+
+_MEASURES = set("""second minute hour day week month year decade centurie metre meter kilometre kilometer km mile
+foot feet inche yard kilogram kg gram pound ton tonne litre liter gallon euro dollar cent penny pence franc yen
+percent degree calorie volt watt kilowatt byte megabyte gigabyte kilobit megabit""".split())
+"""Units of measure (as singularised by ``_count``): "how many minutes" asks for an amount, not for a count."""
 
 
 def _is_thing(target: str) -> bool:

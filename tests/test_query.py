@@ -116,6 +116,7 @@ def test_objects_are_found_by_label_and_plural(q):
     ("According to the departures board, at what time does the Bristol train leave?", "lookup",
      ("bristol train leave",), "any"),  # a time the video tells, not a moment of it
     ("At what time does the bus appear?", "when", ("bus",), "any"),
+    ("By how many minutes is the train to Bristol delayed?", "quantity", ("train to bristol delayed",), "any"),
     ("Which is shown first, the bus or the invoice?", "order", ("bus", "invoice"), "any"),
     ("Does the narrator say teacher before artist?", "order", ("teacher", "artist"), "speech"),
     ("What is shown on screen while the speaker says copper wire?", "during", ("copper wire",), "speech"),
