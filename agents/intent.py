@@ -117,6 +117,31 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
     return replace(intent, sure=sure)
 
 
+_AMOUNT = r"(\d+|one|two|three|four|five|ten|fifteen|twenty|thirty|a|the)"
+_WORDS_N = {"a": 1, "the": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10, "fifteen": 15,
+            "twenty": 20, "thirty": 30}
+OPENING = 15.0
+"""Seconds that "at the start" / "at the end" of a video read."""
+
+
+def window(question: str) -> tuple[str, float] | None:
+    """Where in each video the question points: ``("start", s)`` for the first ``s`` seconds ("at the very start",
+    "in the opening", "in the first two minutes"), ``("end", s)`` for the last ones; None for the whole video."""
+    q = " ".join(fold(question).split())
+    m = re.search(rf"\b(?:in|during|within) the (first|last|final|opening|closing) {_AMOUNT}? ?(seconds?|minutes?)\b",
+                  q)
+    if m:
+        n = int(m.group(2)) if (m.group(2) or "").isdigit() else _WORDS_N.get(m.group(2) or "a", 1)
+        return ("start" if m.group(1) in ("first", "opening") else "end", n * (60.0 if m.group(3)[0] == "m" else 1.0))
+    if re.search(r"\b(?:at|in|near) the (?:very )?(?:start|beginning|opening)\b|\bopening (?:title|shot|scene|"
+                 r"screen|words?|line)\b|\bfirst thing\b", q):
+        return ("start", OPENING)
+    if re.search(r"\b(?:at|in|near) the (?:very )?end\b|\bclosing (?:title|shot|scene|screen|words?|line)\b|"
+                 r"\blast thing\b|\bfinal (?:title|shot|scene|screen|words?)\b", q):
+        return ("end", OPENING)
+    return None
+
+
 def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     q = " ".join(fold(question).split())
     q = re.sub(r"\bbefore or after\b|\bafter or before\b", "before", q)

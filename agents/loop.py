@@ -23,7 +23,7 @@ from ..records import LETTERS, Span
 from .calls import offered, system_prompt, turn_of
 from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant, unheard_names
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
-from .intent import Call, Intent, read_question
+from .intent import Call, Intent, read_question, window
 from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
@@ -43,9 +43,23 @@ def understand(state: State, runtime: Rt) -> dict:
     calls = intent.calls()
     search = Call("search", {"query": " ".join([state["question"], *state.get("options", [])])})
     calls = [search] if intent.kind == "lookup" else [*calls, search]
+    where = window(state["question"]) if intent.kind == "lookup" else None
+    if where is not None:  # "what title is shown at the very start": first read that part of each video
+        calls = [*_reads(kit, where, intent.modality), *calls]
     detail = f"{intent.kind}: {', '.join(repr(t) for t in intent.targets) or '-'} ({intent.modality}) → " + \
              "; ".join(str(c) for c in calls)
     return {"intent": intent, "suggested": calls, "talk": [], "trace": [kit.step("understood", detail)]}
+
+
+def _reads(kit: Kit, where: tuple[str, float], modality: str) -> list[Call]:
+    """Reading the start or the end of each video in scope (at most three)."""
+    out = []
+    for v in kit.videos[:3]:
+        d = kit.source.durations.get(v, 0.0)
+        a, b = (0.0, min(where[1], d or where[1])) if where[0] == "start" else (max(0.0, d - where[1]), d)
+        if b > a:
+            out.append(Call("read", {"video": v, "start": round(a, 2), "end": round(b, 2), "modality": modality}))
+    return out
 
 
 def probe(state: State, runtime: Rt) -> dict:

@@ -291,3 +291,17 @@ def test_a_question_naming_what_no_video_names_abstains_without_a_model_call(lib
     a = ask(lib, model, "Which code does the invoice from Rotterdam carry?")
     assert not a.found and a.cost.model_calls == 0 and model.calls == [], [s.detail for s in a.trace]
     assert any("'Rotterdam' is never said or shown" in s.detail for s in a.trace)
+
+
+def test_what_is_shown_at_the_start_reads_the_start_first(lib):
+    """'... at the very start' points at the first seconds: the model first reads what is said and shown there
+    (not the search's best matches from anywhere in the video) and is cited by it."""
+    def first(c):
+        assert "read(video=" in c.user and "start=0.0, end=15.0" in c.user, c.user
+        lines = evidence(c.user)
+        assert lines, c.user
+        return answer(lines[0])
+
+    a = ask(lib, tools(first), "What is shown on screen at the very start?")
+    assert a.found and a.cost.model_calls == 1, [s.detail for s in a.trace]
+    assert all(c.span.start < 15.0 for c in a.citations)
