@@ -35,6 +35,10 @@ _LABEL_WORDS = {"people": "person", "persons": "person", "man": "person", "woman
                 "television": "tv", "phone": "cell phone", "mobile": "cell phone", "sofa": "couch", "plane": "airplane"}
 
 
+_MEDIUM = {"photo", "photos", "photograph", "picture", "pictures", "image", "images", "shot", "shots", "footage",
+           "clip", "scene", "drawing", "illustration", "the", "a", "an"}
+
+
 @dataclass
 class _Words:
     """A video's spoken words in time order with their folded tokens (token i -> words[first..last])."""
@@ -232,7 +236,9 @@ class Query(Reading, Voices):
 
     @staticmethod
     def _label(query: str) -> str:
-        words = phrase_tokens(query)
+        """The object label a query names ("people" -> person; "the bus photo" -> bus: a photo, picture or shot
+        of a thing shows the thing)."""
+        words = [w for w in phrase_tokens(query) if w not in _MEDIUM] or phrase_tokens(query)
         if not words:
             return ""
         joined = " ".join(words)

@@ -102,6 +102,8 @@ def test_order_and_read(q):
 def test_objects_are_found_by_label_and_plural(q):
     assert q.count("buses", "objects").value >= 1
     assert all(f.span.start >= 17.5 for f in q.find("bus", "objects").found)
+    photo = q.locate("the bus photo")  # a photo of a bus shows a bus
+    assert photo.value is not None and photo.found[0].modality == "objects" and photo.value.start >= 17.5
 
 
 @pytest.mark.parametrize("question, kind, targets, modality", [
