@@ -78,7 +78,8 @@ class BudgetExhausted(VidgraphError):
     pass
 
 
-def os_failure(e: OSError, path: object, elsewhere: str = "keep the index elsewhere with --index-dir DIR") -> StoreError:
+def os_failure(e: OSError, path: object,
+               elsewhere: str = "keep the index elsewhere with --index-dir DIR") -> StoreError:
     """An operating-system failure on a file, as one line naming the path and what to do (the one place where a full
     disk, a read-only folder or a missing directory become words). ``elsewhere``: how to use another place."""
     import errno

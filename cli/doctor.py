@@ -193,7 +193,8 @@ def _speakers_status(settings: Any) -> str:
         if not available.ok:
             return f"{name}: cannot run ({available.reason}; fix: {available.fix}); {where}; the index runs without it"
         link = settings.speaker_link_threshold
-        return (f"{name}: {where}; merge at cosine {settings.speaker_merge_sim} (relative {settings.speaker_merge_rel}); "
+        return (f"{name}: {where}; merge at cosine {settings.speaker_merge_sim} "
+                f"(relative {settings.speaker_merge_rel}); "
                 f"same voice across videos: " + (f"linked at >= {link}" if link else "off (speaker_link_threshold)"))
     except Exception as e:  # noqa: BLE001
         return f"cannot be checked: {type(e).__name__}: {e}"

@@ -37,7 +37,8 @@ def eval_(
         "--strategy", "-s", help="uniform, rag, search, mapreduce; repeat for several. \\[default: all four]",
         show_default=False)] = None,
     model: Annotated[Optional[str], typer.Option(  # noqa: UP007
-        "--model", "-m", help="backend:model for every strategy. \\[default: settings.llm]", show_default=False)] = None,
+        "--model", "-m", help="backend:model for every strategy. \\[default: settings.llm]",
+        show_default=False)] = None,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Only the first N questions.",  # noqa: UP007
                                                  show_default=False)] = None,
     per_kind: Annotated[Optional[int], typer.Option(  # noqa: UP007

@@ -20,7 +20,8 @@ _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', 
 @app.command(help="Index every new or changed video in FOLDER; skip what is done; forget deleted videos.\n\n"
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
-             epilog=examples(("vidgraph index ~/videos", "default stages: scan, asr, speakers, ocr, detect, tags; then memory"),
+             epilog=examples(("vidgraph index ~/videos",
+                              "default stages: scan, asr, speakers, ocr, detect, tags; then memory"),
                               ("vidgraph index ~/videos --caption", "also caption every clip (slow on CPU)"),
                               ("vidgraph index ~/videos --stages scan,asr -j 2", "two videos at a time"),
                               ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))

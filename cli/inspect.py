@@ -31,7 +31,8 @@ class Section(str, Enum):
 
 _MEMORY_SECTIONS = ("events", "entities")
 _SECTIONS = {"shots": ("scan", ("Shot",)), "transcript": ("asr", ("TranscriptSegment",)),
-             "speakers": ("speakers", ("Speaker", "SpeakerTurn")), "text": ("ocr", ("TextLine",)), "objects": ("detect", ("ObjectSpan", "Detection")),
+             "speakers": ("speakers", ("Speaker", "SpeakerTurn")), "text": ("ocr", ("TextLine",)),
+             "objects": ("detect", ("ObjectSpan", "Detection")),
              "tags": ("tags", ("FrameTags",))}
 _BY_STAGE = {"scan": "shots", "asr": "transcript", "ocr": "text", "detect": "objects", "memory": "events"}
 

@@ -146,7 +146,8 @@ def make_video(scenes: list[Scene], out: str | Path, size: str = "1280x720", fps
                 seg = wav[: max(0, len(audio) - at)]
                 audio[at: at + len(seg)] += seg
                 v0, v1 = _voiced(wav)
-                truth.speech.append((round(float(offset + sp.start + v0), 3), round(float(offset + sp.start + v1), 3), sp.text))
+                truth.speech.append((round(float(offset + sp.start + v0), 3),
+                                     round(float(offset + sp.start + v1), 3), sp.text))
             for k, tx in enumerate(scene.texts):
                 path = tmpdir / f"t{i}_{k}.txt"
                 path.write_text(tx.text)

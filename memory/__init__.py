@@ -82,7 +82,8 @@ class Memory:
             url = self.settings.chroma_url
             fresh = url is None and not (self.root / "chroma" / STORE_ID).is_file()
             self._vectors = VectorStore(None if url else self.root / "chroma", embedder, url=url)
-            if fresh and not self.graph.read_only and (not self.graph.video_ids() or self.graph.meta("vectors") is None):
+            if fresh and not self.graph.read_only and (not self.graph.video_ids()
+                                                       or self.graph.meta("vectors") is None):
                 self._mark_store()  # a new store (or one from before stores were marked): its loss can be told
         return self._vectors
 

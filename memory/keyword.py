@@ -92,7 +92,8 @@ def index_text(text: str) -> str:
 
 
 def _stem(word: str) -> str | None:
-    """A crude stem for prefix matching ("cooking" -> "cook*", "bomber" -> "bomb*"); None for short words and numbers."""
+    """A crude stem for prefix matching ("cooking" -> "cook*", "bomber" -> "bomb*"); None for short words and
+    numbers."""
     if not word.isalpha() or len(word) < 5:
         return None
     for suffix in _SUFFIXES:
@@ -267,7 +268,8 @@ class KeywordIndex:
     def search(self, query: str, k: int = 20, videos: Sequence[str] | None = None,
                span: tuple[float, float] | None = None,
                collections: Sequence[str] | None = None) -> list[KeywordHit]:
-        """The ``k`` best BM25 matches of ``query``; filters keep listed videos/collections and docs overlapping ``span``."""
+        """The ``k`` best BM25 matches of ``query``; filters keep listed videos/collections and docs overlapping
+        ``span``."""
         terms = parse_query(query)
         if not terms or k <= 0:
             return []

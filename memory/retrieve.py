@@ -101,7 +101,8 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
     out: list[Hit] = []
     for (vid, idx), cand in ordered:
         event = graph.event(vid, idx)
-        if event is None or (span is not None and event.span.overlap(span) <= 0 and not span.contains(event.span.start)):
+        if event is None or (span is not None and event.span.overlap(span) <= 0
+                             and not span.contains(event.span.start)):
             continue
         out.append(Hit(event, round(cand.score, 5), tuple(cand.reasons), tuple(sorted(cand.modalities))))
         if len(out) == k:

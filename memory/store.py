@@ -231,7 +231,8 @@ class VectorStore:
         unknown = set(docs) - set(self.COLLECTIONS)
         if unknown:
             raise ConfigError(f"unknown collection(s) {sorted(unknown)}", f"collections: {', '.join(self.COLLECTIONS)}")
-        rows = {name: [(d.id, d.text, _flat_meta(d, video_id)) for d in docs.get(name, [])] for name in self.COLLECTIONS}
+        rows = {name: [(d.id, d.text, _flat_meta(d, video_id)) for d in docs.get(name, [])]
+                for name in self.COLLECTIONS}
         for name, items in rows.items():
             ids = [i for i, _, _ in items]
             if len(set(ids)) != len(ids):
@@ -260,7 +261,8 @@ class VectorStore:
             if got["ids"]:
                 owner = (got["metadatas"] or [{}])[0] or {}
                 raise ConfigError(f"doc id {got['ids'][0]!r} in collection {name} already belongs to video "
-                                  f"{owner.get('video_id')!r}", f"prefix doc ids with the video id, e.g. '{video_id}:0'")
+                                  f"{owner.get('video_id')!r}",
+                                  f"prefix doc ids with the video id, e.g. '{video_id}:0'")
 
     def delete_video(self, video_id: str) -> None:
         for name in self.COLLECTIONS:

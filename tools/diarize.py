@@ -168,7 +168,8 @@ def mel_frames(wav: np.ndarray, chunk: int = 20000) -> np.ndarray:
 # -- speech regions ---------------------------------------------------------------------------------------------------
 
 
-def clean_regions(regions: list[tuple[float, float]], cfg: DiarizerConfig, duration: float) -> list[tuple[float, float]]:
+def clean_regions(regions: list[tuple[float, float]], cfg: DiarizerConfig,
+                  duration: float) -> list[tuple[float, float]]:
     """Bridge short gaps, drop short islands, pad."""
     merged: list[tuple[float, float]] = []
     for s, e in regions:
