@@ -23,8 +23,6 @@ of the part read, and the checkpoint is where the next part starts.
 
 from __future__ import annotations
 
-import json
-import os
 import queue
 import shutil
 import threading
@@ -34,27 +32,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ToolError, VidgraphError, os_failure
+from ..errors import ToolError, VidgraphError
 from ..records import Frame, Record
 from .audio import SR, Windows, blocks
 from .context import VideoContext
 from .decode import timed
-from .store import atomic_write_text, params_hash
+from .passside import PASS_VERSION, DependencyError, _Side  # noqa: F401 - DependencyError: part of this API
 from .stream import KeyImage, PassView, Stream
 
-PASS_VERSION = "1"
 VIDEO_STAGES = ("scan", "ocr", "detect", "tags")
 AUDIO_STAGES = ("asr", "speakers")
 EVERY = 60.0
 """Seconds of video between checkpoints."""
-
-
-class DependencyError(VidgraphError):
-    """A stage that could not run because the stage it reads failed (``cause``)."""
-
-    def __init__(self, cause: str, error: VidgraphError) -> None:
-        self.cause = cause
-        super().__init__(str(error))
 
 
 @dataclass
@@ -68,12 +57,15 @@ class PassResult:
     final: bool = True
 
 
-def streams_of(ctx: VideoContext, stages: list[str]) -> tuple[dict[str, Stream], dict[str, VidgraphError]]:
-    """The streams of ``stages``; a stage whose tool cannot start is an error, not an exception."""
+def streams_of(ctx: VideoContext, stages: list[str], threads: int | None = None
+               ) -> tuple[dict[str, Stream], dict[str, VidgraphError]]:
+    """The streams of ``stages`` (their models on ``threads`` threads each); a stage whose tool cannot start is an
+    error, not an exception."""
     out, errors = {}, {}
+    settings = ctx.settings if threads is None else ctx.settings.with_(threads=threads)
     for stage in stages:
         try:
-            stream = ctx.tool(stage).stream(ctx)
+            stream = type(ctx.tool(stage))(settings).stream(ctx)
         except VidgraphError as e:
             errors[stage] = e
             continue
@@ -100,6 +92,9 @@ class OnePass:
         self.stop = stop or threading.Event()
         self.events: queue.Queue = queue.Queue()
         self.result = PassResult(final=until is None)
+        self.threads = max(1, ctx.settings.threads // 2)
+        """Threads per model: up to three threads work at once (decoding and the scan, the key-frame models,
+        the speech models), so each model gets a share of the cores rather than all of them."""
 
     # -- driving the sides --------------------------------------------------------------------------------------
     def run(self) -> PassResult:
@@ -143,7 +138,7 @@ class OnePass:
 
     def _side(self, side: str, stages: list[str]) -> None:
         try:
-            streams, errors = streams_of(self.ctx, stages)
+            streams, errors = streams_of(self.ctx, stages, self.threads)
             for stage, error in errors.items():
                 self.events.put(("error", stage, error))
             if side == "video":
@@ -158,108 +153,6 @@ class OnePass:
     def progress(self, stages: list[str], done: float, total: float) -> None:
         for stage in stages:
             self.events.put(("progress", stage, done, total))
-
-
-class _Side:
-    """What both sides share: the streams, their items, the journal and the state of a checkpoint."""
-
-    name = ""
-
-    def __init__(self, owner: OnePass, streams: dict[str, Stream]) -> None:
-        self.owner, self.ctx, self.streams = owner, owner.ctx, streams
-        self.items: dict[str, list[Any]] = {s: [] for s in streams}
-        self.folder: Path | None = None
-        self._journal: Any = None
-        self._pending: list[str] = []
-        if owner.checkpoints is not None and streams:
-            key = params_hash({s: [self.ctx.tool(s).name, self.ctx.tool(s).version, self.ctx.tool(s).params()]
-                               for s in sorted(streams)})
-            self.folder = owner.checkpoints / f"pass{PASS_VERSION}-{self.name}-{key}"
-
-    def fail(self, stage: str, error: Exception, cause: str = "") -> None:
-        if not isinstance(error, VidgraphError):
-            error = ToolError(f"{self.ctx.path}: {self.ctx.tool(stage).name} failed: {type(error).__name__}: "
-                              f"{error}", "run with --debug for the traceback; report it if the file plays elsewhere")
-        self.streams.pop(stage, None)
-        self.owner.events.put(("error", stage, DependencyError(cause, error) if cause else error))
-
-    def spent(self, stage: str, since: float) -> float:
-        now = time.perf_counter()
-        seconds = self.owner.result.seconds
-        seconds[stage] = seconds.get(stage, 0.0) + now - since
-        return now
-
-    def add(self, stage: str, items: list[Any]) -> None:
-        self.items[stage].extend(items)
-        if self.folder is not None:
-            self._pending += [json.dumps({"s": stage, "i": item}, ensure_ascii=False) for item in items]
-
-    # -- checkpoints --------------------------------------------------------------------------------------------
-    def resume(self) -> dict[str, Any] | None:
-        """The state of the last checkpoint (items loaded, streams restored), or None to start at the beginning."""
-        if self.folder is None:
-            return None
-        state_file, journal = self.folder / "state.json", self.folder / "journal.jsonl"
-        state = None
-        try:
-            state = json.loads(state_file.read_text()) if state_file.is_file() else None
-        except (OSError, ValueError):
-            state = None
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            if state is None:
-                journal.unlink(missing_ok=True)
-            else:
-                with open(journal, "r+b") as f:  # what was written after the checkpoint is not trusted
-                    f.truncate(state["journal"])
-                with open(journal, encoding="utf-8") as f:
-                    for line in f:
-                        entry = json.loads(line)
-                        if entry["s"] in self.items:
-                            self.items[entry["s"]].append(entry["i"])
-                for stage, stream in self.streams.items():
-                    stream.restore(state["streams"].get(stage, {}))
-            self._journal = open(journal, "a", encoding="utf-8")
-        except OSError as e:
-            raise os_failure(e, self.folder) from e
-        return state
-
-    def checkpoint(self, position: dict[str, Any]) -> None:
-        if self.folder is None or self._journal is None:
-            return
-        try:
-            if self._pending:
-                self._journal.write("\n".join(self._pending) + "\n")
-                self._pending = []
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
-            state = {"journal": self._journal.tell(), "streams": {s: st.state() for s, st in self.streams.items()},
-                     **position}
-            atomic_write_text(self.folder / "state.json", json.dumps(state))
-        except OSError as e:
-            raise os_failure(e, self.folder) from e
-
-    def close(self) -> None:
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
-
-    def finish(self, records: dict[str, list[Record]]) -> None:
-        for stage, recs in records.items():
-            self.owner.events.put(("stage", stage, recs))
-
-    def derive(self, stage: str, view: PassView) -> list[Record] | None:
-        stream = self.streams.get(stage)
-        if stream is None:
-            return None
-        since = time.perf_counter()
-        try:
-            return stream.records(self.items[stage], view)
-        except Exception as e:  # noqa: BLE001 - one stage's failure
-            self.fail(stage, e)
-            return None
-        finally:
-            self.spent(stage, since)
 
 
 class _VideoSide(_Side):
@@ -285,51 +178,14 @@ class _VideoSide(_Side):
 
     def _decode(self, scan: Any, keys: list[str]) -> None:
         state = self.resume()
-        info, owner = self.ctx.info, self.owner
-        last = state["t"] if state else -1.0
-        warm = {round(t, 6): i for i, t in scan.warmup()} if state else {}
-        start = min(warm) - 1e-3 if warm else None
-        next_checkpoint = last + owner.every
-        shown = -1.0
-        frames = timed(self.ctx.path, info.fps or 25.0, start=start, frame_threads=owner.until is None)
-        since = time.perf_counter()
+        readers = _KeyReader(self, keys)
         try:
-            for t, frame in frames:
-                if owner.stop.is_set():
-                    break
-                if t <= last + 1e-6:
-                    if round(t, 6) in warm:
-                        scan.warm(t, frame, warm[round(t, 6)])
-                    continue
-                if owner.until is not None and t >= owner.until:
-                    break
-                try:
-                    items, made = scan.add(t, frame)
-                except Exception as e:  # noqa: BLE001 - the scan's failure fails every stage that reads frames
-                    self.fail("scan", e)
-                    for stage in keys:
-                        self.fail(stage, e, "scan")
-                    return
-                self.add("scan", items)
-                since = self.spent("scan", since)
-                for key in made:
-                    self._read(key, [s for s in keys if s in self.streams])
-                since = time.perf_counter()
-                last = t
-                if t >= next_checkpoint:
-                    self.checkpoint({"t": last})
-                    next_checkpoint = t + owner.every
-                if t - shown >= 1.0:
-                    owner.progress(["scan", *keys], t, info.duration)
-                    shown = t
-        except VidgraphError as e:  # the file cannot be decoded (past what was read while it grows: stop there)
-            if owner.until is None:
-                self.fail("scan", e)
-                for stage in keys:
-                    self.fail(stage, e, "scan")
-                return
+            last = self._frames(scan, keys, state, readers)
         finally:
-            frames.close()
+            readers.close()
+        if last is None:
+            return
+        info, owner = self.ctx.info, self.owner
         self.checkpoint({"t": last})
         if owner.stop.is_set():
             return
@@ -351,6 +207,58 @@ class _VideoSide(_Side):
                 out[stage] = records
         self.finish(out)
         owner.progress(list(out), info.duration, info.duration)
+
+    def _frames(self, scan: Any, keys: list[str], state: dict[str, Any] | None, readers: _KeyReader) -> float | None:
+        """Decode and scan every frame (key frames to ``readers``); the time of the last one, None on failure."""
+        info, owner = self.ctx.info, self.owner
+        last = state["t"] if state else -1.0
+        warm = {round(t, 6): i for i, t in scan.warmup()} if state else {}
+        start = min(warm) - 1e-3 if warm else None
+        next_checkpoint = last + owner.every
+        shown = -1.0
+        frames = timed(self.ctx.path, info.fps or 25.0, start=start, frame_threads=owner.until is None)
+        since = time.perf_counter()
+        try:
+            for t, frame in frames:
+                if owner.stop.is_set():
+                    break
+                if t <= last + 1e-6:
+                    if round(t, 6) in warm:
+                        scan.warm(t, frame, warm[round(t, 6)])
+                    continue
+                if owner.until is not None and t >= owner.until:
+                    break
+                try:
+                    items, made = scan.add(t, frame)
+                except Exception as e:  # noqa: BLE001 - the scan's failure fails every stage that reads frames
+                    self._scan_failed(e, keys)
+                    return None
+                self.add("scan", items)
+                since = self.spent("scan", since)
+                for key in made:
+                    readers.put(key)
+                since = time.perf_counter()
+                last = t
+                if t >= next_checkpoint:
+                    readers.wait()
+                    self.checkpoint({"t": last})
+                    next_checkpoint = t + owner.every
+                if t - shown >= 1.0:
+                    owner.progress(["scan", *keys], t, info.duration)
+                    shown = t
+        except VidgraphError as e:  # the file cannot be decoded (past what was read while it grows: stop there)
+            if owner.until is None:
+                self._scan_failed(e, keys)
+                return None
+        finally:
+            frames.close()
+        readers.wait()
+        return last
+
+    def _scan_failed(self, error: Exception, keys: list[str]) -> None:
+        self.fail("scan", error)
+        for stage in keys:
+            self.fail(stage, error, "scan")
 
     def _read(self, key: KeyImage, stages: list[str]) -> None:
         for stage in stages:
@@ -379,6 +287,45 @@ class _VideoSide(_Side):
         view = PassView(self.ctx.video_id, self.ctx.info.duration, True, scan_records)
         self.owner.result.until[self.name] = self.ctx.info.duration
         self.finish({stage: records for stage in keys if (records := self.derive(stage, view)) is not None})
+
+
+class _KeyReader:
+    """The key-frame streams in their own thread, fed key frames in order by the decoding thread (at most
+    ``DEPTH`` waiting, so a slow model holds the decoder back rather than frames piling up)."""
+
+    DEPTH = 4
+
+    def __init__(self, side: _VideoSide, stages: list[str]) -> None:
+        self.side, self.stages = side, stages
+        self.queue: queue.Queue = queue.Queue(self.DEPTH)
+        self.thread = threading.Thread(target=self._run, name="vidgraph-keys", daemon=True) if stages else None
+        if self.thread is not None:
+            self.thread.start()
+
+    def put(self, key: KeyImage) -> None:
+        if self.thread is not None:
+            self.queue.put(key)
+
+    def wait(self) -> None:
+        """Until every key frame given so far was read (before a checkpoint)."""
+        if self.thread is not None:
+            self.queue.join()
+
+    def close(self) -> None:
+        if self.thread is not None:
+            self.queue.put(None)
+            self.thread.join()
+            self.thread = None
+
+    def _run(self) -> None:
+        while True:
+            key = self.queue.get()
+            try:
+                if key is None:
+                    return
+                self.side._read(key, [s for s in self.stages if s in self.side.streams])
+            finally:
+                self.queue.task_done()
 
 
 class _AudioSide(_Side):
@@ -418,10 +365,11 @@ class _AudioSide(_Side):
                         next_checkpoint = windows.start + int(owner.every * SR)
                     if owner.stop.is_set():
                         break
-        except VidgraphError as e:
-            for stage in list(self.streams):
-                self.fail(stage, e)
-            return
+        except VidgraphError as e:  # past what was read while the file grows: stop there
+            if owner.until is None:
+                for stage in list(self.streams):
+                    self.fail(stage, e)
+                return
         self.checkpoint({"start": windows.start})  # before the last window: a file that grows again goes on here
         if owner.stop.is_set():
             return
