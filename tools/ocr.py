@@ -2,6 +2,7 @@
 
 Which frames: the scan's key frames only (full resolution, kept at the first frame of each shot, when the picture
 changed, and at least every ``key_max_gap`` seconds), so a static slide costs one OCR call, not one per second.
+A key frame in which the text probe (``tools.textprobe``, ~2 ms) finds nothing shaped like a glyph is not read.
 Each frame is scaled so its long side is ``det_long_side`` pixels before detection (small videos are enlarged,
 large ones reduced: the PP-OCR detector misses text at scales far from the one it was trained on).
 
@@ -45,6 +46,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import MissingExtraError, ToolError
 from ..records import Box, Frame, Record, Shot, Span, TextLine
+from . import textprobe
 from .base import Availability, Tool, model_lock
 from .store import params_hash
 from .context import VideoContext
@@ -359,6 +361,7 @@ class _OCRTool(Tool):
             "min_score": 0.5,
             "merge_ratio": 0.8,
             "merge_iou": 0.3,
+            "text_probe": textprobe.VERSION,
         }
 
     @classmethod
@@ -400,6 +403,8 @@ class OCRStream(KeyStream):
         self.tool, self.p = tool, tool.params()
 
     def add(self, frame: Frame, image: KeyImage) -> Any:
+        if self.p.get("text_probe") and not textprobe.may_hold_text(image.bgr):
+            return {"t": frame.t, "reads": []}  # nothing shaped like a glyph: the OCR would read nothing
         scaled = scale_to(image.bgr, self.p["det_long_side"])
         with model_lock(self.tool):
             reads = self.tool.read_image(scaled)
