@@ -13,6 +13,7 @@ is read at once or in pieces while it is being written. Memory is bounded by one
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -98,19 +99,37 @@ def blocks(path: str | Path, start: int = 0, stop: int | None = None) -> Iterato
     index of its first sample; nothing when the file has no audio."""
     import av
 
-    container = open_container(path)
-    try:
+    back = WARMUP
+    while True:  # a seek in a file without an index (MPEG-TS) can land past its target: then seek further back
+        container = open_container(path)
         if not container.streams.audio:
+            container.close()
             return
         stream = container.streams.audio[0]
         origin = time_origin(container)
-        if start > 0:
-            target = max(0.0, start / SR - WARMUP) + origin
-            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        target = start / SR - back if start > 0 and start / SR - back > 0 else None
+        if target is not None:
+            container.seek(int((target + origin) / stream.time_base), stream=stream, backward=True, any_frame=False)
+        frames = container.decode(stream)
+        try:
+            first = next(frames, None)
+        except av.error.InvalidDataError as e:
+            first = None
+            if target is None:
+                if stop is None:
+                    container.close()
+                    raise MediaError(str(path), "audio track is corrupt or truncated", "re-copy the file") from e
+                frames = iter(())
+        at = None if first is None or first.time is None else round((first.time - origin) * SR)
+        if target is None or (first is not None and (at is None or at <= start)):
+            break
+        container.close()
+        back *= 2
+    try:
         resampler = av.AudioResampler(format="flt", layout="mono", rate=SR)
         position: int | None = None
         try:
-            for frame in container.decode(stream):
+            for frame in itertools.chain([first] if first is not None else [], frames):
                 if position is None:
                     position = round(((frame.time if frame.time is not None else origin) - origin) * SR)
                 frame.pts = None

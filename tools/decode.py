@@ -13,6 +13,8 @@ Times are on the video's timeline everywhere.
 
 from __future__ import annotations
 
+import itertools
+
 import errno
 import hashlib
 import os
@@ -205,19 +207,36 @@ def decode(
     """
     import av
 
-    container = open_container(path)
-    try:
+    back = 0.0
+    while True:  # a seek in a file without an index (MPEG-TS) can land past its target: then seek further back
+        container = open_container(path)
         if not container.streams.video:
+            container.close()
             raise MediaError(str(path), "has no video stream",
                              "vidgraph needs a video track; audio-only files are skipped")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO" if frame_threads else "SLICE"
         if skip_nonref:
             stream.codec_context.skip_frame = "NONREF"
-        if start is not None and start > 0:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+        target = None if start is None or start - back <= 0 else start - back
+        if target is not None:
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
+        frames = container.decode(stream)
         try:
-            for frame in container.decode(stream):
+            first = next(frames, None)
+        except av.error.InvalidDataError as e:
+            if target is None:
+                container.close()
+                raise MediaError(str(path), "is corrupt or truncated (decoding failed)",
+                                 "re-copy the file; the part before the damage may still play") from e
+            first = None
+        if target is None or (first is not None and (first.time is None or first.time <= start + 1e-6)):
+            break
+        container.close()
+        back = max(2.0, back * 2)
+    try:
+        try:
+            for frame in itertools.chain([first] if first is not None else [], frames):
                 t = frame.time
                 if start is not None and t is not None and t < start - 1e-6:
                     continue
