@@ -24,7 +24,8 @@ class Settings(BaseModel):
         default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "vidgraph",
         description="Where model files assembled from packages are kept (e.g. the Whisper model).",
     )
-    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1, description="CPU threads per model.")
+    threads: int = Field(default_factory=lambda: max(1, os.cpu_count() or 1), ge=1,
+                         description="CPU threads per model.")
     device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where torch/CTranslate2 models run.")
     sample_fps: float = Field(1.0, gt=0, le=30, description="Uniform frame sampling rate of the index pass.")
     key_max_gap: float = Field(10.0, gt=0, description="Keep a full-resolution key frame at least this often (s).")
@@ -51,6 +52,12 @@ class Settings(BaseModel):
     llm_api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the key.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds before one model request gives up.")
     llm_context: int = Field(8192, ge=512, description="Context window (tokens) for in-process models.")
+    agent_calls: Literal["auto", "menu", "free"] = Field("auto", description="How the tool agent's model calls "
+                                                         "tools: 'menu' (the number of a suggested call), 'free' "
+                                                         "(also calls it writes, with arguments: native tool calls "
+                                                         "on OpenAI-compatible servers, a JSON schema elsewhere), "
+                                                         "'auto' (free on OpenAI-compatible servers, menu for "
+                                                         "in-process models).")
     embedder: str = Field("minilm", description="Text embedder: 'minilm' (packaged all-MiniLM-L6-v2) or "
                           "'sentence-transformers:<model dir>'.")
     chroma_url: str | None = Field(None, description="A Chroma server (http://host:8000) for a shared index; "

@@ -12,6 +12,8 @@ PY=${PYTHON:-python3}
 need_apt=()
 for tool in ffmpeg espeak-ng sox; do command -v "$tool" >/dev/null || need_apt+=("$tool"); done
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need_apt+=(fonts-dejavu-core)
+# Debian's chromium plays H.264/AAC, VP8/9 and AV1: the web page's browser test drives it through Playwright.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "== apt-get install ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -39,6 +39,7 @@ from .tools.context import VideoContext
 if TYPE_CHECKING:
     from .agents import Budget, Source
     from .agents.answer import Answer, Step
+    from .agents.answer import Exported
     from .memory import Memory, MemoryStats
     from .models.base import ChatModel
 
@@ -242,6 +243,26 @@ class Library:
             raise ConfigError(f"{self.folder} has no indexed videos with a memory",
                               f"run: vidgraph index {self.folder}")
         return ask(self.source(), question, options, strategy, model, scope, budget, on_step, self.settings)
+
+    def file(self, video: str | Path | VideoEntry) -> Path | None:
+        """The file of a video that lies inside the folder (a link resolving outside it does not count), or None."""
+        entry = self.get(video)
+        for rel in entry.paths:
+            path = (self.folder / rel).resolve()
+            if path.is_relative_to(self.folder) and path.is_file():
+                return path
+        return None
+
+    def export(self, answer: Answer, folder: str | Path, fmt: str = "mp4", pad: float = 1.0) -> Exported:
+        """Write each moment ``answer`` cites as a clip, with ``report.html`` and ``answer.json``, into ``folder``
+        (``Answer.export`` with this library's files)."""
+        files = {}
+        for video_id in {c.video_id for c in answer.citations}:
+            try:
+                files[video_id] = self.file(video_id)
+            except StoreError:  # no longer in the index: its moments are listed without a clip
+                continue
+        return answer.export(folder, {k: v for k, v in files.items() if v is not None}, fmt, pad)
 
     def _has_videos(self) -> bool:
         from .index.discovery import is_video_name

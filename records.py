@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import types
 import typing
 from dataclasses import dataclass
 from functools import cache
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 Box = tuple[float, float, float, float]
@@ -44,9 +46,7 @@ class Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Record:
-        hints = _hints(cls)
-        kwargs = {f.name: _load(hints[f.name], data[f.name]) for f in dataclasses.fields(cls) if f.name in data}
-        return cls(**kwargs)
+        return cls(**{name: load(data[name]) for name, load in _fields(cls) if name in data})
 
 
 def record_from_dict(data: dict[str, Any]) -> Record:
@@ -59,8 +59,10 @@ def record_from_dict(data: dict[str, Any]) -> Record:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+def _fields(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
+    """Each field of a record class with the loader of its type (worked out once per class)."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _loader(hints[f.name])) for f in dataclasses.fields(cls))
 
 
 def _dump(value: Any) -> Any:
@@ -73,21 +75,29 @@ def _dump(value: Any) -> Any:
     return value
 
 
-def _load(hint: Any, value: Any) -> Any:
-    if value is None:
-        return None
+def _same(value: Any) -> Any:
+    return value
+
+
+@cache
+def _loader(hint: Any) -> Callable[[Any], Any]:
+    """A function turning the JSON form of a ``hint``-typed value back into it (None stays None)."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        return _load(inner[0], value) if len(inner) == 1 else value
+        return _loader(inner[0]) if len(inner) == 1 else _same
     if isinstance(hint, type) and issubclass(hint, Record):
-        return hint.from_dict(value)
+        return lambda v: None if v is None else hint.from_dict(v)
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_load(args[0], v) for v in value)
-        return tuple(_load(a, v) for a, v in zip(args, value))
-    return value
+            one = _loader(args[0])
+            if one is _same:
+                return lambda v: None if v is None else tuple(v)
+            return lambda v: None if v is None else tuple(one(x) for x in v)
+        each = tuple(_loader(a) for a in args)
+        return lambda v: None if v is None else tuple(f(x) for f, x in zip(each, v))
+    return _same
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +229,15 @@ class TranscriptSegment(Record):
     words: tuple[Word, ...] = ()
     language: str = ""
     source: str = ""
+    speaker: str = ""
+    """Who says it, when the speakers stage ran: the label within its video (``"S1"``...)."""
+    speaker_name: str = ""
+    """The speaker's name, when the video gives evidence for one (``tools.speaker_names``)."""
+
+    @property
+    def who(self) -> str:
+        """The speaker's name, else the label, else ``""``."""
+        return self.speaker_name or self.speaker
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -367,7 +386,7 @@ class Event(Record):
     def evidence(self) -> dict[str, str]:
         """Evidence text per modality (only the non-empty ones): speech, text, objects, tags, caption."""
         out = {
-            "speech": " ".join(s.text.strip() for s in self.speech),
+            "speech": _speech(self.speech),
             "text": " | ".join(t.text for t in self.text),
             "objects": ", ".join(f"{o.label} x{o.max_count}" if o.max_count > 1 else o.label for o in self.objects),
             "tags": ", ".join(self.tags),
@@ -415,3 +434,15 @@ class Entity(Record):
     @property
     def spans(self) -> tuple[Span, ...]:
         return tuple(m.span for m in self.mentions)
+
+
+def _speech(segments: tuple[TranscriptSegment, ...]) -> str:
+    """The words said, each change of speaker marked (``"Ann: Hello. S2: Hi."``)."""
+    parts, last = [], ""
+    for seg in segments:
+        text = seg.text.strip()
+        if seg.who and seg.who != last:
+            text = f"{seg.who}: {text}"
+        last = seg.who or last
+        parts.append(text)
+    return " ".join(parts)

@@ -63,7 +63,8 @@ def ask(source: Source, question: str, options: Sequence[str] | None = None, str
     scope = list(videos) if videos is not None else source.memory.videos()
     if not scope:
         raise ConfigError("there are no indexed videos with a memory to ask about", "run: vidgraph index FOLDER")
-    kit = Kit(source, chat, budget or Budget(), scope, vlm, on_step)
+    calls = settings.agent_calls if settings.agent_calls != "auto" else "free" if chat.native_tools else "menu"
+    kit = Kit(source, chat, budget or Budget(), scope, vlm, on_step, calls)
     state = compiled().invoke({"question": question, "options": options, "strategy": strategy, "videos": scope},
                               context=kit, config={"recursion_limit": 200})
     return kit.answer(question, options, state["final"], state.get("trace", []), state["strategy"])

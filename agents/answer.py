@@ -1,5 +1,11 @@
-"""What the agents return: the ``Answer`` with its cited moments, trace and cost, and its two faces — lines of text
-(terminals, ``str(answer)``) and HTML (notebooks: thumbnails embedded as data URLs, the trace as a timeline).
+"""What the agents return: the ``Answer`` with its cited moments, trace and cost, and its faces — lines of text
+(terminals, ``str(answer)``), HTML (notebooks: thumbnails embedded as data URLs, the trace as a timeline), and an
+export for people (``Answer.export``: each cited moment as a clip, with ``report.html`` and ``answer.json``).
+
+The export cuts clips with ``tools.clips`` (a tool: below the agents, imported only when exporting). An answer
+knows its moments (video id, file name relative to the library, span) but not where the library keeps its files —
+that is the library's catalog — so ``Library.export(answer, folder)`` hands the files down by id and nothing
+imports upwards.
 
 Every piece of text that came from a video is HTML-escaped in the HTML face.
 """
@@ -7,12 +13,17 @@ Every piece of text that came from a video is HTML-escaped in the HTML face.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
+import json
+import re
+import shutil
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
+from typing import Any
 
 from ..records import LETTERS, Record, Span, fmt_span
+
 
 STEP_COLOURS = {"routed": "#6b7280", "retrieved": "#2563eb", "looked": "#d97706", "split": "#9333ea",
                 "moved": "#0891b2", "decided": "#4b5563", "planned": "#6b7280", "mapped": "#059669",
@@ -108,6 +119,15 @@ class Answer(Record):
     def _repr_html_(self) -> str:
         return answer_html(self)
 
+    def export(self, folder: str | Path, videos: Any, fmt: str = "mp4", pad: float = 1.0) -> Exported:
+        """Write each cited moment as a clip (``fmt`` mp4 or webm, the span widened by ``pad`` s each side) with
+        ``report.html`` and ``answer.json`` into ``folder``. ``videos``: the ``Library`` (it knows its files:
+        ``Library.export``), the file of each cited video by id, or the library folder (a citation names its file
+        relative to it). See ``export_answer``."""
+        if hasattr(videos, "export") and hasattr(videos, "catalog_path"):  # a Library (not imported: it is above)
+            return videos.export(self, folder, fmt, pad)
+        return export_answer(self, folder, videos, fmt, pad)
+
 
 def _n(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
@@ -155,3 +175,103 @@ def answer_html(a: Answer) -> str:
             f'{escape(a.model)} · {escape(str(a.cost))}</div>'
             f'<div style="margin:8px 0">{cards}</div>'
             f'<details><summary>trace ({len(a.trace)} steps)</summary><table>{steps}</table></details></div>')
+
+
+# -- the export: cited moments as clips, with a report ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Exported:
+    """What ``Answer.export`` wrote: the folder, the report files, one clip per citation (None when its video
+    file was not available or could not be cut, with the reason in ``problems``)."""
+
+    folder: Path
+    report: Path
+    json: Path
+    clips: tuple[Path | None, ...]
+    problems: tuple[str, ...] = ()
+
+
+def export_answer(answer: Answer, folder: str | Path, videos: Mapping[str, str | Path] | str | Path, fmt: str = "mp4",
+                  pad: float = 1.0) -> Exported:
+    """Write ``answer``'s cited moments as clips (each span widened by ``pad`` seconds on both sides) and the
+    report into ``folder`` (created; files of an earlier export there are replaced)."""
+    from ..tools.clips import cut_clip, still
+
+    out = Path(folder)
+    (out / "clips").mkdir(parents=True, exist_ok=True)
+    clips: list[Path | None] = []
+    thumbs: list[str | None] = []
+    problems: list[str] = []
+    for n, c in enumerate(answer.citations, 1):
+        src = _source(c, videos)
+        span = Span(max(0.0, c.span.start - pad), c.span.end + pad)
+        stem = f"{n:02d}_{_safe(Path(c.video).stem)}_{span.start:.1f}-{span.end:.1f}"
+        clip = thumb = None
+        if src is None:
+            problems.append(f"{n}: {c.video}: the video file is not available")
+        else:
+            try:
+                clip = cut_clip(src, span, out / "clips" / f"{stem}.{fmt}", fmt)
+                thumb = out / "clips" / f"{stem}.jpg"
+                if c.frame and Path(c.frame).is_file():
+                    shutil.copyfile(c.frame, thumb)
+                else:
+                    still(src, c.span.middle, thumb, 320)
+            except Exception as e:  # noqa: BLE001 - one bad moment does not stop the report
+                problems.append(f"{n}: {c.video} {fmt_span(c.span)}: {getattr(e, 'message', None) or e}")
+                clip = thumb = None
+        clips.append(clip)
+        thumbs.append(thumb.name if thumb else None)
+    data = answer.to_dict()
+    for d, clip, c in zip(data["citations"], clips, answer.citations):
+        d["frame"] = None  # a path inside the index: not part of the export
+        d["clip"] = f"clips/{clip.name}" if clip else None
+        d["clip_span"] = {"start": max(0.0, c.span.start - pad), "end": c.span.end + pad}
+    data["problems"] = problems
+    (out / "answer.json").write_text(json.dumps(data, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out / "report.html").write_text(report_html(answer, clips, thumbs, problems), encoding="utf-8")
+    return Exported(out, out / "report.html", out / "answer.json", tuple(clips), tuple(problems))
+
+
+def _source(c: Citation, videos: Mapping[str, str | Path] | str | Path) -> Path | None:
+    if isinstance(videos, Mapping):
+        path = videos.get(c.video_id)
+        return Path(path) if path is not None and Path(path).is_file() else None
+    root = Path(videos).expanduser().resolve()
+    candidate = (root / c.video).resolve()
+    return candidate if candidate.is_relative_to(root) and candidate.is_file() else None
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^\w.-]+", "_", name)[:40] or "video"
+
+
+def report_html(answer: Answer, clips: list[Path | None], thumbs: list[str | None], problems: list[str]) -> str:
+    """A self-contained page: the question, the answer, each cited moment with its clip, the trace."""
+    cards = []
+    for n, (c, clip, thumb) in enumerate(zip(answer.citations, clips, thumbs), 1):
+        media = (f'<video controls preload="metadata" src="clips/{escape(clip.name)}"'
+                 + (f' poster="clips/{escape(thumb)}"' if thumb else "") + "></video>" if clip
+                 else '<div class="missing">no clip</div>')
+        cards.append(f'<figure>{media}<figcaption><b>{n}. {escape(c.video)}</b> {escape(fmt_span(c.span))} '
+                     f'<i>{escape(c.modality)}</i><br>{escape(c.evidence[:300])}</figcaption></figure>')
+    steps = "".join(f'<li><b style="color:{STEP_COLOURS.get(s.kind, "#374151")}">{escape(s.kind)}</b> '
+                    f'{escape(fmt_span(s.span)) if s.span else ""} {escape(s.detail[:300])}</li>' for s in answer.trace)
+    options = "".join(f"<li>{escape(o)}</li>" for o in answer.options)
+    notes = "".join(f"<li>{escape(p)}</li>" for p in problems)
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>vidgraph: {escape(answer.question[:80])}</title>
+<style>body{{font:14px system-ui,sans-serif;max-width:1000px;margin:2em auto;color:#222}}
+figure{{display:inline-block;vertical-align:top;width:300px;margin:6px}}video{{width:300px;background:#000}}
+.answer{{font-size:20px;font-weight:600;color:{'#15803d' if answer.found else '#b91c1c'}}}
+.missing{{width:300px;height:168px;background:#e5e7eb}}.dim{{color:#6b7280}}</style></head><body>
+<p class="dim">{escape(answer.question)}</p>{f'<ol type="A">{options}</ol>' if options else ''}
+<p class="answer">{escape(answer.text)}</p>
+<p class="dim">confidence {answer.confidence:.2f} · {escape(answer.strategy)} · {escape(answer.model)} ·
+{escape(str(answer.cost))}</p>
+<h3>Cited moments</h3><div>{''.join(cards) or '<i>none</i>'}</div>
+{f'<h3>Problems</h3><ul>{notes}</ul>' if notes else ''}
+<details><summary>trace ({len(answer.trace)} steps)</summary><ol>{steps}</ol></details>
+</body></html>
+"""

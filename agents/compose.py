@@ -106,15 +106,60 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                              by=tool, why=last.summary)
             return None
         return draft
+    if tool == "speakers" and intent.kind == "speakers" and last.value:
+        n = int(last.value)
+        return _choose(Draft(f"{n} speaker{'s' * (n != 1)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
+                       options)
+    if tool == "who" and intent.kind == "who" and last.value:
+        return _who(last, options)
+    if tool == "said_by" and intent.kind == "said_by" and last.items and intent.targets and last.note != "semantic" \
+            and len(last.items) <= 2:
+        text = " ".join(i.text for i in last.items)
+        return _choose(Draft(text, cited=ids, confidence=0.6, by=tool, why=last.summary), options)
     if tool == "read_all" and intent.kind == "summary" and last.value:
         return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
-        if len(said) == 1 or (said and intent.then == "speech"):
+        if (len(said) == 1 or (said and intent.then == "speech")) and _asks_the_words(question):
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
     return None
+
+
+_THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? "
+                        r"(?:said|says?|shown|shows?|written|writes?|announced|announces?|displayed|reads?|on screen|"
+                        r"on the screen|heard|spoken|mentioned)|(?:text|words?|caption|lines?|message|sign|title|"
+                        r"announcement)s?\b)")
+
+
+def _asks_the_words(question: str) -> bool:
+    """Does the question ask for what is said or shown itself ("What is said while ...", "What text appears ...")
+    rather than for one thing in it ("Which city's train is announced ...", "What step number is on screen ...",
+    left for the model to pick out of what was read)?"""
+    return _THE_WORDS.search(fold(question)) is not None
+
+
+def _who(last: Observation, options: Sequence[str]) -> Draft | None:
+    """"Who said X": the speaker of its first time (the others who say it too, after it), cited where said."""
+    order: list[str] = list(last.value)
+    first = next(i for i in last.items if i.speaker == order[0]) if any(i.speaker == order[0] for i in last.items) \
+        else last.items[0]
+    text = _speaker_text(order[0]) + ("" if len(order) == 1 else
+                                      " (also said by " + ", ".join(_speaker_text(w) for w in order[1:]) + ")")
+    draft = Draft(text, cited=[first.id], confidence=0.8, by="who", why=last.summary)
+    if not options:
+        return draft
+    named = [k for k, o in enumerate(options) if fold(order[0]) in fold(o) or (
+        re.fullmatch(r"S\d+", order[0]) and re.search(rf"\bspeaker {order[0][1:]}\b|\b{order[0]}\b", o, re.I))]
+    if len(named) == 1:
+        k = named[0]
+        return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], draft.cited, 0.8, True, "who", last.summary)
+    return _choose(draft, options)
+
+
+def _speaker_text(who: str) -> str:
+    return f"speaker {who} (the video gives no name)" if re.fullmatch(r"S\d+", who) else who
 
 
 def _unit(intent: Intent, n: int) -> str:
@@ -220,11 +265,11 @@ def _same(a: Item, b: Item) -> bool:
 
 
 def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str]) -> bool:
-    """Does the evidence near ``item`` (its text and the items within 15 s of it) mention what the question is
-    about? The question's words that occur somewhere in the videos (``vocabulary``) must mostly occur near the
-    evidence, and one at least; when none of its words occurs anywhere, the question is about something the
-    videos do not hold. An answer found next to nothing the question names is not an answer to it."""
-    near = {h for i in [item, *around] if i.video_id == item.video_id and abs(i.span.start - item.span.start) <= 15
+    """Does the evidence near ``item`` (its text and the items overlapping it or within ``NEAR`` s of it) mention
+    what the question is about? The question's words that occur somewhere in the videos (``vocabulary``) must
+    mostly occur near the evidence, and one at least; when none of its words occurs anywhere, the question is about
+    something the videos do not hold. An answer found next to nothing the question names is not an answer to it."""
+    near = {h for i in [item, *around] if i.video_id == item.video_id and _gap(i.span, item.span) <= NEAR
             for h in phrase_tokens(i.text)}
     words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in GENERIC]
     known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
@@ -232,6 +277,15 @@ def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[
         return True
     hits = sum(any(similar(w, h) for h in near) for w in known)
     return hits >= 1 and hits / len(known) >= 0.5
+
+
+NEAR = 6.0
+"""Seconds between two pieces of evidence that are still about the same thing (a caption and what is said as it
+ends; not the sentence before last)."""
+
+
+def _gap(a: Span, b: Span) -> float:
+    return max(0.0, max(a.start, b.start) - min(a.end, b.end))
 
 
 GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",

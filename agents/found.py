@@ -19,6 +19,8 @@ class Found:
     context: str = ""
     """The surrounding sentence (speech) or line, when ``text`` is only the matched part."""
     score: float = 1.0
+    speaker: str = ""
+    """Who says it (speech, when the speakers stage ran): the speaker's name, else its label."""
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,8 @@ def compiled() -> Any:
     g.add_edge("understand", "probe")
     g.add_edge("probe", "composed")
     g.add_conditional_edges("composed", after_compose, {"conclude": "conclude", "decide": "tools_decide"})
-    g.add_conditional_edges("tools_decide", tools_after_decide, {"act": "tools_act", "check": "check"})
+    g.add_conditional_edges("tools_decide", tools_after_decide, {"act": "tools_act", "check": "check",
+                                                                 "decide": "tools_decide"})
     g.add_edge("tools_act", "composed")
     g.add_conditional_edges("check", after_check, {"conclude": "conclude", "decide": "tools_decide"})
     g.add_edge("conclude", END)

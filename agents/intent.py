@@ -7,7 +7,9 @@ where to look (speech, on-screen text, objects) and which occurrence — and fro
 
 The model still chooses: these calls are suggestions it may take, change or ignore (a larger model writes its
 own). Kinds: ``count``, ``order``, ``when``, ``during`` (what is shown while something is said, or the reverse),
-``which_video``, ``list`` (the lines on a screen), ``shots``, ``videos``, ``lookup`` (find a fact and read it).
+``which_video``, ``list`` (the lines on a screen), ``shots``, ``videos``, ``speakers`` (how many people speak),
+``who`` (who says something), ``said_by`` (what one speaker says), ``summary``, ``lookup`` (find a fact and read
+it).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..records import parse_time
 from .words import STOP, fold, ordinal
 
 _SAID = r"(?:said|say|says|saying|spoken|speak|speaks|mentioned|mention|mentions|heard|hear|pronounced|uttered|" \
@@ -57,6 +60,8 @@ class Intent:
     relation: str = "during"
     """For ``during``: read at the moment found (``during``), or just ``after`` / ``before`` it."""
     question: str = ""
+    speaker: str = ""
+    """For ``said_by``: the speaker named (a name, "the second speaker", "S2")."""
     sure: bool = False
     """The targets come from quotes, capitals or a wording pattern (not the last-words guess): what the question
     is about, so a target the videos never say or show makes it unanswerable."""
@@ -88,6 +93,15 @@ class Intent:
             return [Call("find", {"query": first, "modality": m}), Call("search", {"query": first})]
         if self.kind == "list" and first:
             return [Call("screen", {"query": first})]
+        if self.kind == "speakers":
+            return [Call("speakers")]
+        if self.kind == "who" and self.unit == "time":
+            return [Call("who", {"at": parse_time(re.sub(r"\s*s$", "", first))})]
+        if self.kind == "who" and first:
+            return [Call("who", {"query": first}), Call("find", {"query": first, "modality": "speech"})]
+        if self.kind == "said_by":
+            rest = Call("find", {"query": first, "modality": "speech"}) if first else Call("speakers")
+            return [Call("said_by", {"speaker": self.speaker, "query": first}), rest]
         if self.kind == "summary":
             return [Call("read_all", {"question": self.question})]
         return [Call("search", {"query": first or ""})]
@@ -115,6 +129,9 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
         return Intent("shots", unit={"cuts": "cuts"}.get(unit, "shots"))
     if re.search(r"\bhow many (videos|files|recordings)\b", q):
         return Intent("videos")
+    voices = _voices(q, question, quoted)
+    if voices is not None:
+        return voices
     if re.search(r"\b(summar\w*|overview|main (?:topic|idea|theme|point|message)s?|gist|what (?:is|are) (?:this|the) "
                  r"(?:video|clip|recording|film)s? (?:about|mainly about)|"
                  r"what happens in (?:the|this) (?:video|clip))\b", q):
@@ -137,7 +154,7 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     if during is not None:
         return during
     if re.search(r"\bwhen\b|\bat what (?:time|point|moment|minute|second)\b|\bat which (?:time|point|moment)\b|"
-                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q):
+                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q) and not _clock_time(q):
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
     nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
@@ -153,6 +170,15 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
             return Intent("list", (target,), "text")
     target = quoted[0] if quoted else _object_of(q)
     return Intent("lookup", (target,) if target else (), modality, occurrence)
+
+
+def _clock_time(q: str) -> bool:
+    """"At what time does the Bristol train leave?", "According to the board, what time is the meeting?": a time
+    the video tells (a fact to look up), not a moment of the video (nothing is said, shown or seen in it)."""
+    asks = re.search(r"\b(?:at )?what time\b|\baccording to\b", q)
+    about_video = re.search(rf"\b(?:{_SAID}|{_SHOWN}|{_NTH} (?:time|occurrence|mention|appearance)|in the (?:video|"
+                            r"clip|recording)|into the (?:video|clip)|timestamp|happens?|occurs?)\b", q)
+    return asks is not None and about_video is None
 
 
 _SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
@@ -246,6 +272,43 @@ def _fallback(q: str) -> str:
 _QUESTION_WORDS = {"many", "much", "often", "times", "time", "video", "clip", "said", "shown", "mentioned", "first",
                    "second", "last", "word", "phrase", "speaker", "narrator", "screen", "appear", "appears", "say",
                    "says", "show", "shows", "number", "count", "total"}
+
+
+_SPEAKS = r"(?:said|says|say|mentioned|mentions|asked|asks|talked about|talks about|spoke about|speaks about|" \
+          r"announced|announces|introduced|introduces|explained|explains|suggested|suggests|proposed|proposes|" \
+          r"thanked|thanks|answered|answers|replied|replies|called|calls|claimed|claims|promised|promises|" \
+          r"recommended|recommends|warned|warns|described|describes|told|tells|greeted|greets|uses|used)"
+_WHO_REF = r"(?:speaker|voice|person|participant|guest|interviewer|interviewee|panelist|host|presenter|narrator)"
+
+
+def _voices(q: str, question: str, quoted: list[str]) -> Intent | None:
+    """Questions about who speaks: "how many people speak", "who said X", "what did Ann / the second speaker say
+    (about X)"."""
+    if re.search(r"\bhow many (?:different |distinct |separate |individual )?(?:speakers|voices|(?:people|persons|"
+                 r"participants|men|women) (?:speak|speaks|talk|talks|are (?:speaking|talking)|were (?:speaking|"
+                 r"talking)|spoke|talked|take part|took part|are (?:heard|in the (?:conversation|meeting|"
+                 r"interview|discussion|call))))\b", q) or re.search(r"\bnumber of (?:speakers|voices)\b", q):
+        return Intent("speakers", unit="speaker")
+    at = re.search(r"\bwho (?:is|was) (?:speaking|talking)\b.*?\bat (\d{1,2}:\d{2}(?::\d{2})?|\d+(?:\.\d+)?\s*s)", q)
+    if at:
+        return Intent("who", (at.group(1),), "speech", unit="time")
+    m = re.search(rf"\b(?:who|which (?:{_WHO_REF}|one of them|of the (?:speakers|people|two|three)))\s+(?:first\s+)?"
+                  rf"(?:{_AUX}\s+)?(?:the one (?:who|that)\s+)?{_SPEAKS}\s+(.+?)\??$", q)
+    if m and not re.match(r"(?:by|in|on)\b", m.group(1)):
+        target = quoted[0] if quoted else _clean(re.sub(r"^(?:that|the words?|the phrase|us|about|(?:him|her|them)"
+                                                       r"sel(?:f|ves)(?: as)?)\s+", "", m.group(1)))
+        return Intent("who", (target,) if target else (), "speech")
+    m = re.search(r"\bwhat (?:did|does|do|has|had) (.+?) (?:say|said|mention|talk about|think|suggest|propose|ask|"
+                  r"explain|tell us|answer|reply|describe|claim|promise|recommend)(?:\s+(?:about|of|on|regarding|"
+                  r"concerning)\s+(.+?))?\s*\??$", q)
+    if m:
+        who = _clean(m.group(1))
+        named = re.search(rf"\b{re.escape(who)}\b", fold(question)) and any(
+            w[:1].isupper() for w in re.findall(r"[\w'-]+", question) if fold(w) in who.split())
+        if re.search(rf"\b{_WHO_REF}\b|^s\d+$", who) or (named and who not in STOP):
+            topic = _clean(m.group(2)) if m.group(2) else ""
+            return Intent("said_by", (topic,) if topic else (), "speech", speaker=who)
+    return None
 
 
 def _count(q: str, quoted: list[str], modality: str) -> Intent:

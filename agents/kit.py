@@ -20,7 +20,7 @@ from .source import Source
 from .state import Budget, Item, Observation, Shot
 
 if TYPE_CHECKING:
-    from ..models.base import ChatModel, Message, Usage
+    from ..models.base import ChatModel, Message, Tool, Usage
 
 
 class RepeatedPrompt(BudgetExhausted):
@@ -31,7 +31,8 @@ class Kit:
     """Everything the agent graphs use for one question."""
 
     def __init__(self, source: Source, model: ChatModel, budget: Budget, videos: Sequence[str],
-                 vlm: ChatModel | None = None, on_step: Callable[[Step], None] | None = None) -> None:
+                 vlm: ChatModel | None = None, on_step: Callable[[Step], None] | None = None,
+                 calls: str = "menu") -> None:
         from ..models.base import Usage
 
         self.source = source
@@ -41,6 +42,9 @@ class Kit:
         self.budget = budget
         self.videos = list(videos)
         self.on_step = on_step
+        self.calls = calls
+        """How the tool loop's model calls tools: ``menu`` (numbers of suggested calls) or ``free`` (also calls it
+        writes; ``agents.calls``)."""
         self.started = time.perf_counter()
         self.usage = Usage()
         self.looks = 0
@@ -73,16 +77,18 @@ class Kit:
         return self.calls_left() >= n and self.time_left() > 0
 
     def chat(self, messages: list[Message], schema: Any, max_tokens: int = 256,
-             model: ChatModel | None = None) -> tuple[Any, Usage]:
-        """One structured call; raises ``BudgetExhausted`` when no call or time is left."""
+             model: ChatModel | None = None, tools: list[Tool] | None = None) -> tuple[Any, Usage]:
+        """One structured call (the parsed reply; with ``tools``, the ``ToolCall`` the model made, or its text when
+        it called none); raises ``BudgetExhausted`` when no call or time is left."""
         from ..models.base import Usage
 
         import hashlib
         import json
 
         model = model or self.model
+        offered = [(t.name, t.parameters) for t in tools or []]
         key = hashlib.sha256(json.dumps([model.spec, [(m.role, m.text()) for m in messages],
-                                         getattr(schema, "__name__", str(schema))]).encode()).hexdigest()
+                                         getattr(schema, "__name__", str(schema)), offered]).encode()).hexdigest()
         with self._lock:  # calls in flight are reserved, so parallel map branches never overrun the budget
             if key in self._sent:
                 raise RepeatedPrompt("the same prompt was sent before; a deterministic model would answer the same")
@@ -101,7 +107,7 @@ class Kit:
                 return True
 
         try:
-            reply = model.chat(messages, schema=schema, max_tokens=max_tokens, retry=retry)
+            reply = model.chat(messages, schema=schema, max_tokens=max_tokens, retry=retry, tools=tools)
         except VidgraphError as e:
             with self._lock:
                 self._reserved -= held[0]
@@ -110,6 +116,8 @@ class Kit:
         with self._lock:
             self._reserved -= held[0]
             self.usage = self.usage + reply.usage
+        if tools:
+            return (reply.calls[0] if reply.calls else reply.text), reply.usage
         return reply.data, reply.usage
 
     def step(self, kind: str, detail: str, video_id: str = "", span: Span | None = None, seconds: float = 0.0,
@@ -121,11 +129,12 @@ class Kit:
         return s
 
     # -- evidence items -------------------------------------------------------------------------------------------
-    def add(self, found: Iterable[tuple[str, Span, str, str, int]]) -> list[Item]:
-        """Evidence ``(video_id, span, modality, text, event)`` as numbered items (known evidence keeps its number)."""
+    def add(self, found: Iterable[tuple]) -> list[Item]:
+        """Evidence ``(video_id, span, modality, text, event[, speaker])`` as numbered items (known evidence keeps
+        its number)."""
         out = []
         with self._lock:
-            for video_id, span, modality, text, event in found:
+            for video_id, span, modality, text, event, *who in found:
                 text = " ".join(text.split())
                 if not text:
                     continue
@@ -133,7 +142,8 @@ class Kit:
                 if key in self._seen:
                     out.append(self.items[self._seen[key]])
                     continue
-                item = Item(len(self.items) + 1, video_id, self.name(video_id), span, modality, text, event)
+                item = Item(len(self.items) + 1, video_id, self.name(video_id), span, modality, text, event,
+                            who[0] if who else "")
                 self._seen[key] = item.id
                 self.items[item.id] = item
                 out.append(item)
@@ -145,7 +155,7 @@ class Kit:
     def observe(self, call: Any, result: Any, limit: int = 12) -> Observation:
         """A tool's result as a numbered observation whose evidence are numbered items (the citations)."""
         items = self.add((f.video_id, f.span, f.modality, f.text if not f.context or f.context == f.text else
-                          f"{f.text} (in: {f.context})", -1) for f in result.found[:limit])
+                          f"{f.text} (in: {f.context})", -1, f.speaker) for f in result.found[:limit])
         with self._lock:
             obs = Observation(len(self.observations) + 1, call, result.value, result.summary, tuple(items),
                               result.note, len(result.found))
@@ -156,11 +166,11 @@ class Kit:
         """The evidence of a memory event (speech per sentence, text per line, objects, scene, caption)."""
         span = within or event.span
         v, i = event.video_id, event.index
-        found: list[tuple[str, Span, str, str, int]] = []
+        found: list[tuple] = []
         for seg in event.speech:
             part = cut_segment(seg, span) if within else seg
             if part is not None:
-                found.append((v, part.span, "speech", part.text, i))
+                found.append((v, part.span, "speech", part.text, i, part.who))
         for line in event.text:
             if line.span.overlap(span) > 0 or span.contains(line.span.start):
                 found.append((v, Span(max(span.start, line.span.start), min(span.end, line.span.end)) if

@@ -14,11 +14,13 @@ already read and no prompt is ever sent twice.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
-from ..models.base import Message
+from ..models.base import Message, ToolCall
 from ..prompts import load, quote
 from ..records import LETTERS, Span
+from .calls import offered, system_prompt, turn_of
 from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question
@@ -27,8 +29,11 @@ from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .words import content, overlap_score, phrase_tokens, similar
 
-TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "look",
-         "read_all", "deep_search")
+MISSES = 2
+"""Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
+more."""
+TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "speakers",
+         "who", "said_by", "look", "read_all", "deep_search")
 
 
 # -- the nodes --------------------------------------------------------------------------------------------------
@@ -55,15 +60,17 @@ def probe(state: State, runtime: Rt) -> dict:
     if intent.kind == "quantity" and len(calls) > 1:  # the sentences naming the thing, then what matches the question
         more, steps = run(kit, calls[1])
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
-                "trace": trace + steps}
+                "trace": trace + steps, "done_calls": [str(calls[0]), str(calls[1])]}
     if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
-        span = _around(obs.items[0].span, intent.relation)
+        span = _around(obs.items[0].span, intent.relation, obs.items[0].modality)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
                                "end": round(span.end, 2), "modality": intent.then})
         more, steps = run(kit, follow)
         trace += steps
-        return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[1:], "trace": trace}
-    return {"observations": [obs] if obs is not None else [], "suggested": calls[1:], "trace": trace}
+        return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[1:], "trace": trace,
+                "done_calls": [str(calls[0]), str(follow)]}
+    return {"observations": [obs] if obs is not None else [], "suggested": calls[1:], "trace": trace,
+            "done_calls": [str(calls[0])]}
 
 
 def composed(state: State, runtime: Rt) -> dict:
@@ -91,47 +98,70 @@ def after_compose(state: State, runtime: Rt) -> str:
 
 
 def decide(state: State, runtime: Rt) -> dict:
-    """The model reads the observations and answers, or picks one of the suggested calls."""
+    """The model reads the observations and answers, or picks one of the suggested calls (by its number; with
+    ``free`` calls it may also write a call of its own, checked before it runs)."""
     kit = runtime.context
     options = state.get("options", [])
     talk = list(state.get("talk", []))
     offer = bool(talk) or state["intent"].kind not in ("lookup", "quantity")  # first read what was found
     suggested = _menu(state, kit) if offer else []
+    free = kit.calls == "free"
     if not talk:
-        prompt = question_block(state["question"], options) + "\n\n" + _observations(state.get("observations", []))
+        news = question_block(state["question"], options) + "\n\n" + _observations(state.get("observations", []))
     else:
-        prompt = _observations(state.get("observations", [])[state.get("shown", 0):], again=True)
+        news = _observations(state.get("observations", [])[state.get("shown", 0):], again=True)
+    if state.get("note"):
+        news = state["note"] + "\n\n" + news
     if state.get("rejected"):
-        prompt = load("rejected_answer").render(reason=quote(state["rejected"], 300)) + "\n\n" + prompt
-    prompt += "\n\n" + (_suggestions(suggested) if offer else load("answer_only").text)
-    messages = [Message.system(load("tools").text), *(_message(r, t) for r, t in talk), Message.user(prompt)]
+        news = load("rejected_answer").render(reason=quote(state["rejected"], 300)) + "\n\n" + news
+    ask = _suggestions(suggested) if offer else load("calls_answer_only" if free else "answer_only").text
+    last = talk[-1] if talk else None
+    native = free and kit.model.native_tools and last is not None and isinstance(last[2], ToolCall) and last[2].id
+    turn = [("tool", news, last[2].id), ("user", ask, None)] if native else [("user", news + "\n\n" + ask, None)]
+    system, version = system_prompt(kit.calls)
+    messages = [Message.system(system), *(_message(t, free) for t in talk + turn)]
     start = time.perf_counter()
     try:
-        data, usage = kit.chat(messages, schema_for(Next, state), 160)
+        if free:
+            data, usage = kit.chat(messages, None, 160, tools=offered(kit, options, suggested, reading=not offer))
+        else:
+            data, usage = kit.chat(messages, schema_for(Next, state), 160)
     except OBSERVATIONS as e:
         return {"decision": None, **failed(kit, "decide", e)}
     seconds = time.perf_counter() - start
-    reply = data.model_dump_json()
-    talk += [("user", prompt), ("assistant", reply)]
+    talk += turn
     shown = len(state.get("observations", []))
+    done = {"talk": talk, "shown": shown, "offered": offer, "note": ""}
+    if free:
+        decision, detail = turn_of(data, kit, state["question"], options, suggested, state.get("done_calls", []))
+        reply = data.json() if isinstance(data, ToolCall) else str(data)
+        talk.append(("assistant", reply, data if isinstance(data, ToolCall) else None))
+        step = kit.step("drafted" if "answer" in decision else "decided", detail, seconds=seconds,
+                        calls=usage.calls, prompt=version)
+        kept = {} if "answer" in decision else {"rejected": ""}  # an answer is checked; a call moves on
+        misses = state.get("misses", 0) + 1 if "note" in decision else 0
+        return {"decision": decision, **done, **kept, "note": decision.get("note", ""), "misses": misses,
+                "trace": [step]}
+    talk.append(("assistant", data.model_dump_json(), None))
     step = int(data.call or 0)
     if offer and step and 1 <= step <= len(suggested):
         call = suggested[step - 1]
-        return {"decision": {"call": call}, "talk": talk, "shown": shown, "rejected": "", "offered": offer,
-                "trace": [kit.step("decided", f"call {call}", seconds=seconds, calls=usage.calls,
-                                   prompt=load("tools").version)]}
+        return {"decision": {"call": call}, **done, "rejected": "",
+                "trace": [kit.step("decided", f"call {call}", seconds=seconds, calls=usage.calls, prompt=version)]}
     option = (data.option or "").strip()[:1].upper() or None
     answer = (data.answer or "").strip()
     option = option if options else None
-    return {"decision": {"answer": answer, "option": option}, "talk": talk, "shown": shown, "offered": offer,
+    return {"decision": {"answer": answer, "option": option}, **done,
             "trace": [kit.step("drafted", f"{answer or '-'}" + (f" (option {option})" if option else ""),
-                               seconds=seconds, calls=usage.calls, prompt=load("tools").version)]}
+                               seconds=seconds, calls=usage.calls, prompt=version)]}
 
 
-def after_decide(state: State) -> str:
+def after_decide(state: State, runtime: Rt) -> str:
     decision = state.get("decision")
     if decision and decision.get("call"):
         return "act"
+    if decision and decision.get("note") and state.get("misses", 0) < MISSES and runtime.context.can_call():
+        return "decide"  # the model reads why its call was not run and may correct it
     return "check"
 
 
@@ -152,8 +182,14 @@ def check(state: State, runtime: Rt) -> dict:
     decision = state.get("decision") or {}
     items = [i for o in state.get("observations", []) for i in o.items]
     answer, option = decision.get("answer", ""), decision.get("option")
+    if not answer and not decision.get("note"):  # no answer from the model (or no budget left for it)
+        answer = _nested(state.get("observations", []))
     if options:
         return _commit(state, kit, option, answer, items)
+    if decision.get("note"):  # its calls could not run, again: no answer from it
+        why, misses = decision["note"].removeprefix("The ").rstrip("."), state.get("misses", 0)
+        head = f"{misses} calls in a row not run" if misses > 1 else "the model's call was not run, no call is left"
+        return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{head} (last: {why}): no answer")]}
     if not answer:
         if not state.get("offered", True) and _menu(state, kit):  # nothing in what was read: now it may call
             return _reject(state, kit, "the observations so far do not answer it")
@@ -162,7 +198,7 @@ def check(state: State, runtime: Rt) -> dict:
     if answer.casefold() in state.get("refused", []):  # asked again, it gives the answer refused before: stop
         return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{answer!r} again, after it was "
                                                                               "rejected: no supported answer")]}
-    cited = attribute(answer, items)
+    cited = attribute(answer, items) or _computed(answer, state.get("observations", []))
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
     if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary()) for i in cited):
@@ -170,6 +206,24 @@ def check(state: State, runtime: Rt) -> dict:
     draft = Draft(answer, cited=cited, confidence=0.7)
     return {"draft": _as_state(draft), "rejected": "",
             "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
+
+
+def _nested(observations: list[Observation]) -> str:
+    """The answer a strategy run inside the loop (deep search, reading every clip) drafted and verified, if any:
+    it still has to pass the checks of the loop's own answers."""
+    for obs in reversed(observations):
+        if getattr(obs.call, "tool", "") in ("deep_search", "read_all") and isinstance(obs.value, str) and obs.value:
+            return obs.value
+    return ""
+
+
+def _computed(answer: str, observations: list[Observation]) -> list[int]:
+    """An answer read from what a tool computed (a count, a duration, an order in its summary) cites the evidence
+    that result rests on; the latest such result first."""
+    for obs in reversed(observations):
+        if obs.value is not None and obs.items and attribute(answer, [replace(obs.items[0], text=obs.summary)]):
+            return [i.id for i in obs.items[:4]]
+    return []
 
 
 def after_check(state: State, runtime: Rt) -> str:
@@ -240,7 +294,10 @@ def _run(kit: Kit, call: Call) -> Observation:
              "read": lambda: q.read(video, span, a.get("modality", "any")),
              "screen": lambda: q.screen(a.get("query") or None, a.get("at"), video),
              "shots": lambda: q.shots(video), "videos": q.videos_list,
-             "most": lambda: q.most(a.get("query", ""), video)}
+             "most": lambda: q.most(a.get("query", ""), video),
+             "speakers": lambda: q.speakers(video),
+             "who": lambda: q.who(a.get("query", ""), video, float(a["at"]) if a.get("at") is not None else None),
+             "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video)}
     if call.tool not in tools:
         raise ValueError(f"there is no tool {call.tool!r}")
     return kit.observe(call, tools[call.tool]())
@@ -303,16 +360,29 @@ def _suggestions(calls: list[Call]) -> str:
     return "Suggested calls:\n" + "\n".join(f"{n}. {c}" for n, c in enumerate(calls, 1))
 
 
-def _message(role: str, text: str) -> Message:
-    return Message.assistant(text) if role == "assistant" else Message.user(text)
+def _message(turn: tuple, free: bool) -> Message:
+    """A turn of the conversation: ``(role, text, extra)``, extra being the assistant's ``ToolCall`` (sent as a
+    native call when it has the server's id) or a tool reply's call id."""
+    role, text, extra = turn
+    if role == "assistant":
+        native = free and isinstance(extra, ToolCall) and extra.id
+        return Message.assistant(calls=(extra,)) if native else Message.assistant(text)
+    return Message.tool(extra, text) if role == "tool" else Message.user(text)
 
 
-def _around(span: Span, relation: str) -> Span:
+SAMPLED = 1.5
+"""Seconds a line or object may have been on screen before (or after) the frames that saw it: text and objects
+are read from sampled frames, speech has word times."""
+
+
+def _around(span: Span, relation: str, modality: str = "speech") -> Span:
+    """The span to read at a moment found: just after or before it, or during it (at least 2 s; a moment seen on
+    sampled frames widened by the gap between samples)."""
     if relation == "after":
         return Span(span.end, span.end + 8.0)
     if relation == "before":
         return Span(max(0.0, span.start - 8.0), span.start)
-    pad = max(0.0, (2.0 - span.duration) / 2)
+    pad = max(0.0, (2.0 - span.duration) / 2, SAMPLED if modality != "speech" else 0.0)
     return Span(max(0.0, span.start - pad), span.end + pad)
 
 

@@ -23,6 +23,7 @@ from ..records import FrameTags, ObjectSpan, Record, Shot, Span, TextLine, Trans
 from .found import Found, Result
 from .reading import Reading
 from .source import Source
+from .voices import Voices
 from .words import content, find_phrase, phrase_tokens, similar, tokens
 
 MODALITIES = ("speech", "text", "objects", "any")
@@ -44,7 +45,7 @@ class _Words:
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-class Query(Reading):
+class Query(Reading, Voices):
     """The query tools over the videos of one question (``videos``: ids)."""
 
     def __init__(self, source: Source, videos: Sequence[str]) -> None:
@@ -63,8 +64,14 @@ class Query(Reading):
         return self._records[key]
 
     def segments(self, v: str) -> list[TranscriptSegment]:
-        return sorted((r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)),
-                      key=lambda s: s.span.start)
+        """The transcript in time order, each segment with its speaker when the speakers stage ran (split where
+        the speaker changes)."""
+        if (v, "said") not in self._records:
+            from ..tools.speaker_names import with_speakers
+
+            said = [r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)]
+            self._records[(v, "said")] = list(with_speakers(said, self.records(v, "speakers"), self.lines(v))[0])
+        return self._records[(v, "said")]  # type: ignore[return-value]
 
     def lines(self, v: str) -> list[TextLine]:
         return sorted((r for r in self.records(v, "ocr") if isinstance(r, TextLine)), key=lambda t: t.span.start)
@@ -184,13 +191,13 @@ class Query(Reading):
                 by_segment.setdefault(w.words[first][2], []).append(k)
             segments = self.segments(v)
             for n, idx in by_segment.items():
-                hits = [k for k in idx if any(similar(w.toks[k], x) for x in want)]
-                if {x for x in want if any(similar(w.toks[k], x) for k in hits)} == set(want):
-                    first, last = w.spans[hits[0]][0], w.spans[hits[-1]][1]
+                for a, b in _windows(idx, w.toks, want):
+                    first, last = w.spans[a][0], w.spans[b][1]
                     span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
                     said = " ".join(text for _, text, _ in w.words[first:last + 1]).strip(" ,.!?;:")
                     context = segments[n].text.strip() if n < len(segments) else ""
-                    out.append(Found(v, span, "speech", said, context, score=0.8))
+                    who = segments[n].who if n < len(segments) else ""
+                    out.append(Found(v, span, "speech", said, context, score=0.8, speaker=who))
         if modality in ("text", "any"):
             for line in self.lines(v):
                 have = phrase_tokens(line.text)
@@ -209,7 +216,8 @@ class Query(Reading):
             span = Span(w.words[first][0].start, max(w.words[first][0].start, w.words[last][0].end))
             said = " ".join(text for _, text, _ in w.words[first:last + 1])
             seg = segments[w.words[first][2]] if segments else None
-            out.append(Found(v, span, "speech", said.strip(" ,.!?;:"), seg.text.strip() if seg else ""))
+            out.append(Found(v, span, "speech", said.strip(" ,.!?;:"), seg.text.strip() if seg else "",
+                             speaker=seg.who if seg else ""))
         return out
 
     @staticmethod
@@ -236,7 +244,8 @@ class Query(Reading):
             for h in hits:
                 if h.similarity >= max(FLOOR[coll] + 0.15, top - 0.1):
                     span = Span(float(h.meta["start"]), float(h.meta["end"]))
-                    out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3)))
+                    out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3),
+                                     speaker=str(h.meta.get("speaker") or "")))
         return out
 
     # -- count, locate, order ---------------------------------------------------------------------------------
@@ -348,6 +357,24 @@ def _appearances(found: list[Found]) -> list[Found]:
         else:
             out.append(f)
     return sorted(out, key=lambda f: (f.video_id, f.span.start))
+
+
+def _windows(idx: list[int], toks: list[str], want: list[str]) -> list[tuple[int, int]]:
+    """The shortest runs of the tokens ``idx`` (one sentence) that hold every word of ``want``, a few other words
+    between ("add a cream" for "add the cream"; not "add" at the start of a long sentence and "cream" at its end):
+    each as (first token, last token), not overlapping."""
+    out: list[tuple[int, int]] = []
+    last: dict[str, int] = {}
+    for k in idx:
+        for x in want:
+            if similar(toks[k], x):
+                last[x] = k
+        if len(last) == len(want):
+            a = min(last.values())
+            if k - a + 1 <= 2 * len(want) + 3:
+                out.append((a, k))
+                last = {}
+    return out
 
 
 def _nth(n: int) -> str:

@@ -23,7 +23,8 @@ class Reading:
                         else ([seg] if seg.span.overlap(s) > 0 else [])
                     if words:
                         text = " ".join(w.text.strip() for w in words) if seg.words else seg.text.strip()
-                        found.append(Found(v, Span(words[0].span.start, words[-1].span.end), "speech", text))
+                        found.append(Found(v, Span(words[0].span.start, words[-1].span.end), "speech", text,
+                                           speaker=seg.who))
             if modality in ("text", "any"):
                 found += [Found(v, t.span, "text", t.text) for t in self.lines(v) if _touches(t.span, s)]
             if modality in ("objects", "any"):

@@ -50,9 +50,12 @@ class Item:
     """speech, text, objects, tags, caption (from the index) or look:text, look:objects, look:tags, look:caption."""
     text: str
     event: int = -1
+    speaker: str = ""
+    """Who says it (speech), when known."""
 
     def line(self) -> str:
-        return f"[{self.id}] {self.video} {self.span} {self.modality}: {quote(self.text, 600)}"
+        said = f" ({self.speaker})" if self.speaker else ""
+        return f"[{self.id}] {self.video} {self.span} {self.modality}{said}: {quote(self.text, 600)}"
 
 
 @dataclass(frozen=True)
@@ -120,8 +123,13 @@ class State(TypedDict, total=False):
     """The tool loop: calls worth making next (``intent.Call``)."""
     observations: Annotated[list[Observation], operator.add]
     done_calls: Annotated[list[str], operator.add]
-    talk: list[tuple[str, str]]
-    """The tool loop's conversation with the model so far (role, text)."""
+    talk: list[tuple[str, str, Any]]
+    """The tool loop's conversation with the model so far (role, text, the assistant's tool call or the call id a
+    tool reply answers)."""
+    note: str
+    """The tool loop: why the model's last call was not run (the next prompt says it)."""
+    misses: int
+    """The tool loop: how many of the model's calls in a row were not run (after two it is asked no more)."""
     shown: int
     decision: dict | None
     rejected: str

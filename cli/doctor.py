@@ -146,6 +146,13 @@ def _model_checks(settings: Any) -> list[tuple[str, str]]:
                                                                                                   settings)))
     except Exception as e:  # noqa: BLE001
         out.append(("llm (agents)", f"invalid: {e}"))
+        backend = ""
+    calls = settings.agent_calls
+    if calls == "auto":
+        calls = f"auto: {'free' if backend == 'openai' else 'menu'}"
+    out.append(("agent calls", f"{calls} (the tool agent's model " + ("writes its calls: native tool calls, or one "
+                "JSON schema of the tools" if "free" in calls else "picks suggested calls by number")
+                + "; VIDGRAPH_AGENT_CALLS=auto|menu|free)"))
     out.append(("vlm (looking at frames)", (settings.vlm + _server(settings.vlm, settings)) if settings.vlm else
                 "none configured: no VLM ships offline, so frames are described by tags (objects, ImageNet "
                 "classes, on-screen text). Plug in yours: VIDGRAPH_VLM=openai:<model>@http://host:8000/v1 "

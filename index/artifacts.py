@@ -10,7 +10,7 @@ from ..records import Record
 from ..tools.store import InvalidArtifact, read_artifact
 from .catalog import Catalog, VideoEntry
 
-MEMORY_INPUTS = ("scan", "asr", "ocr", "detect", "tags")
+MEMORY_INPUTS = ("scan", "asr", "speakers", "ocr", "detect", "tags")
 """Stages whose records go into a video's memory (those that are indexed)."""
 
 

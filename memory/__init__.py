@@ -139,6 +139,7 @@ class Memory:
 
         start = time.perf_counter()
         caption = self.settings.caption if caption is None else caption
+        records = with_speakers(records)
         events = build_events(video_id, duration, records, self.settings.clip_seconds)
         usage, aliases = Usage(), {}
         if caption and events:
@@ -192,6 +193,8 @@ class Memory:
         if lost:
             raise StoreError(f"the memory lost part of itself: {lost}",
                              "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
+        if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
+            videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
         return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
 
     def videos(self) -> list[str]:
@@ -228,8 +231,9 @@ def memory_docs(video_id: str, events: list[Event], entities: list[Entity],
                                                                             e.index)))
     for n, seg in enumerate(r for r in records.get("asr", []) if isinstance(r, TranscriptSegment)):
         if seg.text.strip():
-            docs["speech"].append(Doc(f"{video_id}:s{n}", seg.text.strip(),
-                                      meta(seg.span, "speech", seg.source, *where(seg.span))))
+            text = f"{seg.who}: {seg.text.strip()}" if seg.who else seg.text.strip()
+            docs["speech"].append(Doc(f"{video_id}:s{n}", text, meta(seg.span, "speech", seg.source,
+                                                                    *where(seg.span), speaker=seg.who)))
     for n, line in enumerate(r for r in records.get("ocr", []) if isinstance(r, TextLine)):
         docs["text"].append(Doc(f"{video_id}:t{n}", line.text, meta(line.span, "text", line.source,
                                                                    *where(line.span))))
@@ -241,6 +245,18 @@ def memory_docs(video_id: str, events: list[Event], entities: list[Entity],
                                     meta(span, x.kind, x.source, x.mentions[0].event_index,
                                          x.mentions[-1].event_index, key=x.key)))
     return docs
+
+
+def with_speakers(records: dict[str, list[Record]]) -> dict[str, list[Record]]:
+    """The records with the transcript labelled by speaker (and name), when the speakers stage is among them."""
+    if not records.get("speakers") or not records.get("asr"):
+        return records
+    from ..tools.speaker_names import with_speakers as label
+
+    other = [r for r in records["asr"] if not isinstance(r, TranscriptSegment)]
+    said, _ = label((r for r in records["asr"] if isinstance(r, TranscriptSegment)), records["speakers"],
+                    (r for r in records.get("ocr", []) if isinstance(r, TextLine)))
+    return {**records, "asr": [*other, *said]}
 
 
 def keyframe_parts(records: dict[str, list[Record]], per_event: int = 4) -> Callable[[Event], list[ImagePart]]:

@@ -91,6 +91,8 @@ def map_event(event: Event, caption_entities: tuple[str, ...] = ()) -> list[Foun
     found: list[Found] = []
     for seg in event.speech:
         found += mentions_in(seg.text, "speech", event.index, seg.span)
+        if seg.speaker_name and name_key(seg.speaker_name):  # the named speaker talks here: an edge to the name
+            found.append(Found(name_key(seg.speaker_name), seg.speaker_name, "name", "voice", event.index, seg.span))
     for line in event.text:
         found += mentions_in(line.text, "text", event.index, line.span)
     for obj in event.objects:

@@ -7,6 +7,7 @@ times, on-screen text, objects, frame tags), so building events costs millisecon
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from collections.abc import Iterable
 
 from ..records import Event, Frame, FrameTags, ObjectSpan, Record, Shot, Span, TextLine, TranscriptSegment
@@ -31,8 +32,7 @@ def cut_segment(seg: TranscriptSegment, span: Span) -> TranscriptSegment | None:
         if len(words) == len(seg.words):
             return seg
         text = " ".join(w.text.strip() for w in words)
-        return TranscriptSegment(video_id=seg.video_id, span=Span(words[0].span.start, words[-1].span.end),
-                                 text=text, words=words, language=seg.language, source=seg.source)
+        return replace(seg, span=Span(words[0].span.start, words[-1].span.end), text=text, words=words)
     return seg if span.start <= seg.span.middle < span.end else None
 
 

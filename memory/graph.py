@@ -8,6 +8,7 @@ transaction, so a crash leaves the previous version of that video intact.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -15,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ..errors import os_failure, sqlite_failure
-from ..records import Caption, Entity, Event, record_from_dict
+from ..records import Caption, Entity, Event, Record, record_from_dict
 from .sqlite import connect
 
 _SCHEMA = """
@@ -29,6 +30,7 @@ CREATE INDEX IF NOT EXISTS entities_key ON entities (key);
 CREATE TABLE IF NOT EXISTS mentions (video_id TEXT, idx INTEGER, key TEXT, modality TEXT);
 CREATE INDEX IF NOT EXISTS mentions_event ON mentions (video_id, idx);
 CREATE INDEX IF NOT EXISTS mentions_key ON mentions (key);
+CREATE INDEX IF NOT EXISTS mentions_key_video ON mentions (key, video_id, idx);
 CREATE TABLE IF NOT EXISTS edges (video_id TEXT, src INTEGER, dst INTEGER, kind TEXT);
 CREATE INDEX IF NOT EXISTS edges_src ON edges (video_id, src);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -154,7 +156,7 @@ class Graph:
     def entity(self, video_id: str, key: str) -> Entity | None:
         row = self._db().execute("SELECT data FROM entities WHERE video_id = ? AND key = ?",
                                  (video_id, key)).fetchone()
-        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+        return _record(row[0]) if row else None
 
     def neighbours(self, video_id: str, index: int) -> list[tuple[int, str]]:
         """Events linked to one event: ``(index, kind)`` with kind next / previous / overlaps."""
@@ -170,18 +172,40 @@ class Graph:
         return [r[0] for r in self._db().execute(
             "SELECT DISTINCT key FROM mentions WHERE video_id = ? AND idx = ?", (video_id, index))]
 
-    def same_entity(self, key: str, videos: Sequence[str] | None = None) -> list[tuple[str, int]]:
-        """``(video_id, event index)`` of every event mentioning entity ``key`` (across videos)."""
-        rows = self._db().execute("SELECT DISTINCT video_id, idx FROM mentions WHERE key = ? ORDER BY video_id, idx",
-                                  (key,)).fetchall()
-        return [(v, i) for v, i in rows if videos is None or v in videos]
+    def same_entity(self, key: str, videos: Sequence[str] | None = None,
+                    limit: int | None = None) -> list[tuple[str, int]]:
+        """``(video_id, event index)`` of every event mentioning entity ``key`` (across ``videos``; the first
+        ``limit`` of them)."""
+        sql, args = "SELECT DISTINCT video_id, idx FROM mentions WHERE key = ?", [key]
+        wanted = None if videos is None else list(dict.fromkeys(videos))
+        if wanted is not None and len(wanted) <= 500:  # in SQL (an index on key, video_id); past 500, filtered here
+            if not wanted:
+                return []
+            sql += f" AND video_id IN ({', '.join('?' * len(wanted))})"
+            args += wanted
+        sql += " ORDER BY video_id, idx"
+        if limit is not None and (wanted is None or len(wanted) <= 500):
+            sql += f" LIMIT {int(limit)}"
+        rows = self._db().execute(sql, args).fetchall()
+        if wanted is not None and len(wanted) > 500:
+            keep = set(wanted)
+            rows = [r for r in rows if r[0] in keep][:limit]
+        return [(v, i) for v, i in rows]
 
     def caption(self, video_id: str, start: float, end: float, model: str, prompt: str) -> Caption | None:
         row = self._db().execute(
             "SELECT data FROM captions WHERE video_id = ? AND start = ? AND end = ? AND model = ? AND prompt = ?",
             (video_id, start, end, model, prompt)).fetchone()
-        return record_from_dict(json.loads(row[0])) if row else None  # type: ignore[return-value]
+        return _record(row[0]) if row else None
 
 
+@functools.lru_cache(maxsize=4096)
+def _record(data: str) -> Record:
+    return record_from_dict(json.loads(data))  # type: ignore[return-value]
+
+
+@functools.lru_cache(maxsize=2048)
 def _event(data: str) -> Event:
+    """An event from its stored JSON; the same JSON is parsed once (events are frozen: sharing them is safe), which
+    spares a search most of its decoding (every hit is an event with its words)."""
     return record_from_dict(json.loads(data))  # type: ignore[return-value]

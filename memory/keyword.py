@@ -26,6 +26,13 @@ from .store import Doc, _flat_meta
 
 SCHEMA_VERSION = 1
 MAX_TERMS = 40
+COMMON = 0.2
+"""A word in more than this share of the documents adds next to nothing to BM25 (its IDF is about log 4) but costs
+the most to match: in an index of ``COMMON_FROM`` docs or more it is left out of the query."""
+COMMON_FROM = 5000
+MATCHES = 8000
+"""BM25 ranks every document a word matches (about 1-3 µs each): in a large index the commonest words are left out
+while the words kept match more than this many documents in all, as long as one word is left."""
 
 STOPWORDS = frozenset("""
 a about above after again against all also am an and any are aren as at be because been before being below
@@ -141,6 +148,11 @@ def parse_query(query: str) -> list[_Term]:
     return list(terms.values())
 
 
+def _plain(term: _Term) -> bool:
+    """A word of the question (or its stem prefix), not a phrase, a code or a quoted part."""
+    return len(term.parts) == 1 and term.weight == 1
+
+
 def fts_expression(terms: Sequence[_Term]) -> str:
     """``"a" OR "b"* OR "x 42" OR "x 42"``: every token quoted, so user text never becomes FTS5 syntax."""
     return " OR ".join(t.fts() for t in terms for _ in range(t.weight))
@@ -187,6 +199,11 @@ class KeywordIndex:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._df: dict[str, int] = {}
+        self._df_at = (0.0, 0)
+        """When the document frequencies were last reset, and the number of documents then."""
         try:
             self._db, self.read_only = connect(self.path, 30, isolation_level=None, check_same_thread=False)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
@@ -204,6 +221,22 @@ class KeywordIndex:
     def close(self) -> None:
         with self._lock:
             self._db.close()
+            for db in self._readers:
+                db.close()
+            self._readers.clear()
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection: searches run in parallel (WAL) instead of queueing on the lock
+        that writes hold (a server searches from many threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            flags = "mode=ro&immutable=1" if self.read_only else "mode=ro"  # as ``sqlite.connect`` reads
+            db = sqlite3.connect(f"{self.path.resolve().as_uri()}?{flags}", uri=True, timeout=30,
+                                 isolation_level=None, check_same_thread=False)
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return db
 
     def __enter__(self) -> KeywordIndex:
         return self
@@ -238,6 +271,9 @@ class KeywordIndex:
         terms = parse_query(query)
         if not terms or k <= 0:
             return []
+        terms = self._without_common(terms)
+        if not terms:  # only words that match too much of a large index to tell anything apart
+            return []
         sql = ["SELECT d.collection, d.id, d.text, d.meta, d.body, bm25(fts) AS r FROM fts "
                "JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"]
         args: list[Any] = [fts_expression(terms)]
@@ -253,12 +289,11 @@ class KeywordIndex:
             args += [float(span[1]), float(span[0])]
         sql.append("ORDER BY r LIMIT ?")
         args.append(int(k))
-        with self._lock:
-            try:
-                rows = self._db.execute(" ".join(sql), args).fetchall()
-            except sqlite3.Error as e:
-                raise StoreError(f"keyword index {self.path}: search failed: {e}",
-                                 "delete the file and index again if it is damaged") from e
+        try:
+            rows = self._reader().execute(" ".join(sql), args).fetchall()
+        except sqlite3.Error as e:
+            raise StoreError(f"keyword index {self.path}: search failed: {e}",
+                             "delete the file and index again if it is damaged") from e
         hits = []
         for collection, id_, text, meta, body, rank in rows:
             toks = _TOKEN.findall(body)
@@ -266,6 +301,33 @@ class KeywordIndex:
             matched = dict.fromkeys(t.label for t in terms if t.matches(toks, tokset))
             hits.append(KeywordHit(collection, id_, text, json.loads(meta), -float(rank), tuple(matched)))
         return hits
+
+    def _without_common(self, terms: list[_Term]) -> list[_Term]:
+        """``terms`` less the words that match too much of a large index to rank cheaply or well: words found
+        in more than ``COMMON`` of the documents, then the commonest while the rest match more than ``MATCHES``
+        documents (one word always stays). Phrases and codes always stay. Counts are cached for a minute."""
+        words = {t.label for t in terms if _plain(t)}
+        if not words:
+            return terms
+        import time
+
+        db = self._reader()
+        with self._lock:
+            at, total = self._df_at
+            if time.monotonic() - at > 60:
+                total = int(db.execute("SELECT count(*) FROM docs").fetchone()[0])
+                self._df, self._df_at = {}, (time.monotonic(), total)
+        if total < COMMON_FROM:
+            return terms
+        for word in words - self._df.keys():
+            expr = fts_expression([t for t in terms if t.label == word and _plain(t)])
+            self._df[word] = int(db.execute("SELECT count(*) FROM fts WHERE fts MATCH ?", (expr,)).fetchone()[0])
+        kept = sorted(words, key=lambda w: self._df[w])
+        while kept and self._df[kept[-1]] > COMMON * total:
+            kept.pop()
+        while len(kept) > 1 and sum(self._df[w] for w in kept) > MATCHES:
+            kept.pop()
+        return [t for t in terms if not _plain(t) or t.label in kept]
 
     def count(self, collection: str | None = None, video_id: str | None = None) -> int:
         sql, args = "SELECT count(*) FROM docs WHERE 1", []

@@ -142,7 +142,7 @@ def _expand(found: dict[Key, _Candidate], graph: Graph, videos: Sequence[str] | 
             entity = graph.entity(vid, key)
             if entity is None or entity.kind not in ("name", "code", "number", "thing"):
                 continue
-            events = graph.same_entity(key, videos)
+            events = graph.same_entity(key, videos, limit=max_events + 1)
             if len(events) > max_events:
                 continue
             for ev in events:

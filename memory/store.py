@@ -12,6 +12,8 @@ the one it was built with is refused.
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -48,6 +50,10 @@ class VectorHit:
     similarity: float  # cosine similarity, 1 - cosine distance
 
 
+QUERY_CACHE = 512
+"""Query embeddings kept per embedding function (a search embeds its query once for its four collections)."""
+
+
 @functools.cache
 def _ef_class() -> type:
     """vidgraph's Chroma EmbeddingFunction (built on first use so ``import vidgraph`` never imports chromadb)."""
@@ -58,6 +64,8 @@ def _ef_class() -> type:
         """Wraps a vidgraph Embedder; persisted as ``{"spec": ..., "dim": ...}`` and rebuilt lazily from it."""
 
         def __init__(self, embedder: Embedder | None = None, spec: str = "", dim: int = 0) -> None:
+            self._queries: OrderedDict[str, Any] = OrderedDict()
+            self._lock = threading.Lock()
             self._embedder = embedder
             self.spec = embedder.spec if embedder is not None else spec
             self.dim = embedder.dim if embedder is not None else dim
@@ -71,7 +79,19 @@ def _ef_class() -> type:
             return self._embedder
 
         def __call__(self, input: Sequence[str]) -> list[Any]:  # noqa: A002 (Chroma's argument name)
-            return list(self.embedder.embed(list(input)))
+            if len(input) != 1:
+                return list(self.embedder.embed(list(input)))
+            text = input[0]  # a query: one search asks every collection with it, and people ask again
+            with self._lock:
+                if text in self._queries:
+                    self._queries.move_to_end(text)
+                    return [self._queries[text]]
+            vector = self.embedder.embed([text])[0]
+            with self._lock:
+                self._queries[text] = vector
+                while len(self._queries) > QUERY_CACHE:
+                    self._queries.popitem(last=False)
+            return [vector]
 
         @staticmethod
         def name() -> str:

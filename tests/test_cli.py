@@ -32,7 +32,7 @@ def indexed(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("command", ["index", "inspect", "doctor"])
+@pytest.mark.parametrize("command", ["index", "inspect", "doctor", "serve", "mcp", "clip"])
 def test_every_command_has_help_with_an_example(command):
     result = runner.invoke(app, [command, "--help"])
     assert result.exit_code == 0

@@ -83,7 +83,7 @@ def test_shots_and_which_video_are_computed(lib):
     assert which.text == "other.mp4" and which.citations[0].video == "other.mp4"
 
 
-# -- read by the model, cited by the tools ------------------------------------------------------------------------------
+# -- read by the model, cited by the tools ------------------------------------------------------------------------
 def test_a_lookup_is_read_by_the_model_and_cited_by_its_content(lib):
     seen = []
 
@@ -98,10 +98,13 @@ def test_a_lookup_is_read_by_the_model_and_cited_by_its_content(lib):
     assert a.citations and all("4821" in c.evidence for c in a.citations)
     assert any(c.span.overlap(Span(12, 19)) > 0 for c in a.citations)
     assert "Suggested calls" not in seen[0]  # a lookup first only reads what the search found
+    from vidgraph.agents.calls import system_prompt
     from vidgraph.prompts import load
 
     drafted = next(s for s in a.trace if s.kind == "drafted")
-    assert drafted.prompt == load("tools").version and model.calls[0].messages[0].text() == load("tools").text
+    text, version = system_prompt("menu")
+    assert drafted.prompt == version == f"{load('tools').version}+{load('menu').version}"
+    assert model.calls[0].messages[0].text() == text
 
 
 def test_a_rejected_answer_changes_the_next_prompt_and_no_prompt_repeats(lib):
@@ -139,6 +142,31 @@ def test_evidence_must_be_about_what_the_question_asks():
     # a question naming only a kind of thing cannot be held to the evidence (what no video names is another rule:
     # test_a_question_about_what_no_video_holds_abstains_without_a_model_call)
     assert relevant("Which dish is named in the title?", invoice, [invoice], vocabulary)
+    # near is overlapping or a few seconds apart, not the sentence before last: 'Monday' said 9 s after the
+    # interview is no day of the interview
+    interview = Item(4, "v", "a.mp4", Span(28.4, 31.2), "speech", "Next, hiring! The interview starts soon!")
+    monday = Item(5, "v", "a.mp4", Span(40.1, 43.3), "speech", "The car park is closed on Monday!")
+    said = Item(6, "v", "a.mp4", Span(2.5, 11.5), "text", "INTERVIEWS")
+    vocabulary |= {"interview", "monday", "car", "park", "closed", "hiring"}
+    assert not relevant("On which day do the interviews take place?", monday, [interview, monday], vocabulary)
+    friday = Item(7, "v", "a.mp4", Span(12.8, 15.0), "speech", "on Friday")  # 1.3 s after the caption
+    assert relevant("On which day do the interviews take place?", friday, [said, friday], vocabulary)
+
+
+def test_what_is_said_at_a_moment_is_computed_and_one_thing_in_it_is_picked_by_the_model(lib):
+    """'What is said while X is on screen' is the words read there (no model call); 'which day is announced while X
+    is on screen' leaves the model to pick the day out of them, and cites the line that holds it."""
+    said = ask(lib, tools(), "What is said while the caption MEETING MOVED is on screen?")
+    assert said.found and said.cost.model_calls == 0 and "Thursday" in said.text, [s.detail for s in said.trace]
+
+    def pick(c):
+        assert "meeting moves to Thursday" in c.user, c.user
+        return answer("Thursday")
+
+    model = tools(pick)
+    day = ask(lib, model, "The caption MEETING MOVED is on screen: which day is announced at that moment?")
+    assert (day.text, day.found, day.cost.model_calls) == ("Thursday", True, 1), [s.detail for s in day.trace]
+    assert any(c.modality == "speech" and 20 <= c.span.start <= 25 for c in day.citations)
 
 
 def test_the_model_may_take_a_suggested_call(lib):
@@ -186,7 +214,7 @@ def test_a_model_server_that_is_down_is_an_error_not_an_abstention(lib):
     assert computed.found and computed.text == "2 times"
 
 
-# -- the first design's strategies as sub-graphs the loop calls ---------------------------------------------------------
+# -- the first design's strategies as sub-graphs the loop calls ---------------------------------------------------
 def test_a_summary_reads_every_clip_with_mapreduce_inside_the_loop(lib):
     def mapper(call):
         ids = [int(m[1]) for m in _LINE.finditer(call.user) if m[5] == "speech"][:1]
@@ -220,3 +248,21 @@ def test_deep_search_runs_chain_of_shot_search_when_the_model_asks_for_it(lib):
     a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
     assert a.found and "4821-B" in a.text and model.count("search") == 1
     assert any(s.detail.startswith("deep_search(") for s in a.trace if s.kind == "called")
+
+
+def test_a_deep_search_answer_stands_when_the_model_gives_none_after_it(lib):
+    """The deep search drafted and verified an answer; the model then says nothing (as when the budget ends before
+    it can): the loop answers with the deep search's answer, checked like any other."""
+    def take_deep(call):
+        n = next(int(line.split(".")[0]) for line in call.last.splitlines() if re.match(r"\d+\. deep_search\(", line))
+        return answer(call=n)
+
+    def chain(call):
+        cited = next(int(m[1]) for m in re.finditer(r"^\[(\d+)\] .*4821-B", call.user, re.M))
+        return {"found": True, "answer": "4821-B", "option": None, "evidence": [cited], "confidence": 0.8,
+                "action": "answer", "target": 1}
+
+    model = ScriptedModel({"tools": [answer(""), take_deep, answer("")], "search": [chain]}, by="prompt", name="loop")
+    a = ask(lib, model, "Which code does the invoice carry?", budget=Budget(calls=6))
+    assert a.found and a.text == "4821-B", [s.detail for s in a.trace]
+    assert any(c.modality == "text" and "4821-B" in c.evidence for c in a.citations)

@@ -8,16 +8,13 @@ A small http.server double checks the request shape, retries, the response_forma
 from __future__ import annotations
 
 import base64
-import json
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pytest
 from pydantic import BaseModel
@@ -27,6 +24,9 @@ from vidgraph.errors import ConfigError, ModelError
 from vidgraph.models import ImagePart, Message, Usage, extract_json, load_model
 from vidgraph.models.packaged import PACKAGED
 from vidgraph.models.testing import ScriptedModel
+
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers_server import FakeServer, _ok  # noqa: E402
 
 
 class Color(BaseModel):
@@ -249,53 +249,6 @@ def _jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-class FakeServer:
-    """Answers POST /v1/chat/completions from ``script`` (a list of (status, body) or a function of the request)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self.script: list[tuple[int, Any]] = []
-        self.respond = None
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - GET /v1/models
-                data = json.dumps({"object": "list", "data": [{"id": "qwen-test", "object": "model"}]}).encode()
-                self.send_response(200 if self.path.endswith("/models") else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                request = {"path": self.path, "headers": dict(self.headers), "json": body}
-                fake.requests.append(request)
-                status, reply = fake.script.pop(0) if fake.script else fake.respond(request)
-                data = (reply if isinstance(reply, str) else json.dumps(reply)).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-
-def _ok(content: str, usage: dict | None = None) -> dict:
-    reply = {"id": "x", "object": "chat.completion", "choices": [
-        {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]}
-    if usage is not None:
-        reply["usage"] = usage
-    return reply
 
 
 @pytest.fixture

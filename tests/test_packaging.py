@@ -17,6 +17,7 @@ def test_wheel_contents_and_plain_install(tmp_path):
     wheel, = tmp_path.glob("vidgraph-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     assert "vidgraph/__init__.py" in names and "vidgraph/tools/scan.py" in names
+    assert {f"vidgraph/serve/static/{f}" for f in ("index.html", "app.js", "style.css")} <= set(names)  # the page
     assert not [n for n in names if n.startswith("vidgraph/tests/") or "install.sh" in n or "/media/" in n]
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)

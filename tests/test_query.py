@@ -113,6 +113,9 @@ def test_objects_are_found_by_label_and_plural(q):
     ("How many videos are in the folder?", "videos", (), "any"),
     ("When is the word budget said for the second time?", "when", ("budget",), "speech"),
     ("At what time does the speaker first mention the auction?", "when", ("auction",), "speech"),
+    ("According to the departures board, at what time does the Bristol train leave?", "lookup",
+     ("bristol train leave",), "any"),  # a time the video tells, not a moment of it
+    ("At what time does the bus appear?", "when", ("bus",), "any"),
     ("Which is shown first, the bus or the invoice?", "order", ("bus", "invoice"), "any"),
     ("Does the narrator say teacher before artist?", "order", ("teacher", "artist"), "speech"),
     ("What is shown on screen while the speaker says copper wire?", "during", ("copper wire",), "speech"),
@@ -133,3 +136,18 @@ def test_the_occurrence_and_what_to_read_at_a_moment():
     assert (during.then, during.relation) == ("text", "during")
     after = read_question("What does the speaker say right after the invoice is shown?")
     assert (after.then, after.relation) == ("speech", "after")
+
+
+def test_the_words_of_a_phrase_are_found_close_together_in_a_sentence():
+    """'add the cream' said as 'add a cream' late in a long sentence that starts with another 'add': the match is
+    the short run, not the sentence from its first 'add'; each such run counts."""
+    from vidgraph.agents.query import _windows
+
+    said = "add a little oil add a tomato and stir for five minutes add a cream stir again".split()
+    runs = _windows(list(range(len(said))), said, ["add", "cream"])
+    assert [" ".join(said[a:b + 1]) for a, b in runs] == ["add a cream"]
+    park = "the car park will be closed and the car park will be closed again".split()
+    assert [" ".join(park[a:b + 1]) for a, b in _windows(list(range(len(park))), park, ["car", "park", "closed"])] \
+        == ["car park will be closed"] * 2
+    far = "car " + "and so on " * 5 + "closed"
+    assert _windows(list(range(len(far.split()))), far.split(), ["car", "closed"]) == []

@@ -165,7 +165,7 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
     folder.mkdir()
     shutil.copy(video, folder / "talk.mp4")
     lib = Library(folder, settings=load_settings(threads=2))
-    report = lib.index(stages="scan,asr,speakers,ocr", progress=False, memory=False)
+    report = lib.index(stages="scan,asr,speakers,ocr", progress=False)
     assert report.ok, [r.error for r in report.failures]
     entry = lib.get("talk.mp4")
     records, asr, ocr = (lib.records(entry, s) for s in ("speakers", "asr", "ocr"))
@@ -203,9 +203,17 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
 
     # cached: a second run reads the artifact, the tool does not run
     monkeypatch.setattr(ResemblyzerSpeakersTool, "run", lambda self, ctx: pytest.fail("ran again"))
-    again = lib.index(stages="scan,asr,speakers,ocr", progress=False, memory=False)
+    again = lib.index(stages="scan,asr,speakers,ocr", progress=False)
     assert again.ok and not any(s.ran for r in again.results for s in r.stages)
     assert lib.context(entry).get("speakers") == records
+
+    # the agents, with the real default model: "who said ..." is the speaker's name, cited where it is said
+    for question, name, said in [("Who said that the kids painted the train timetable?", "Quincy", "the kids painted"),
+                                 ("Who said that nobody cleaned the concert tickets?", "Edward", "nobody cleaned")]:
+        a = lib.ask(question, index=False, progress=False)
+        turn = next(t for t in truth["turns"] if said in t["text"])
+        assert a.found and name in a.text, (question, a.text)
+        assert a.citations and a.citations[0].span.overlap(Span(start=turn["start"], end=turn["end"])) > 0, a.citations
 
 
 def test_doctor_reports_the_speakers_backend():

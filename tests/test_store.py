@@ -445,3 +445,25 @@ def test_keyword_unusable_file_is_one_clear_line(tmp_path):
     bad.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError, match="delete the file and index again"):
         KeywordIndex(bad)
+
+
+def test_a_large_index_leaves_out_the_words_that_match_too_much(tmp_path, monkeypatch):
+    """In 10,000 docs: 'alpha' in every one, 'delta' in 40 %, 'beta' in 15 %, 'kappa' in 9 %, 'gamma' in 50 docs;
+    a match budget of 1,000 docs."""
+    from vidgraph.memory import keyword
+
+    monkeypatch.setattr(keyword, "MATCHES", 1000)
+    docs = []
+    for i in range(10_000):
+        words = ["alpha", "beta" if i % 100 < 15 else "", "delta" if i % 5 < 2 else "", "gamma" if i < 50 else "",
+                 "kappa" if i % 100 >= 91 else "", f"w{i}"]
+        docs.append(Doc(f"v:{i}", " ".join(w for w in words if w), {"start": float(i), "end": i + 1.0}))
+    kw = KeywordIndex(tmp_path / "kw.sqlite")
+    kw.replace_video("v", {"speech": docs})
+    assert {h.id for h in kw.search("alpha gamma", k=100)} == {f"v:{i}" for i in range(50)}  # alpha says nothing
+    assert kw.search("alpha", k=5) == [] and kw.search("alpha delta", k=5) == []  # only common words: no ranking
+    kept = {t for h in kw.search("beta kappa gamma", k=10_000) for t in h.terms}
+    assert kept == {"gamma", "kappa"}  # 50 + 900 matches fit the budget, beta's 1,500 more do not
+    assert {t for h in kw.search("beta", k=10_000) for t in h.terms} == {"beta"}  # one word always stays
+    assert kw.search('"alpha w7"', k=5)[0].id == "v:7"  # a quoted phrase always stays
+    assert kw.search("w123 alpha", k=5)[0].id == "v:123"

@@ -14,14 +14,15 @@ rule, weight) and a confidence. Rules and weights:
 | on-screen | a lower-third line (top below 55 % of the height) that reads as a person's name ("Anna Berg", "DR. ANNA BERG", "Anna Berg, Engineer"), shown while one speaker does most of the talking | 0.8 |
 | addressed | "..., X?", "X, what/do/can ... ?", "over to you, X" ending a turn, and a *different* speaker starts within 3 s | 0.3 |
 
-A name's confidence is 1 - prod(1 - weight) over its evidence. Forms of one name are one name when their first
+A spoken name's weight is scaled down when the ASR was unsure of it (word probability under 0.5). A name's
+confidence is 1 - prod(1 - weight) over its evidence. Forms of one name are one name when their first
 words match ("Anna" said, "Anna Berg" shown: "Anna Berg"). A speaker takes its strongest name (none when two
 names tie), a name goes only to the speaker with the strongest claim, and nothing under ``MIN_CONFIDENCE`` (0.5)
 is kept: being addressed once is not enough, twice is.
 
 Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it (a misheard
-"Shelby" is linked as "Shirley": there is no list of names to check against); names that are also words ("I'm Frank with you")
-can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
+"Shelby" is linked as "Shirley": there is no list of names to check against); names that are also words ("I'm
+Frank with you") can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
 words that are not names, so a two-word caption of unknown words ("Jade Harbour") reads as a name.
 """
 
@@ -32,7 +33,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..records import NameEvidence, Span, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment
+from ..records import NameEvidence, Record, Span, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment
 from .speakers import TurnIndex, label_segments
 
 SOURCE = "speaker-names@1"
@@ -88,6 +89,8 @@ ADDRESS_PATTERNS = (
     re.compile(r"\b(?:[Oo]ver\s+to\s+you|[Yy]our\s+turn),?\s+" + _NAME + r"\s*[.!?]?\s*$"),
 )
 ADDRESSED_WEIGHT = 0.3
+HEARD_SURE = 0.5
+"""A self-introduction's weight is scaled by the ASR's word probability of the name below this."""
 SCREEN_WEIGHT = 0.8
 _CAPTION_WORD = re.compile(r"^(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|[A-Z]{2,}(?:[-'][A-Z]+)?|(?:Mc|Mac|O')[A-Z][a-z]+)$")
 
@@ -104,12 +107,18 @@ class _SpokenTurn:
     speaker: str
     text: str = ""
     units: list[tuple[int, int, Span]] = field(default_factory=list)
+    probs: list[float] = field(default_factory=list)
 
-    def add(self, text: str, span: Span) -> None:
+    def add(self, text: str, span: Span, prob: float = 1.0) -> None:
         if self.text:
             self.text += " "
         self.units.append((len(self.text), len(self.text) + len(text), span))
+        self.probs.append(prob)
         self.text += text
+
+    def prob_of(self, a: int, b: int) -> float:
+        """How sure the ASR is of the words in characters ``a..b`` (the least sure of them)."""
+        return min((p for (u0, u1, _), p in zip(self.units, self.probs) if u0 < b and u1 > a), default=1.0)
 
     @property
     def span(self) -> Span:
@@ -134,12 +143,18 @@ def spoken_turns(segments: Iterable[TranscriptSegment], turns: Sequence[SpeakerT
             continue
         if not out or out[-1].speaker != speaker or seg.span.start - last_end > max_gap:
             out.append(_SpokenTurn(speaker))
-        units = [(w.text, w.span) for w in seg.words] if seg.words else [(seg.text.strip(), seg.span)]
-        for text, span in units:
+        units = [(w.text, w.span, w.prob) for w in seg.words] if seg.words else [(seg.text.strip(), seg.span, 1.0)]
+        for text, span, prob in units:
             if text:
-                out[-1].add(text, span)
+                out[-1].add(text, span, prob)
         last_end = seg.span.end
     return [t for t in out if t.units]
+
+
+def _heard(prob: float, sure: float = HEARD_SURE) -> float:
+    """How much a spoken name counts given the ASR's probability for it: fully from ``sure`` up, less below (a
+    name the ASR was unsure of is often a misheard one: "Shirley" for Shelby)."""
+    return 1.0 if prob >= sure else max(0.0, prob / sure)
 
 
 def caption_name(line: TextLine) -> str | None:
@@ -158,7 +173,7 @@ def caption_name(line: TextLine) -> str | None:
 
 
 def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment],
-              lines: Iterable[TextLine]) -> list[tuple[str, str, NameEvidence]]:
+              lines: Iterable[TextLine], sure: float = HEARD_SURE) -> list[tuple[str, str, NameEvidence]]:
     """(speaker, name, evidence) for every piece of evidence found."""
     found: list[tuple[str, str, NameEvidence]] = []
     spoken = spoken_turns(segments, turns)
@@ -167,9 +182,10 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
             for m in pattern.finditer(turn.text):
                 if _is_name(m.group("name")):
                     a, b = m.span()
+                    heard = _heard(turn.prob_of(*m.span("name")), sure)
                     found.append((turn.speaker, m.group("name"), NameEvidence(
                         span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="self-intro",
-                        weight=weight)))
+                        weight=round(weight * heard, 4))))
         tail_at = max(0, len(turn.text) - 160)
         for pattern in ADDRESS_PATTERNS:
             m = pattern.search(turn.text, tail_at)
@@ -180,7 +196,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
                 a, b = m.span("name")
                 found.append((nxt.speaker, m.group("name"), NameEvidence(
                     span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="addressed",
-                    weight=ADDRESSED_WEIGHT)))
+                    weight=round(ADDRESSED_WEIGHT * _heard(turn.prob_of(a, b), sure), 4))))
             break
     index = TurnIndex(turns)
     for line in lines:
@@ -201,13 +217,15 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
 
 
 def name_speakers(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment] = (),
-                  lines: Iterable[TextLine] = (), min_confidence: float = MIN_CONFIDENCE) -> list[SpeakerName]:
-    """The names of a video's speakers that its speech and on-screen text give evidence for (see the module)."""
+                  lines: Iterable[TextLine] = (), min_confidence: float = MIN_CONFIDENCE,
+                  heard_sure: float = HEARD_SURE) -> list[SpeakerName]:
+    """The names of a video's speakers that its speech and on-screen text give evidence for (see the module;
+    ``heard_sure=0`` takes every spoken name at full weight whatever the ASR's probability)."""
     if not turns:
         return []
     video_id = turns[0].video_id
     by: dict[tuple[str, str], list[tuple[str, NameEvidence]]] = defaultdict(list)
-    for speaker, name, ev in _evidence(turns, segments, lines):
+    for speaker, name, ev in _evidence(turns, segments, lines, heard_sure):
         by[(speaker, name.split()[0].lower())].append((name, ev))
     claims: dict[str, list[tuple[float, str, tuple[NameEvidence, ...]]]] = defaultdict(list)
     for (speaker, _), items in by.items():
@@ -235,3 +253,25 @@ def name_speakers(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSeg
         out.append(SpeakerName(video_id=video_id, speaker=speaker, name=name, confidence=conf, evidence=evidence,
                                source=SOURCE))
     return sorted(out, key=lambda n: n.speaker)
+
+
+def with_speakers(segments: Iterable[TranscriptSegment], records: Iterable[Record],
+                  lines: Iterable[TextLine] = ()) -> tuple[list[TranscriptSegment], list[SpeakerName]]:
+    """A transcript with its speakers: each segment (split where the speaker changes) carries the speaker's label
+    and, where the evidence gives one, name; and those names with their evidence. ``records``: the speakers
+    stage's records; without turns, or with one voice and no name, the transcript is returned as it is."""
+    from dataclasses import replace
+
+    from .speakers import turns_of
+
+    segments, lines = list(segments), list(lines)
+    turns = turns_of(records)
+    if not turns:
+        return sorted(segments, key=lambda s: s.span.start), []
+    names = name_speakers(turns, segments, lines)
+    if len({t.speaker for t in turns}) == 1 and not names:  # one voice, no name: nothing to tell apart or name
+        return sorted(segments, key=lambda s: s.span.start), []
+    by = {n.speaker: n.name for n in names}
+    out = [replace(seg, speaker=label or "", speaker_name=by.get(label or "", ""))
+           for label, seg in label_segments(segments, turns)]
+    return out, names
