@@ -13,8 +13,6 @@ Times are on the video's timeline everywhere.
 
 from __future__ import annotations
 
-import itertools
-
 import errno
 import hashlib
 import os
@@ -207,36 +205,20 @@ def decode(
     """
     import av
 
-    back = 0.0
-    while True:  # a seek in a file without an index (MPEG-TS) can land past its target: then seek further back
-        container = open_container(path)
-        if not container.streams.video:
-            container.close()
-            raise MediaError(str(path), "has no video stream",
-                             "vidgraph needs a video track; audio-only files are skipped")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO" if frame_threads else "SLICE"
-        if skip_nonref:
-            stream.codec_context.skip_frame = "NONREF"
-        target = None if start is None or start - back <= 0 else start - back
+    target = _seek_target(path, start) if start is not None and start > 0 else None
+    container = open_container(path)
+    if not container.streams.video:
+        container.close()
+        raise MediaError(str(path), "has no video stream", "vidgraph needs a video track; audio-only files are skipped")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO" if frame_threads else "SLICE"
+    if skip_nonref:
+        stream.codec_context.skip_frame = "NONREF"
+    try:
         if target is not None:
             container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
-        frames = container.decode(stream)
         try:
-            first = next(frames, None)
-        except av.error.InvalidDataError as e:
-            if target is None:
-                container.close()
-                raise MediaError(str(path), "is corrupt or truncated (decoding failed)",
-                                 "re-copy the file; the part before the damage may still play") from e
-            first = None
-        if target is None or (first is not None and (first.time is None or first.time <= start + 1e-6)):
-            break
-        container.close()
-        back = max(2.0, back * 2)
-    try:
-        try:
-            for frame in itertools.chain([first] if first is not None else [], frames):
+            for frame in container.decode(stream):
                 t = frame.time
                 if start is not None and t is not None and t < start - 1e-6:
                     continue
@@ -248,6 +230,33 @@ def decode(
                              "re-copy the file; the part before the damage may still play") from e
     finally:
         container.close()
+
+
+def _seek_target(path: str | Path, start: float) -> float | None:
+    """Where to seek to decode from ``start``: a seek in a file without an index (MPEG-TS) can land past its
+    target, so each try decodes one frame (slice threads: a frame-threaded decoder left early can deadlock) and
+    the next seeks further back; None: from the beginning."""
+    import av
+
+    back = 0.0
+    while start - back > 0:
+        container = open_container(path)
+        try:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            stream.thread_type = "SLICE"
+            container.seek(int((start - back) / stream.time_base), stream=stream, backward=True, any_frame=False)
+            try:
+                first = next(container.decode(stream), None)
+            except av.error.InvalidDataError:
+                first = None
+        finally:
+            container.close()
+        if first is not None and (first.time is None or first.time <= start + 1e-6):
+            return start - back
+        back = max(2.0, back * 2)
+    return None
 
 
 def luma(frame: av.VideoFrame) -> np.ndarray:
