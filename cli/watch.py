@@ -47,6 +47,8 @@ def watch(
 
     def on_run(report: Any) -> None:
         live = [e for e in library.videos() if e.live is not None]
+        if not (report.indexed or report.failures or report.forgotten or live):
+            return  # a run that found nothing new
         line = (f"indexed {len(report.indexed)}, failed {len(report.failures)}, forgotten {len(report.forgotten)}"
                 + "".join(f"; {e.name}: live, indexed up to {e.live:.0f} s" for e in live))
         console.print(f"[dim]watch ·[/dim] {line}", soft_wrap=True)
