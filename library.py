@@ -98,7 +98,7 @@ class Library:
     # -- indexing -------------------------------------------------------------------------------------------------
     def index(self, stages: Iterable[str] | str | None = None, jobs: int = 1, ray: str | None = None,
               progress: bool | ProgressSink = True, wait: float | None = None,
-              retry_failed: bool = False, memory: bool = True) -> IndexReport:
+              retry_failed: bool = False, memory: bool = True, live: float | None = None) -> IndexReport:
         """Index every new or changed video; skip what is done; forget deleted videos.
 
         ``stages``: e.g. ``["scan", "asr"]`` (default: scan, asr, speakers where installed, ocr, detect, tags;
@@ -108,14 +108,15 @@ class Library:
         function that receives the ``vidgraph.index.progress`` events. ``wait``: seconds to wait for another
         indexer (None: forever). ``retry_failed``: run stages that failed in earlier runs again. ``memory``: then
         build the memory (events, entities, vectors) of every video whose tool outputs changed (captioned when
-        ``settings.caption``).
+        ``settings.caption``). ``live``: files written less than this many seconds ago are indexed as they grow
+        (what can be read of them so far; ``index/growing.py``) instead of waiting until they stop changing.
         """
         from .index.runner import Plan, Runner
         from .tools.registry import resolve_stages
 
         caps = resolve_stages(stages, self.settings)
         jobs = max(1, int(jobs))
-        plan = Plan(caps, self._settings_for(jobs), retry_failed, memory)
+        plan = Plan(caps, self._settings_for(jobs), retry_failed, memory, live)
         with reporter(progress) as emit, writer_lock(self.index_dir, self.folder, wait, emit):
             catalog = Catalog(self.catalog_path, create=True)
             if catalog.repaired:
@@ -124,6 +125,26 @@ class Library:
                 return Runner(self.folder, self.index_dir, catalog, plan, emit, lambda: self.memory).run(jobs, ray)
             finally:
                 catalog.close()
+
+    def watch(self, stages: Iterable[str] | str | None = None, *, settle: float | None = None,
+              chunk: float | None = None, progress: bool | ProgressSink = True, memory: bool = True,
+              stop: Any = None, polling: bool = False, on_run: Any = None) -> int:
+        """Index now, then whenever videos appear, change or go (``vidgraph watch``; ``index/watch.py``): a file
+        is indexed once no write touched it for ``settle`` seconds, a growing one every ``chunk`` seconds as far
+        as it can be read; deleted files are forgotten. Runs until ``stop`` (a ``threading.Event``) is set or
+        Ctrl-C; returns the number of index runs. ``on_run`` receives each run's ``IndexReport``."""
+        from .index.watch import CHUNK, SETTLE, Watch
+
+        settle = SETTLE if settle is None else settle
+
+        def run() -> bool:
+            report = self.index(stages, progress=progress, memory=memory, live=settle)
+            if on_run is not None:
+                on_run(report)
+            return any(e.live is not None for e in self.videos())  # growing files: their last step is to come
+
+        return Watch(self.folder, self.index_dir, run, settle=settle, chunk=CHUNK if chunk is None else chunk,
+                     stop=stop, polling=polling).serve()
 
     def _settings_for(self, jobs: int) -> Settings:
         if jobs > 1 and "threads" not in self.settings.model_fields_set:
@@ -185,6 +206,7 @@ class Library:
         entries = {e.video_id: e for e in self.videos()}
         return Source(memory=self.memory, names={v: e.name for v, e in entries.items()},
                       durations={v: e.duration for v, e in entries.items()},
+                      live={v: e.live for v, e in entries.items() if e.live is not None},
                       open=lambda video_id: self.context(entries.get(video_id) or video_id),
                       read=lambda video_id, stage: self.records(entries.get(video_id) or video_id, stage))
 

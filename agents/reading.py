@@ -96,8 +96,10 @@ class Reading:
             d = self.source.durations.get(v, 0.0)
             said = bool(self.segments(v))
             shown = bool(self.lines(v))
+            live = self.source.live.get(v)
+            growing = f"; still being written, indexed up to {live:.0f} s" if live is not None else ""
             found.append(Found(v, Span(0.0, d), "video", f"{self.name(v)} ({d:.0f} s, {len(self.shot_list(v))} "
-                               f"shots{', speech' if said else ''}{', on-screen text' if shown else ''})"))
+                               f"shots{', speech' if said else ''}{', on-screen text' if shown else ''}{growing})"))
         return Result("videos", {}, len(found), f"{len(found)} videos: " + "; ".join(f.text for f in found),
                       tuple(found))
 

@@ -22,6 +22,8 @@ class Source:
     names: dict[str, str] = field(default_factory=dict)
     """video id -> its name (path relative to the library folder)."""
     durations: dict[str, float] = field(default_factory=dict)
+    live: dict[str, float] = field(default_factory=dict)
+    """video id -> seconds indexed so far, for a recording still being written (answers cover only that part)."""
     open: Callable[[str], VideoContext] | None = None
     """video id -> a ``VideoContext`` over the index's artifacts (frames, tools on demand)."""
     read: Callable[[str, str], list[Record]] | None = None

@@ -1,14 +1,16 @@
 """The ``vidgraph`` command: index a folder, inspect and search what the index knows, ask, evaluate, check.
 
-One module per command (``index``, ``inspect``, ``search``, ``ask``, ``clip``, ``serve``, ``mcp``, ``eval``,
-``doctor``) over the public API; ``app`` holds what they share.
+One module per command (``index``, ``watch``, ``inspect``, ``search``, ``ask``, ``clip``, ``serve``, ``mcp``,
+``eval``, ``doctor``) over the public API; ``app`` holds what they share.
 """
 
 from __future__ import annotations
 
 import sys
 
-from . import ask, clip, doctor, eval, index, inspect, mcp, search, serve  # noqa: F401 - each registers its command on the app
+from . import (  # noqa: F401 - each registers its command on the app
+    ask, clip, doctor, eval, index, inspect, mcp, search, serve, watch,
+)
 from .app import app
 
 

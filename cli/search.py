@@ -48,9 +48,10 @@ def search(
     entries = [library.get(v) for v in video] if video else library.videos()
     names = {e.video_id: e.name for e in library.videos()}
     hits = library.memory.search(query, videos=[e.video_id for e in entries] if video else None, span=span, k=k)
+    live = {e.video_id: e.live for e in library.videos() if e.live is not None}
     if json_out:
         echo_json([{"video": names.get(h.video_id, h.video_id), "video_id": h.video_id,
-                     "start": h.span.start, "end": h.span.end, "score": h.score,
+                     "start": h.span.start, "end": h.span.end, "score": h.score, "indexed_until": live.get(h.video_id),
                      "modalities": list(h.modalities), "reasons": list(h.reasons),
                      "evidence": h.event.evidence()} for h in hits])
         return
@@ -65,6 +66,9 @@ def search(
         for key, value in h.event.evidence().items():
             console.print(Text(f"   {key}: {value[:160]}"), soft_wrap=True)
         console.print(Text(f"   why: {'; '.join(h.reasons[:3])}", style="dim"), soft_wrap=True)
+    for vid in sorted({h.video_id for h in hits} & set(live)):
+        console.print(Text(f"{names.get(vid, vid)} is still being written: searched as indexed up to "
+                           f"{fmt_time(live[vid])}", style="yellow"), soft_wrap=True)
 
 
 def _seconds(text: str) -> float:

@@ -8,7 +8,9 @@ Tables:
 - ``videos``: one row per distinct content (the hash), with its probe info;
 - ``stages``: per video and stage: the artifact file that holds the records, status (``done`` or
   ``failed``), the one-line error, the stage whose failure prevented it (``caused_by``), and seconds;
-- ``runs``: one row per ``index`` run.
+- ``runs``: one row per ``index`` run;
+- ``live``: files indexed while they grow (a recording being written): the provisional id of what is indexed so far,
+  how far (``until``, seconds), and the size and fingerprints of the bytes read (``index/live.py``).
 
 Every write is one transaction, so a crash (even ``kill -9``) loses at most the write in flight. Readers never
 block writers (WAL); the single writer is the process holding the index's file lock (see ``index/lock.py``).
@@ -29,8 +31,21 @@ from ..errors import StoreError, os_failure, sqlite_failure
 from ..memory.sqlite import can_write
 from ..records import ProbeInfo
 
-SCHEMA = 2
-"""2: the column naming a stage is ``stage`` (1 called it ``capability``); older catalogs are migrated on open."""
+SCHEMA = 3
+"""2: the column naming a stage is ``stage`` (1 called it ``capability``); 3: the ``live`` table. Older catalogs are
+migrated on open."""
+
+_LIVE_DDL = """
+CREATE TABLE IF NOT EXISTS live (
+    path TEXT PRIMARY KEY,
+    video_id TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    head TEXT NOT NULL,
+    tail TEXT NOT NULL,
+    until REAL NOT NULL,
+    updated REAL NOT NULL
+)"""
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -74,7 +89,7 @@ CREATE TABLE IF NOT EXISTS runs (
     failed INTEGER NOT NULL DEFAULT 0,
     seconds REAL NOT NULL DEFAULT 0
 );
-"""
+""" + _LIVE_DDL + ";\n"
 
 
 def db_text(s: str) -> str:
@@ -124,6 +139,8 @@ class VideoEntry:
     stages: tuple[StageStatus, ...] = ()
     added: float = 0.0
     updated: float = 0.0
+    live: float | None = None
+    """Seconds indexed so far when the file is still being written (indexed while it grows), else None."""
 
     @property
     def name(self) -> str:
@@ -146,7 +163,7 @@ class VideoEntry:
     def to_dict(self) -> dict:
         return {
             "video_id": self.video_id, "path": self.path, "paths": list(self.paths), "duration": self.duration,
-            "status": self.status, "error": self.error, "info": self.info.to_dict(),
+            "status": self.status, "error": self.error, "info": self.info.to_dict(), "live": self.live,
             "stages": {s.stage: {"status": s.status, "error": s.error, "caused_by": s.caused_by,
                                       "seconds": s.seconds, "artifact": s.artifact} for s in self.stages},
         }
@@ -163,6 +180,20 @@ class FileProblem:
 
     def to_dict(self) -> dict:
         return {"path": self.path, "error": self.error, "video_id": self.video_id, "status": "failed"}
+
+
+@dataclass(frozen=True)
+class LiveRow:
+    """A file indexed while it grows: its provisional id, the bytes read (``size``, the fingerprints of where they
+    start and end: ``index/live.py``) and the seconds indexed (``until``)."""
+
+    path: str
+    video_id: str
+    size: int
+    mtime_ns: int
+    head: str
+    tail: str
+    until: float
 
 
 @dataclass(frozen=True)
@@ -261,6 +292,8 @@ class Catalog:
             if schema < 2:
                 con.execute("ALTER TABLE stages RENAME COLUMN capability TO stage")
                 con.execute("ALTER TABLE runs RENAME COLUMN capabilities TO stages")
+            if schema < 3:
+                con.execute(_LIVE_DDL)
             con.execute("UPDATE meta SET value=? WHERE key='schema'", (str(SCHEMA),))
 
     def close(self) -> None:
@@ -350,9 +383,27 @@ class Catalog:
 
     def forget_video(self, video_id: str) -> None:
         with self.write() as con:
+            con.execute("DELETE FROM live WHERE video_id=?", (video_id,))
             con.execute("DELETE FROM stages WHERE video_id=?", (video_id,))
             con.execute("DELETE FROM videos WHERE video_id=?", (video_id,))
             con.execute("DELETE FROM files WHERE video_id=?", (video_id,))
+
+    # -- files indexed while they grow ------------------------------------------------------------------------
+    def live_rows(self) -> dict[str, LiveRow]:
+        rows = self.con.execute("SELECT path, video_id, size, mtime_ns, head, tail, until FROM live").fetchall()
+        return {r[0]: LiveRow(*r) for r in rows}
+
+    def put_live(self, row: LiveRow) -> None:
+        with self.write() as con:
+            con.execute("INSERT INTO live(path, video_id, size, mtime_ns, head, tail, until, updated) "
+                        "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(path) DO UPDATE SET video_id=excluded.video_id, "
+                        "size=excluded.size, mtime_ns=excluded.mtime_ns, head=excluded.head, tail=excluded.tail, "
+                        "until=excluded.until, updated=excluded.updated",
+                        (row.path, row.video_id, row.size, row.mtime_ns, row.head, row.tail, row.until, time.time()))
+
+    def drop_live(self, path: str) -> None:
+        with self.write() as con:
+            con.execute("DELETE FROM live WHERE path=?", (path,))
 
     def entries(self, folder: Path, video_ids: list[str] | None = None) -> list[VideoEntry]:
         """Catalog entries (all, or those of ``video_ids``), sorted by path."""
@@ -362,6 +413,7 @@ class Catalog:
                                      "updated FROM stages ORDER BY updated").fetchall()
             file_rows = con.execute("SELECT path, video_id FROM files WHERE video_id IS NOT NULL ORDER BY path")
             file_rows = file_rows.fetchall()
+            live = dict(con.execute("SELECT video_id, until FROM live").fetchall())
         wanted = set(video_ids) if video_ids is not None else None
         stages: dict[str, list[StageStatus]] = {}
         for vid, *rest in stage_rows:
@@ -375,7 +427,7 @@ class Catalog:
                 continue
             info = ProbeInfo.from_dict(json.loads(probe))
             out.append(VideoEntry(vid, str(folder / path), tuple(paths.get(vid, ())), duration, info,
-                                  tuple(stages.get(vid, ())), added, updated))
+                                  tuple(stages.get(vid, ())), added, updated, live.get(vid)))
         return sorted(out, key=lambda e: e.name)
 
     def problems(self) -> list[FileProblem]:

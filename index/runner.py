@@ -22,6 +22,8 @@ from ..tools.store import ArtifactStore
 from .artifacts import MEMORY_INPUTS, forget, memory_inputs
 from .catalog import Catalog, FileRow, StageStatus, VideoEntry
 from .discovery import Found, discover, relative_to, under, unchanged
+from .growing import WAIT, Growing
+from .live import LiveSpec
 from .executors import run_pool, run_ray, run_serial
 from .progress import (Hashing, MemoryProgress, Notice, Planned, ProgressSink, StageFinished, StageProgress,
                        VideoFinished, VideoStarted)
@@ -44,6 +46,8 @@ class Plan:
     settings: Settings
     retry_failed: bool = False
     build_memory: bool = True
+    live: float | None = None
+    """Files written less than this many seconds ago are indexed as they grow (``index/growing.py``)."""
 
 
 class Runner:
@@ -69,6 +73,8 @@ class Runner:
         """(size, mtime_ns) of each file when its content hash was taken or trusted."""
         self.changed: list[str] = []
         """Files that changed while indexed in this round."""
+        self.growing: dict[str, LiveSpec] = {}
+        """Video id -> the orders of a growing file's step, this round."""
 
     # -- the run ----------------------------------------------------------------------------------------------
     def run(self, jobs: int, ray: str | None) -> IndexReport:
@@ -126,6 +132,8 @@ class Runner:
             if (scan := entry.stage("scan")) is None or scan.status != "done":
                 continue
             artifacts = [s.artifact for c in MEMORY_INPUTS if (s := entry.stage(c)) and s.status == "done"]
+            if entry.live is not None:  # the same artifacts hold more with every step
+                artifacts.append(f"live-until-{entry.live:.3f}")
             fingerprint = memory.fingerprint(artifacts, spec)
             prior = entry.stage("memory")
             if memory.is_current(entry.video_id, fingerprint) and prior is not None and prior.status == "done":
@@ -169,6 +177,8 @@ class Runner:
         from ..tools.decode import content_hash
 
         known = self.catalog.files()
+        growing = Growing(self.catalog, self.artifacts, self.plan.live) if self.plan.live is not None else None
+        self.growing = {}
         rows: list[FileRow] = []
         groups: dict[str, list[Found]] = {}
         to_hash = {f.rel for f in found if not unchanged(known.get(f.rel), f.path)}
@@ -178,6 +188,14 @@ class Runner:
             try:
                 st = os.stat(f.path)
             except OSError:  # gone since it was listed
+                continue
+            live = growing.identify(f, st) if growing is not None else None
+            if live == WAIT:
+                continue
+            if isinstance(live, tuple):
+                vid, self.growing[live[0]] = live
+                rows.append(FileRow(f.rel, st.st_size, st.st_mtime_ns, vid, None))
+                groups.setdefault(vid, []).append(f)
                 continue
             if f.rel in to_hash:
                 if len(to_hash) > 1:
@@ -234,14 +252,15 @@ class Runner:
             entry = entries.get(vid)
             if entry is not None and Path(entry.path) != self.folder / files[0].rel:
                 self.catalog.set_video_path(vid, files[0].rel)
-            todo, prior = self._todo(vid, entry)
+            live = self.growing.get(vid)
+            todo, prior = (list(self.tools), {}) if live is not None else self._todo(vid, entry)
             if entry is not None and not todo:
                 self.results.append(self._skipped(entry, files))
                 continue
             key = len(self.tasks)
-            task = Task(key, os.path.abspath(files[0].path), vid, entry.info if entry else None, tuple(todo),
-                        str(self.store.root), self.plan.settings, {cap: s.error for cap, s in prior.items()},
-                        self.stats.get(files[0].rel))
+            task = Task(key, os.path.abspath(files[0].path), vid, entry.info if entry and not live else None,
+                        tuple(todo), str(self.store.root), self.plan.settings,
+                        {cap: s.error for cap, s in prior.items()}, self.stats.get(files[0].rel), live)
             self.tasks[key] = task
             self.task_paths[key] = files
             self.applied[key] = set()
@@ -340,10 +359,15 @@ class Runner:
             result = VideoResult(files[0].rel, task.video_id, "failed" if failed else "done", tuple(stages),
                                  info.duration if info else 0.0, outcome.seconds,
                                  failed[0].error if failed else "", paths, outcome.worker)
+        vid = task.video_id
+        if task.live is not None and outcome.live is not None and outcome.problem is None:
+            vid = Growing(self.catalog, self.artifacts, 0.0).finished(task.live, vid, outcome.live,
+                                                                      result.status == "done")
+            result = replace(result, video_id=vid)
         self.results.append(result)
         self.emit(VideoFinished(key, result))
         if self.plan.build_memory and result.status == "done":
-            self._build_memories(self.catalog.entries(self.folder, [task.video_id]))
+            self._build_memories(self.catalog.entries(self.folder, [vid]))
 
     def _crashed(self, task: Task, why: str) -> Outcome:
         rel = self.task_paths[task.key][0].rel

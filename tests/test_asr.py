@@ -99,14 +99,19 @@ def words_of(segments):
     return [w for s in segments for w in s.words]
 
 
-def find_phrase(segments, phrase: str, last: bool = False):
-    """The Word records that spell ``phrase`` (normalised), first (or last) occurrence, or None."""
+def find_phrases(segments, phrase: str):
+    """Every occurrence of ``phrase`` (normalised): the Word records that spell it, in time order."""
     target = normalise(phrase)
     words = words_of(segments)
     flat = [(i, t) for i, w in enumerate(words) for t in normalise(w.text)]
     tokens = [t for _, t in flat]
-    hits = [words[flat[k][0]:flat[k + len(target) - 1][0] + 1] for k in range(len(tokens) - len(target) + 1)
+    return [words[flat[k][0]:flat[k + len(target) - 1][0] + 1] for k in range(len(tokens) - len(target) + 1)
             if tokens[k:k + len(target)] == target]
+
+
+def find_phrase(segments, phrase: str, last: bool = False):
+    """The Word records that spell ``phrase`` (normalised), first (or last) occurrence, or None."""
+    hits = find_phrases(segments, phrase)
     return (hits[-1] if last else hits[0]) if hits else None
 
 
@@ -181,7 +186,7 @@ def base_run(fixture_video, settings, tmp_path_factory):
 def test_base_fixture_accuracy(base_run, fixture_truth):
     segments, seconds, ctx, progress = base_run
     assert_well_formed(segments, fixture_truth.duration)
-    assert all(s.source == "asr.faster-whisper@1" and s.language == "en" for s in segments)
+    assert all(s.source == "asr.faster-whisper@2" and s.language == "en" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     onsets = []
     for start, end, text in fixture_truth.speech:
@@ -236,7 +241,7 @@ def test_whisperx_fixture(fixture_video, fixture_truth, settings, tmp_path):
     finally:
         watching[0] = False
     assert_well_formed(segments, fixture_truth.duration, with_words=False)
-    assert all(s.words == () and s.source == "asr.whisperx@1" for s in segments)
+    assert all(s.words == () and s.source == "asr.whisperx@2" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     # every sentence lies inside one VAD chunk
     for start, end, text in fixture_truth.speech:
@@ -291,7 +296,8 @@ def test_cc_wanna_work_together(settings, tmp_path):
     text = " ".join(normalise(" ".join(s.text for s in segments)))
     assert text.count("copyright") >= 3  # it explains copyright
     assert "work together" in text  # the title question
-    cc = find_phrase(segments, "creative commons")
-    assert cc is not None and 89.5 <= cc[0].span.start <= 95  # said as the CC logo appears (~91 s)
+    # said as the CC logo appears (~91 s); it is also said at 50 s ("to understand Creative Commons")
+    cc = next((hit for hit in find_phrases(segments, "creative commons") if 89.5 <= hit[0].span.start <= 95), None)
+    assert cc is not None, [hit[0].span.start for hit in find_phrases(segments, "creative commons")]
     print(f"\ncc: {len(segments)} segments, {len(text.split())} words, 'Creative Commons' at "
           f"{cc[0].span.start:.2f} s; {ctx.info.duration / seconds:.1f}x realtime")

@@ -108,7 +108,7 @@ def test_ssd_finds_the_bus_and_people_only_in_the_bus_scene(fixture_video, fixtu
     for det in (r for r in records if isinstance(r, Detection) and r.label == "bus"):
         x0, y0, x1, y1 = det.box  # inside the pillarboxed photo, covering most of its width
         assert 0.27 <= x0 < x1 <= 0.73 and x1 - x0 > 0.3 and 0 <= y0 < y1 <= 1
-        assert det.score >= settings.detect_threshold and det.source == "detect.ssd-coco@1"
+        assert det.score >= settings.detect_threshold and det.source == "detect.ssd-coco@2"
 
 
 def test_ssd_counts_the_pedestrians_of_vtest(settings, art):

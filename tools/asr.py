@@ -26,10 +26,10 @@ from typing import Any
 
 from ..config import Settings
 from ..errors import ConfigError
-from ..records import Record, Span, TranscriptSegment, Word
-from .base import Availability, Tool
+from ..records import Record, Span, TranscriptSegment, Word, record_from_dict
+from .base import Availability, Tool, model_lock
 from .context import VideoContext
-from .decode import load_audio
+from .stream import AudioStream, PassView
 from .weights import concatenate, package_dir
 
 SAMPLE_RATE = 16000
@@ -149,7 +149,9 @@ def _language(settings: Settings) -> str | None:
 
 class _WhisperTool(Tool):
     stage = "asr"
-    version = "1"
+    version = "2"
+    """2: transcribed in windows of the audio stream cut in pauses (``tools.audio``), in the one pass."""
+    streams = True
 
     @property
     def device(self) -> str:
@@ -170,8 +172,46 @@ class _WhisperTool(Tool):
         return _weights_missing(settings) or Availability(True, provider=PACKAGED.get(settings.asr_model, ""))
 
 
-def _audio(ctx: VideoContext):
-    return load_audio(ctx.path, SAMPLE_RATE)
+    def stream(self, ctx: VideoContext) -> WhisperStream:
+        _ = self.model  # load once, before the first window
+        return WhisperStream(self)
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        from .onepass import run_pass
+
+        return run_pass(ctx, [self.stage])[self.stage]
+
+    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
+        """The segments of one window of audio (times on the video's timeline) and the language they are in."""
+        raise NotImplementedError
+
+
+class WhisperStream(AudioStream):
+    """Segments per window; the language is detected on the first window with speech, then kept."""
+
+    def __init__(self, tool: _WhisperTool) -> None:
+        super().__init__("asr")
+        self.tool = tool
+        self.language = _language(tool.settings)
+
+    def state(self) -> dict[str, Any]:
+        return {"language": self.language}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.language = state.get("language") or self.language
+
+    def add(self, start: int, samples: Any) -> list[Any]:
+        with model_lock(self.tool):
+            segments, language = self.tool.transcribe(samples, start / SAMPLE_RATE, self.language)
+        if segments and not self.language:
+            self.language = language
+        return [s.to_dict() for s in segments]
+
+    def records(self, items: list[Any], view: PassView) -> list[Record]:
+        from dataclasses import replace
+
+        segments = [replace(record_from_dict(i), video_id=view.video_id) for i in items]
+        return sorted(segments, key=lambda s: s.span.start)  # type: ignore[attr-defined]
 
 
 # -- faster-whisper -------------------------------------------------------------------------------------------------
@@ -199,26 +239,20 @@ class FasterWhisperTool(_WhisperTool):
         LOAD_SECONDS[self.name] = time.perf_counter() - start
         return model
 
-    def run(self, ctx: VideoContext) -> list[Record]:
-        audio = _audio(ctx)
-        if audio.size == 0:
-            return []
+    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
         p = self.params()
-        duration = audio.size / SAMPLE_RATE
         segments, info = self.model.transcribe(
-            audio, language=_language(self.settings), beam_size=p["beam_size"], vad_filter=p["vad_filter"],
+            samples, language=language, beam_size=p["beam_size"], vad_filter=p["vad_filter"],
             word_timestamps=p["word_timestamps"], condition_on_previous_text=p["condition_on_previous_text"])
-        out: list[Record] = []
-        for seg in segments:
-            record = self._segment(ctx.video_id, seg, info.language)
-            if record is not None:
-                out.append(record)
-            ctx.progress("asr", min(float(seg.end), duration), duration)
-        return out
+        out = [r for seg in segments if (r := self._segment("", seg, info.language, offset)) is not None]
+        return out, info.language
 
-    def _segment(self, video_id: str, seg: Any, language: str) -> TranscriptSegment | None:
+    def _segment(self, video_id: str, seg: Any, language: str, offset: float = 0.0) -> TranscriptSegment | None:
+        def at(t: Any) -> float:
+            return round(float(t) + offset, 3)
+
         words = tuple(
-            Word(span=Span(start=float(w.start), end=max(float(w.start), float(w.end))), text=w.word.strip(),
+            Word(span=Span(start=at(w.start), end=max(at(w.start), at(w.end))), text=w.word.strip(),
                  prob=round(float(w.probability), 4))
             for w in (seg.words or ()) if w.word.strip()
         )
@@ -228,7 +262,7 @@ class FasterWhisperTool(_WhisperTool):
         if words:
             span = Span(start=words[0].span.start, end=max(words[0].span.start, words[-1].span.end))
         else:
-            span = Span(start=float(seg.start), end=max(float(seg.start), float(seg.end)))
+            span = Span(start=at(seg.start), end=max(at(seg.start), at(seg.end)))
         return TranscriptSegment(video_id=video_id, span=span, text=text, words=words, language=language,
                                  source=self.source)
 
@@ -293,23 +327,16 @@ class WhisperXTool(_WhisperTool):
         LOAD_SECONDS[self.name] = time.perf_counter() - start
         return model
 
-    def run(self, ctx: VideoContext) -> list[Record]:
-        audio = _audio(ctx)
-        if audio.size == 0:
-            return []
+    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
         _quiet_offline_env()
-        duration = audio.size / SAMPLE_RATE
-        result = self.model.transcribe(
-            audio, batch_size=self.params()["batch_size"], language=_language(self.settings),
-            progress_callback=lambda pct: ctx.progress("asr", duration * float(pct) / 100, duration))
+        result = self.model.transcribe(samples, batch_size=self.params()["batch_size"], language=language)
         language = result.get("language") or ""
-        out: list[Record] = []
+        out = []
         for seg in result["segments"]:
             text = str(seg["text"]).strip()
             if text:
-                start = float(seg["start"])
-                span = Span(start=start, end=max(start, float(seg["end"])))
-                out.append(TranscriptSegment(video_id=ctx.video_id, span=span, text=text, words=(),
-                                             language=language, source=self.source))
-        return out
-
+                start = round(float(seg["start"]) + offset, 3)
+                span = Span(start=start, end=max(start, round(float(seg["end"]) + offset, 3)))
+                out.append(TranscriptSegment(video_id="", span=span, text=text, words=(), language=language,
+                                             source=self.source))
+        return out, language

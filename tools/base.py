@@ -74,6 +74,8 @@ class Tool(ABC):
     """The command that (re)installs the weights."""
     reads_frames: ClassVar[bool] = False
     """True when ``read_frame`` works: the agents' looks read re-sampled frames with this tool."""
+    streams: ClassVar[bool] = False
+    """True when ``stream`` gives the tool's part of the one pass over a video (``tools.onepass``)."""
 
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or load_settings()
@@ -89,6 +91,11 @@ class Tool(ABC):
     @abstractmethod
     def run(self, ctx: ToolContext) -> list[Record]:
         """Compute this tool's records for one video."""
+
+    def stream(self, ctx: ToolContext) -> Any:
+        """This stage's part of the one pass over the video (a ``tools.stream.Stream``), or None when the tool
+        does not read frames or audio."""
+        return None
 
     def read_frame(self, path: str) -> list[str]:
         """What this tool sees in one stored frame (a JPEG path) as short texts: text lines, object labels, scene
@@ -140,3 +147,12 @@ class Tool(ABC):
 
 _MODELS: dict[tuple, Any] = {}
 _MODELS_LOCK = threading.RLock()
+_USE_LOCKS: dict[tuple, threading.Lock] = {}
+
+
+def model_lock(tool: Tool) -> threading.Lock:
+    """The lock around one use of a tool's model: a pass reads the video and the audio in two threads, and a
+    watched folder may index two videos at once, while not every model may be used by two threads at a time."""
+    key = tool.model_key()
+    with _MODELS_LOCK:
+        return _USE_LOCKS.setdefault(key, threading.Lock())

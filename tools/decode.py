@@ -2,9 +2,13 @@
 
 - ``open_container`` turns every way a file can be unusable into one ``MediaError`` line;
 - ``probe`` reads the headers (no decoding);
-- ``decode`` is the sequential pass (seeking per sample costs 4x a straight decode);
+- ``decode`` is the sequential pass (seeking per sample costs 4x a straight decode), ``timed`` the same with each
+  frame's time on the video's timeline (0 = the container's start: an MPEG-TS file starts at 1.4 s, say);
 - ``frames_in_span`` / ``frames_at`` seek for sparse or local needs (the agents' "look closer");
-- ``load_audio`` gives 16 kHz mono float32 for speech models.
+- ``load_audio`` gives 16 kHz mono float32 for speech models (``tools.audio`` streams it in windows);
+- ``readable_until`` says how far a file that is still being written can be read.
+
+Times are on the video's timeline everywhere.
 """
 
 from __future__ import annotations
@@ -143,9 +147,51 @@ def _duration(container: av.container.InputContainer, v: av.stream.Stream | None
     return best
 
 
-def frame_time(frame: av.VideoFrame, index: int, fps: float) -> float:
+def frame_time(frame: av.VideoFrame, index: int, fps: float, origin: float = 0.0) -> float:
     t = frame.time
-    return float(t) if t is not None else index / (fps or 25.0)
+    return float(t) - origin if t is not None else index / (fps or 25.0)
+
+
+def time_origin(container: av.container.InputContainer) -> float:
+    """The container's start time (s): what time 0 of the video's timeline is in its timestamps."""
+    start = container.start_time
+    return start / 1_000_000 if start not in (None, 0) else 0.0
+
+
+def timed(path: str | Path, fps: float, *, start: float | None = None, end: float | None = None,
+          frame_threads: bool = True) -> Iterator[tuple[float, av.VideoFrame]]:
+    """``decode`` with each frame's time on the video's timeline; ``start``/``end`` are on it too."""
+    container = open_container(path)
+    origin = time_origin(container)
+    container.close()
+    for index, frame in enumerate(decode(path, start=None if start is None else start + origin,
+                                         end=None if end is None else end + origin, frame_threads=frame_threads)):
+        yield frame_time(frame, index, fps, origin), frame
+
+
+def readable_until(path: str | Path, margin: float = 1.0) -> float:
+    """How far a file that is still being written can be read (s on its timeline): the end of its last packet of
+    every stream, less ``margin`` (the last packets may be cut short); 0 when nothing is readable yet."""
+    import av
+
+    try:
+        container = open_container(path)
+    except MediaError:
+        return 0.0
+    try:
+        origin = time_origin(container)
+        streams = [s for s in (*container.streams.video[:1], *container.streams.audio[:1])]
+        ends = {s.index: 0.0 for s in streams}
+        try:
+            for packet in container.demux(*streams):
+                if packet.pts is not None and packet.time_base:
+                    t = float((packet.pts + (packet.duration or 0)) * packet.time_base) - origin
+                    ends[packet.stream.index] = max(ends[packet.stream.index], t)
+        except av.error.FFmpegError:  # the bytes being written: what came before is readable
+            pass
+    finally:
+        container.close()
+    return max(0.0, min(ends.values(), default=0.0) - margin)
 
 
 def decode(
@@ -159,16 +205,18 @@ def decode(
     """
     import av
 
+    target = _seek_target(path, start) if start is not None and start > 0 else None
     container = open_container(path)
+    if not container.streams.video:
+        container.close()
+        raise MediaError(str(path), "has no video stream", "vidgraph needs a video track; audio-only files are skipped")
+    stream = container.streams.video[0]
+    stream.thread_type = "AUTO" if frame_threads else "SLICE"
+    if skip_nonref:
+        stream.codec_context.skip_frame = "NONREF"
     try:
-        if not container.streams.video:
-            raise MediaError(str(path), "has no video stream", "vidgraph needs a video track; audio-only files are skipped")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO" if frame_threads else "SLICE"
-        if skip_nonref:
-            stream.codec_context.skip_frame = "NONREF"
-        if start is not None and start > 0:
-            container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+        if target is not None:
+            container.seek(int(target / stream.time_base), stream=stream, backward=True, any_frame=False)
         try:
             for frame in container.decode(stream):
                 t = frame.time
@@ -182,6 +230,33 @@ def decode(
                              "re-copy the file; the part before the damage may still play") from e
     finally:
         container.close()
+
+
+def _seek_target(path: str | Path, start: float) -> float | None:
+    """Where to seek to decode from ``start``: a seek in a file without an index (MPEG-TS) can land past its
+    target, so each try decodes one frame (slice threads: a frame-threaded decoder left early can deadlock) and
+    the next seeks further back; None: from the beginning."""
+    import av
+
+    back = 0.0
+    while start - back > 0:
+        container = open_container(path)
+        try:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            stream.thread_type = "SLICE"
+            container.seek(int((start - back) / stream.time_base), stream=stream, backward=True, any_frame=False)
+            try:
+                first = next(container.decode(stream), None)
+            except av.error.InvalidDataError:
+                first = None
+        finally:
+            container.close()
+        if first is not None and (first.time is None or first.time <= start + 1e-6):
+            return start - back
+        back = max(2.0, back * 2)
+    return None
 
 
 def luma(frame: av.VideoFrame) -> np.ndarray:
@@ -216,9 +291,8 @@ def frames_at(path: str | Path, times: Sequence[float], window: Span | None = No
         return out
     pending = list(times)
     previous = None
-    frames = decode(path, start=max(0.0, start - 0.001), end=end + 1.0, frame_threads=False)
-    for frame in frames:
-        t = float(frame.time or 0.0)
+    frames = timed(path, 0.0, start=max(0.0, start - 0.001), end=end + 1.0, frame_threads=False)
+    for t, frame in frames:
         while pending and t >= pending[0]:
             chosen = frame if previous is None or abs(t - pending[0]) <= abs(previous[0] - pending[0]) else previous[1]
             ct = t if chosen is frame else previous[0]

@@ -27,9 +27,10 @@ from typing import Any
 from ..config import Settings, load_settings
 from ..errors import ConfigError, MissingExtraError, ModelError
 from ..records import Detection, Frame, ObjectSpan, Record, Shot, Span
-from .base import Availability, Tool
+from .base import Availability, Tool, model_lock
 from .context import VideoContext
 from .scan import frames_of, shots_of
+from .stream import KeyImage, KeyStream, PassView
 from .weights import package_dir
 
 Box = tuple[float, float, float, float]
@@ -133,40 +134,69 @@ def object_spans(video_id: str, per_frame: Sequence[list[Hit]], intervals: Seque
 
 
 class DetectTool(Tool):
-    """Shared run loop: detect on every key frame of the scan, then build Detections and ObjectSpans."""
+    """Shared stream: detect on every key frame of the scan, then build Detections and ObjectSpans."""
 
     stage = "detect"
-    version = "1"
+    version = "2"
+    """2: run in the one pass (on the decoded key frame, not its JPEG); the scan on the video's timeline."""
     extra = "detect"
 
     reads_frames = True
+    streams = True
 
     @abstractmethod
+    def detect_array(self, image: Any) -> list[Hit]:
+        """Boxes above the threshold on one BGR image."""
+
     def detect_image(self, path: str) -> list[Hit]:
         """Boxes above the threshold on one image file."""
+        import cv2
+
+        image = cv2.imread(path)
+        if image is None:
+            raise ModelError(f"cannot read the key frame {path}", "delete the artifact folder and re-run the scan")
+        _ = self.model
+        with model_lock(self):
+            return self.detect_array(image)
 
     def read_frame(self, path: str) -> list[str]:
         return [label for label, _score, _box in self.detect_image(path)]
 
-    def run(self, ctx: VideoContext) -> list[Record]:
+    def stream(self, ctx: VideoContext) -> DetectStream:
         self.check_ready()
-        scan = ctx.get("scan")
-        keys = sorted(frames_of(scan, "key"), key=lambda f: f.t)
-        intervals = frame_intervals(keys, shots_of(scan), ctx.info.duration)
-        _ = self.model  # load once, before the loop
-        per_frame: list[list[Hit]] = []
-        detections: list[Record] = []
-        for frame in keys:
-            hits = self.detect_image(frame.path)
-            per_frame.append(hits)
-            detections += [Detection(video_id=ctx.video_id, t=frame.t, label=label, score=round(score, 4), box=box,
-                                     source=self.source) for label, score, box in hits]
-            ctx.progress(self.stage, frame.t, ctx.info.duration)
-        return [*detections, *object_spans(ctx.video_id, per_frame, intervals, self.source)]
+        _ = self.model  # load once, before the first frame
+        return DetectStream(self)
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        from .onepass import run_pass
+
+        return run_pass(ctx, [self.stage])[self.stage]
 
     def check_ready(self) -> None:
         """Raise a clear error before any work when the tool cannot run (missing weights, settings)."""
         self.require_modules()
+
+
+class DetectStream(KeyStream):
+    def __init__(self, tool: DetectTool) -> None:
+        super().__init__("detect")
+        self.tool = tool
+
+    def add(self, frame: Frame, image: KeyImage) -> Any:
+        with model_lock(self.tool):
+            hits = self.tool.detect_array(image.bgr)
+        return {"t": frame.t, "hits": [[label, round(score, 6), list(box)] for label, score, box in hits]}
+
+    def records(self, items: list[Any], view: PassView) -> list[Record]:
+        keys = sorted(frames_of(view.scan, "key"), key=lambda f: f.t)
+        intervals = frame_intervals(keys, shots_of(view.scan), view.duration)
+        hits = {round(i["t"], 6): [(str(lb), float(sc), tuple(b)) for lb, sc, b in i["hits"]] for i in items}
+        per_frame: list[list[Hit]] = [hits.get(round(f.t, 6), []) for f in keys]  # type: ignore[misc]
+        source = self.tool.source
+        detections: list[Record] = [
+            Detection(video_id=view.video_id, t=f.t, label=label, score=round(score, 4), box=box, source=source)
+            for f, frame_hits in zip(keys, per_frame) for label, score, box in frame_hits]
+        return [*detections, *object_spans(view.video_id, per_frame, intervals, source)]
 
 
 class SSDCocoTool(DetectTool):
@@ -202,12 +232,9 @@ class SSDCocoTool(DetectTool):
             raise ModelError(f"OpenCV cannot load {graph}: {str(e).strip().splitlines()[-1]}",
                              f"reinstall the weights: {SSD_FIX}") from e
 
-    def detect_image(self, path: str) -> list[Hit]:
+    def detect_array(self, image: Any) -> list[Hit]:
         import cv2
 
-        image = cv2.imread(path)
-        if image is None:
-            raise ModelError(f"cannot read the key frame {path}", "delete the artifact folder and re-run the scan")
         size = self.params()["input"]
         # The graph scales pixels itself (Preprocessor/mul, /sub): feed raw RGB 0..255, no mean, no scale.
         self.model.setInput(cv2.dnn.blobFromImage(image, 1.0, (size, size), (0, 0, 0), swapRB=True, crop=False))
@@ -288,9 +315,9 @@ class YoloTool(DetectTool):
             raise ModelError(f"{path} is a {model.task!r} model, not a detector", "give YOLO detection weights")
         return model
 
-    def detect_image(self, path: str) -> list[Hit]:
+    def detect_array(self, image: Any) -> list[Hit]:
         p = self.params()
-        result = self.model.predict(path, conf=p["threshold"], imgsz=p["imgsz"], device=self.device(),
+        result = self.model.predict(image, conf=p["threshold"], imgsz=p["imgsz"], device=self.device(),
                                     verbose=False)[0]
         names = result.names
         boxes = result.boxes

@@ -2,6 +2,7 @@
 
 Which frames: the scan's key frames only (full resolution, kept at the first frame of each shot, when the picture
 changed, and at least every ``key_max_gap`` seconds), so a static slide costs one OCR call, not one per second.
+A key frame in which the text probe (``tools.textprobe``, ~2 ms) finds nothing shaped like a glyph is not read.
 Each frame is scaled so its long side is ``det_long_side`` pixels before detection (small videos are enlarged,
 large ones reduced: the PP-OCR detector misses text at scales far from the one it was trained on).
 
@@ -45,10 +46,12 @@ from typing import Any
 from ..config import Settings
 from ..errors import MissingExtraError, ToolError
 from ..records import Box, Frame, Record, Shot, Span, TextLine
-from .base import Availability, Tool
+from . import textprobe
+from .base import Availability, Tool, model_lock
 from .store import params_hash
 from .context import VideoContext
 from .scan import ScanTool, frames_of, shots_of
+from .stream import KeyImage, KeyStream, PassView
 from .weights import package_dir
 
 MODEL_PACKAGE = "rapidocr"
@@ -199,6 +202,13 @@ def load_frame(path: str, long_side: int) -> Any:
     if img is None:
         raise ToolError(f"{path}: key frame image is missing or unreadable",
                         "the scan artifact is stale: delete the video's scan@*.jsonl in the store and index again")
+    return scale_to(img, long_side)
+
+
+def scale_to(img: Any, long_side: int) -> Any:
+    """A BGR image scaled so its long side is ``long_side`` pixels (enlarged or reduced)."""
+    import cv2
+
     h, w = img.shape[:2]
     scale = long_side / max(h, w)
     if abs(scale - 1.0) > 1e-3:
@@ -335,7 +345,9 @@ class _OCRTool(Tool):
     reads_frames = True
 
     stage = "ocr"
-    version = "1"
+    streams = True
+    version = "2"
+    """2: read in the one pass (on the decoded key frame, not its JPEG); the scan on the video's timeline."""
     extra = "ocr"
     backend = ""
 
@@ -349,6 +361,7 @@ class _OCRTool(Tool):
             "min_score": 0.5,
             "merge_ratio": 0.8,
             "merge_iou": 0.3,
+            "text_probe": textprobe.VERSION,
         }
 
     @classmethod
@@ -368,25 +381,45 @@ class _OCRTool(Tool):
 
     def read_frame(self, path: str) -> list[str]:
         _ = self.model
-        return [r.text for r in self.read_image(load_frame(path, LOOK_LONG_SIDE)) if r.score >= LOOK_MIN_SCORE]
+        image = load_frame(path, LOOK_LONG_SIDE)
+        with model_lock(self):
+            reads = self.read_image(image)
+        return [r.text for r in reads if r.score >= LOOK_MIN_SCORE]
+
+    def stream(self, ctx: VideoContext) -> OCRStream:
+        return OCRStream(self)
 
     def run(self, ctx: VideoContext) -> list[Record]:
-        p = self.params()
-        scan = ctx.get("scan")
-        keys: list[Frame] = sorted(frames_of(scan, "key"), key=lambda f: f.t)
-        shots: list[Shot] = shots_of(scan)
-        duration = max(ctx.info.duration, keys[-1].t if keys else 0.0)
+        from .onepass import run_pass
+
+        return run_pass(ctx, [self.stage])[self.stage]
+
+
+class OCRStream(KeyStream):
+    """Reads per key frame (the items), merged into lines over the whole part read (``merge_reads``)."""
+
+    def __init__(self, tool: _OCRTool) -> None:
+        super().__init__("ocr")
+        self.tool, self.p = tool, tool.params()
+
+    def add(self, frame: Frame, image: KeyImage) -> Any:
+        if self.p.get("text_probe") and not textprobe.may_hold_text(image.bgr):
+            return {"t": frame.t, "reads": []}  # nothing shaped like a glyph: the OCR would read nothing
+        scaled = scale_to(image.bgr, self.p["det_long_side"])
+        with model_lock(self.tool):
+            reads = self.tool.read_image(scaled)
+        return {"t": frame.t, "reads": [[r.text, round(r.score, 6), list(r.box)] for r in reads]}
+
+    def records(self, items: list[Any], view: PassView) -> list[Record]:
+        p = self.p
+        keys: list[Frame] = sorted(frames_of(view.scan, "key"), key=lambda f: f.t)
+        shots: list[Shot] = shots_of(view.scan)
+        duration = max(view.duration, keys[-1].t if keys else 0.0)
         shot_end = {s.index: s.span.end for s in shots}
-        times = [f.t for f in keys]
-        ends = frame_ends(times, [shot_end.get(f.shot_index, duration) for f in keys], duration)
-        if keys:
-            _ = self.model  # load before the first frame is timed
-        per_frame = []
-        for frame, end in zip(keys, ends):
-            image = load_frame(frame.path, p["det_long_side"])
-            per_frame.append((frame.t, end, self.read_image(image)))
-            ctx.progress("ocr", frame.t, duration)
-        return list(merge_reads(per_frame, video_id=ctx.video_id, source=self.source, min_score=p["min_score"],
+        ends = frame_ends([f.t for f in keys], [shot_end.get(f.shot_index, duration) for f in keys], duration)
+        reads = {round(i["t"], 6): [Read(str(t), float(sc), tuple(b)) for t, sc, b in i["reads"]] for i in items}
+        per_frame = [(f.t, end, reads.get(round(f.t, 6), [])) for f, end in zip(keys, ends)]
+        return list(merge_reads(per_frame, video_id=view.video_id, source=self.tool.source, min_score=p["min_score"],
                                 merge_ratio=p["merge_ratio"], merge_iou=p["merge_iou"]))
 
 

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..records import Record, Span, Speaker, SpeakerTurn, TranscriptSegment, Word
-from .base import Tool
+from .base import Tool, model_lock
 from .context import VideoContext
-from .decode import load_audio
 from .diarize import SR, DiarizerConfig, weights_file
+from .stream import AudioStream, PassView, pack, unpack
 
 EXTRA = "speakers"
 FIX = "pip install 'vidgraph[speakers]' && pip install --no-deps resemblyzer==0.1.4"
@@ -56,11 +56,13 @@ class ResemblyzerSpeakersTool(Tool):
 
     name = "speakers.resemblyzer"
     stage = "speakers"
-    version = "1"
+    version = "2"
+    """2: voices found per window of the audio stream (``tools.audio``), clustered over the whole video."""
     modules = ("torch", "sklearn", "scipy", "faster_whisper")
     extra = EXTRA
     provider = "resemblyzer (GE2E voice encoder: resemblyzer/pretrained.pt in its wheel) + Silero VAD (faster-whisper)"
     install_fix = FIX
+    streams = True
 
     @classmethod
     def weight_files(cls) -> list[Path]:
@@ -78,25 +80,98 @@ class ResemblyzerSpeakersTool(Tool):
 
         return load_encoder(weights_file())  # type: ignore[arg-type]  # runs on one thread (see embed_windows)
 
-    def run(self, ctx: VideoContext) -> list[Record]:
-        from .diarize import diarize
+    def stream(self, ctx: VideoContext) -> SpeakersStream:
+        _ = self.model
+        return SpeakersStream(self)
 
-        audio = load_audio(ctx.path, SR)
-        if audio.size == 0:
+    def run(self, ctx: VideoContext) -> list[Record]:
+        from .onepass import run_pass
+
+        return run_pass(ctx, [self.stage])[self.stage]
+
+
+class SpeakersStream(AudioStream):
+    """Speech regions and voice vectors (the items), clustered over the whole part read (``diarize``).
+
+    A region is never cut by a window's end: the speech still going on when a window ends (from the start of its
+    last region) is kept and read with the next window, up to ``CARRY_MAX`` seconds."""
+
+    CARRY_MAX = 60.0
+
+    def __init__(self, tool: ResemblyzerSpeakersTool) -> None:
+        super().__init__("speakers")
+        self.tool, self.cfg = tool, tool.config()
+        self.carry_start = 0
+        self.carry: Any = None
+
+    def state(self) -> dict[str, Any]:
+        return {"carry_start": self.carry_start, "carry": None if self.carry is None else pack(self.carry)}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.carry_start = state.get("carry_start", 0)
+        self.carry = unpack(state["carry"]) if state.get("carry") else None
+
+    def add(self, start: int, samples: Any) -> list[Any]:
+        import numpy as np
+
+        if self.carry is not None and len(self.carry):
+            start, samples = self.carry_start, np.concatenate([self.carry, samples])
+        self.carry = None
+        return self._extract(start, samples, final=False)
+
+    def finish(self) -> list[Any]:
+        """The speech kept back from the last window (the audio ended)."""
+        carry, self.carry = self.carry, None
+        return self._extract(self.carry_start, carry, final=True) if carry is not None and len(carry) else []
+
+    def _extract(self, start: int, samples: Any, final: bool) -> list[Any]:
+        import numpy as np
+
+        from .diarize import extract, speech_regions
+
+        regions = speech_regions(samples, self.cfg)
+        end = len(samples) / SR
+        if not final and regions and regions[-1][1] >= end - self.cfg.vad_min_gap - self.cfg.vad_pad:
+            keep_from = max(0.0, regions[-1][0] - self.cfg.vad_pad)
+            if end - keep_from < self.CARRY_MAX and keep_from > 0:
+                cut = int(keep_from * SR)
+                self.carry_start, self.carry = start + cut, np.array(samples[cut:], np.float32)
+                samples = samples[:cut]
+        if len(samples) < SR // 10:
             return []
-        duration = audio.size / SR
-        result = diarize(self.model, audio, self.config(),
-                         progress=lambda done, total: ctx.progress("speakers", duration * done / total, duration))
+        with model_lock(self.tool):
+            feat = extract(self.tool.model, samples, self.cfg)
+        offset = start / SR
+        return [{"regions": [[round(a + offset, 4), round(b + offset, 4)] for a, b in feat.regions],
+                 "win_t": pack(feat.win_t + offset), "win_region": pack(feat.win_region), "emb": pack(feat.emb)}]
+
+    def records(self, items: list[Any], view: PassView) -> list[Record]:
+        import numpy as np
+
+        from .diarize import EMBED_DIM, Features, cluster
+
+        regions: list[tuple[float, float]] = []
+        win_t, win_region, emb = [np.zeros((0, 2))], [np.zeros(0, np.int64)], [np.zeros((0, EMBED_DIM), np.float32)]
+        for item in items:
+            win_region.append(unpack(item["win_region"]) + len(regions))
+            regions += [(float(a), float(b)) for a, b in item["regions"]]
+            win_t.append(unpack(item["win_t"]))
+            emb.append(unpack(item["emb"]))
+        if not regions:
+            return []
+        feat = Features(view.duration, regions, np.concatenate(win_t), np.concatenate(win_region),
+                        np.concatenate(emb).astype(np.float32))
+        result = cluster(feat, self.cfg)
         labels = [f"S{k + 1}" for k in range(result.n_speakers)]
         counts = [0] * result.n_speakers
         for _, _, k in result.turns:
             counts[k] += 1
+        source, vid = self.tool.source, view.video_id
         out: list[Record] = [
-            Speaker(video_id=ctx.video_id, speaker=labels[k], talk_seconds=round(result.speech_s[k], 3),
-                    turns=counts[k], embedding=tuple(round(float(x), 6) for x in result.centroids[k]),
-                    source=self.source)
+            Speaker(video_id=vid, speaker=labels[k], talk_seconds=round(result.speech_s[k], 3), turns=counts[k],
+                    embedding=tuple(round(float(x), 6) for x in result.centroids[k]), source=source)
             for k in range(result.n_speakers)]
-        out += [SpeakerTurn(video_id=ctx.video_id, span=Span(start=s, end=e), speaker=labels[k], source=self.source)
+        out += [SpeakerTurn(video_id=vid, span=Span(start=s, end=e), speaker=labels[k], source=source)
                 for s, e, k in result.turns]
         return out
 

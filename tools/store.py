@@ -170,9 +170,12 @@ class ArtifactStore:
         except OSError:
             path.unlink(missing_ok=True)
 
-    def save(self, video_id: str, tool: Tool, records: Iterable[Record], seconds: float) -> None:
+    def save(self, video_id: str, tool: Tool, records: Iterable[Record], seconds: float,
+             extra: dict[str, Any] | None = None) -> None:
+        """Write the tool's records (``extra``: more header fields, e.g. ``until`` for a part of a growing file)."""
         records = [_relative(r, self.root) for r in records]
         header = {"schema": SCHEMA_VERSION, "tool": tool.name, "version": tool.version, "params": tool.params(),
-                  "video_id": video_id, "seconds": round(seconds, 3), "created": time.time(), "records": len(records)}
+                  "video_id": video_id, "seconds": round(seconds, 3), "created": time.time(), "records": len(records),
+                  **(extra or {})}
         body = [json.dumps(header)] + [json.dumps(r.to_dict(), ensure_ascii=False) for r in records]
         atomic_write_text(self.path(video_id, tool), "\n".join(body) + "\n")

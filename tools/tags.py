@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MissingExtraError, ModelError
-from ..records import FrameTags, Record
-from .base import Tool
+from ..records import Frame, FrameTags, Record
+from .base import Tool, model_lock
 from .context import VideoContext
 from .detect import detect_models_dir
-from .scan import frames_of
+from .stream import KeyImage, KeyStream, PassView
 
 MODEL_FILE = "efficientnet_lite3.tflite"
 LABELS_FILE = "efficientnet_labels.txt"
@@ -58,11 +58,13 @@ def centre_square(width: int, height: int) -> tuple[int, int, int, int]:
 class EfficientNetTagsTool(Tool):
     name = "tags.efficientnet"
     stage = "tags"
-    version = "1"
+    version = "2"
+    """2: run in the one pass (on the decoded key frame, not its JPEG); the scan on the video's timeline."""
     modules = ("ai_edge_litert",)
     extra = "detect"
     provider = PROVIDER
     install_fix = FIX
+    streams = True
 
     def params(self) -> dict[str, Any]:
         return {"model": "efficientnet_lite3_int8", "top_k": 5, "min_prob": 0.03, "crop": "centre-square"}
@@ -97,15 +99,25 @@ class EfficientNetTagsTool(Tool):
         import numpy as np
         from PIL import Image
 
+        try:
+            with Image.open(path) as img:
+                rgb = np.asarray(img.convert("RGB"))
+        except OSError as e:
+            raise ModelError(f"cannot read the key frame {path}: {e}", "delete the artifact folder and re-run") from e
+        _ = self.model
+        with model_lock(self):
+            return self.classify_rgb(rgb)
+
+    def classify_rgb(self, array: Any) -> list[tuple[str, float]]:
+        """Top-k (class, probability) of one RGB image (an array), above ``min_prob``."""
+        import numpy as np
+        from PIL import Image
+
         interpreter, names = self.model
         inp = interpreter.get_input_details()[0]
         out = interpreter.get_output_details()[0]
         _, h, w, _ = inp["shape"]
-        try:
-            with Image.open(path) as img:
-                rgb = img.convert("RGB")
-        except OSError as e:
-            raise ModelError(f"cannot read the key frame {path}: {e}", "delete the artifact folder and re-run") from e
+        rgb = Image.fromarray(np.ascontiguousarray(array))
         rgb = rgb.crop(centre_square(*rgb.size)).resize((int(w), int(h)), Image.BILINEAR)
         if inp["dtype"] != np.uint8:
             raise ModelError(f"{MODEL_FILE} expects {inp['dtype'].__name__} input, not uint8", f"reinstall it: {FIX}")
@@ -118,13 +130,26 @@ class EfficientNetTagsTool(Tool):
         top = np.argsort(-probs)[: p["top_k"]]
         return [(names[i], round(float(probs[i]), 4)) for i in top if probs[i] >= p["min_prob"]]
 
-    def run(self, ctx: VideoContext) -> list[Record]:
+    def stream(self, ctx: VideoContext) -> TagsStream:
         self.require_modules()
-        keys = sorted(frames_of(ctx.get("scan"), "key"), key=lambda f: f.t)
         _ = self.model
-        out: list[Record] = []
-        for frame in keys:
-            out.append(FrameTags(video_id=ctx.video_id, t=frame.t, tags=tuple(self.classify(frame.path)),
-                                 source=self.source))
-            ctx.progress(self.stage, frame.t, ctx.info.duration)
-        return out
+        return TagsStream(self)
+
+    def run(self, ctx: VideoContext) -> list[Record]:
+        from .onepass import run_pass
+
+        return run_pass(ctx, [self.stage])[self.stage]
+
+
+class TagsStream(KeyStream):
+    def __init__(self, tool: EfficientNetTagsTool) -> None:
+        super().__init__("tags")
+        self.tool = tool
+
+    def add(self, frame: Frame, image: KeyImage) -> Any:
+        with model_lock(self.tool):
+            return {"t": frame.t, "tags": [[name, p] for name, p in self.tool.classify_rgb(image.rgb)]}
+
+    def records(self, items: list[Any], view: PassView) -> list[Record]:
+        return [FrameTags(video_id=view.video_id, t=i["t"], tags=tuple((str(n), float(p)) for n, p in i["tags"]),
+                          source=self.tool.source) for i in sorted(items, key=lambda i: i["t"])]
