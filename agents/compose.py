@@ -315,4 +315,5 @@ def _gap(a: Span, b: Span) -> float:
 
 GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
             "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
-            "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given"}
+            "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given",
+            "after", "before", "during", "while", "until", "again", "also", "just", "right", "then", "next"}

@@ -113,7 +113,8 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
     q = " ".join(fold(question).split())
     named = {fold(t) for t in [m.group(1).strip() for m in _QUOTED.finditer(question)] + _caps(question)}
     named.add(_pattern_object(q, _SURE))
-    sure = bool(intent.targets) and (intent.kind == "quantity" or all(fold(t) in named for t in intent.targets))
+    sure = bool(intent.targets) and ((intent.kind == "quantity" and intent.unit not in _MEASURES)
+                                     or all(fold(t) in named for t in intent.targets))
     return replace(intent, sure=sure)
 
 
@@ -358,7 +359,10 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
         return Intent("count", (_clean(title.group(1)) if title else "list",), "text", unit="item")
     if unit in _MEASURES:  # "by how many minutes is the train delayed": an amount the video states, not a count
         rest = re.search(r"\bhow (?:many|much) [\w-]+\s+(.+?)(?:\?|$)", q)
-        target = _clean(re.sub(rf"^(?:per \w+\s+)?(?:{_AUX}\s+)?(?:the |a |an )?", "", rest.group(1))) if rest else ""
+        rest_ = re.sub(rf"^(?:per \w+\s+)?(?:{_AUX}\s+)?(?:the |a |an )?", "", rest.group(1)) if rest else ""
+        rest_ = re.sub(rf"^(?:[\w-]+ )?(?:{_SPEAKER} )?(?:say|says|said|tell us|tells us|mention|mentions|"
+                       rf"recommend|recommends)\s+(?:to |that |we )?", "", rest_)  # "the cook say to stir ..."
+        target = _clean(rest_)
         return Intent("quantity", (target or unit,), modality, unit=unit)
     m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
                   r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)

@@ -119,6 +119,8 @@ def test_objects_are_found_by_label_and_plural(q):
      ("bristol train leave",), "any"),  # a time the video tells, not a moment of it
     ("At what time does the bus appear?", "when", ("bus",), "any"),
     ("By how many minutes is the train to Bristol delayed?", "quantity", ("train to bristol delayed",), "any"),
+    ("For how many minutes does the cook say to stir after adding the tomatoes?", "quantity",
+     ("stir after adding the tomatoes",), "speech"),
     ("Which is shown first, the bus or the invoice?", "order", ("bus", "invoice"), "any"),
     ("Does the narrator say teacher before artist?", "order", ("teacher", "artist"), "speech"),
     ("What is shown on screen while the speaker says copper wire?", "during", ("copper wire",), "speech"),
