@@ -304,6 +304,13 @@ def unheard_names(question: str, vocabulary: set[str], titles: set[str] = frozen
     return out
 
 
+def mentions(question: str, text: str) -> bool:
+    """Does ``text`` hold one of the words the question is about (not its question words)?"""
+    have = phrase_tokens(text)
+    return any(any(similar(w, h) for h in have) for w in content(phrase_tokens(question))
+               if len(w) > 2 and w not in GENERIC)
+
+
 NEAR = 6.0
 """Seconds between two pieces of evidence that are still about the same thing (a caption and what is said as it
 ends; not the sentence before last)."""

@@ -111,7 +111,8 @@ def read_question(question: str, options: tuple[str, ...] | list[str] = ()) -> I
     """The intent of ``question`` (its options help for ordering and which-video questions)."""
     intent = _read(question, options)
     q = " ".join(fold(question).split())
-    named = {fold(t) for t in [m.group(1).strip() for m in _QUOTED.finditer(question)] + _caps(question)}
+    named = {fold(t) for t in [m.group(1).strip() for m in _QUOTED.finditer(question)] + _caps(question)
+             + _names(question)}
     named.add(_pattern_object(q, _SURE))
     sure = bool(intent.targets) and ((intent.kind == "quantity" and intent.unit not in _MEASURES)
                                      or all(fold(t) in named for t in intent.targets))
@@ -163,7 +164,8 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
                  r"what happens in (?:the|this) (?:video|clip))\b", q):
         return Intent("summary", question=question)
     if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
-        target = quoted[0] if quoted else _object_of(q)
+        names = _names(question)
+        target = quoted[0] if quoted else fold(names[0]) if names else _object_of(q)
         return Intent("which_video", (target,) if target else (), modality)
     counting = re.search(r"\bhow (?:many|often)\b|\bnumber of\b|\bcount\b", q)
     if counting:
@@ -210,6 +212,13 @@ def _clock_time(q: str) -> bool:
 _SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
           r"called out|narrated|narrator|speaker|voice|audio|aloud|out loud)"
 """Words that put a question in the speech (unlike "mentioned", which may be said or written)."""
+
+
+def _names(question: str) -> list[str]:
+    """Names in Title Case inside a sentence ("credits name Sara Kraft", "the talk by Dr Ann Lee"): two words or
+    more, the first not opening the sentence."""
+    runs = re.findall(r"(?<![.?!:]\s)(?<!^)\b((?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\s+)+[A-Z][a-z]+)\b", question.strip())
+    return [r for r in runs if not re.match(r"(?:The|A|An|In|On|At|Which|What|Who|When)\s", r)]
 
 
 def _caps(question: str) -> list[str]:

@@ -21,7 +21,7 @@ from ..models.base import Message, ToolCall
 from ..prompts import load, quote
 from ..records import LETTERS, Span
 from .calls import offered, system_prompt, turn_of
-from .compose import GENERIC, Draft, attribute, compose, not_shown_option, relevant, unheard_names
+from .compose import GENERIC, Draft, attribute, compose, mentions, not_shown_option, relevant, unheard_names
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question, window
 from .kit import Kit, question_block
@@ -421,6 +421,9 @@ def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list
     vocabulary = kit.query.vocabulary()
 
     def behind(text: str) -> list[int]:  # the evidence holding an option's words, if it is about the question
+        if any(_same_file(text, i.video) for i in items):  # the option is a video: its evidence about the question
+            return [i.id for i in items if _same_file(text, i.video) and mentions(state["question"], i.text)
+                    and relevant(state["question"], i, items, vocabulary, kit.query.titles())][:4]
         cited = attribute(text, items)
         return cited if any(relevant(state["question"], kit.items[i], items, vocabulary, kit.query.titles())
                             for i in cited) else []
@@ -437,13 +440,19 @@ def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list
         draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
         return {"draft": _as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
                                                                          f"{LETTERS[none]}")]}
-    if len(supported) == 1 and (k is None or k == none):  # the one option the evidence holds
+    if len(supported) == 1 and (k is None or k == none or not cited):  # the one option the evidence holds
         k = supported[0]
     k = k if k is not None else 0
     cited = behind(options[k]) if k != none else []
     draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.5 if cited else 0.3, found=bool(cited))
     return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
                                                                      + ("" if draft.found else ", unsupported"))]}
+
+
+def _same_file(option: str, video: str) -> bool:
+    """Does a multiple-choice option name this video (its file name, with or without the folder or extension)?"""
+    a, b = option.strip().casefold(), video.casefold()
+    return bool(a) and (a == b or a == b.rsplit("/", 1)[-1] or a == b.rsplit("/", 1)[-1].rsplit(".", 1)[0])
 
 
 def _never_shown(intent: Intent, kit: Kit) -> str:

@@ -305,3 +305,17 @@ def test_what_is_shown_at_the_start_reads_the_start_first(lib):
     a = ask(lib, tools(first), "What is shown on screen at the very start?")
     assert a.found and a.cost.model_calls == 1, [s.detail for s in a.trace]
     assert all(c.span.start < 15.0 for c in a.citations)
+
+
+def test_a_which_video_choice_goes_to_the_video_whose_evidence_answers(lib):
+    """The options are file names, which no evidence line holds: an option is supported by its video's evidence
+    about the question. The model picks the video without it; the one the evidence supports is chosen."""
+    from vidgraph.agents.loop import _same_file
+
+    assert _same_file("other.mp4", "other.mp4") and _same_file("other", "clips/other.mp4")
+    assert not _same_file("other.mp4", "fixture.mp4")
+    a = ask(lib, tools(answer(option="A"), answer(option="A")), "Which video says that the gate is shut for repairs?",
+            options=["fixture.mp4", "other.mp4"], videos=["fixture.mp4", "other.mp4"])
+    assert (a.choice, a.found) == ("B", True), [s.detail for s in a.trace]
+    assert a.citations and all(c.video == "other.mp4" for c in a.citations)
+    assert a.cost.model_calls >= 1 and any(s.kind == "reflected" and "option B" in s.detail for s in a.trace)
