@@ -186,7 +186,7 @@ def base_run(fixture_video, settings, tmp_path_factory):
 def test_base_fixture_accuracy(base_run, fixture_truth):
     segments, seconds, ctx, progress = base_run
     assert_well_formed(segments, fixture_truth.duration)
-    assert all(s.source == "asr.faster-whisper@2" and s.language == "en" for s in segments)
+    assert all(s.source == "asr.faster-whisper@3" and s.language == "en" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     onsets = []
     for start, end, text in fixture_truth.speech:
@@ -241,7 +241,7 @@ def test_whisperx_fixture(fixture_video, fixture_truth, settings, tmp_path):
     finally:
         watching[0] = False
     assert_well_formed(segments, fixture_truth.duration, with_words=False)
-    assert all(s.words == () and s.source == "asr.whisperx@2" for s in segments)
+    assert all(s.words == () and s.source == "asr.whisperx@3" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     # every sentence lies inside one VAD chunk
     for start, end, text in fixture_truth.speech:
@@ -301,3 +301,20 @@ def test_cc_wanna_work_together(settings, tmp_path):
     assert cc is not None, [hit[0].span.start for hit in find_phrases(segments, "creative commons")]
     print(f"\ncc: {len(segments)} segments, {len(text.split())} words, 'Creative Commons' at "
           f"{cc[0].span.start:.2f} s; {ctx.info.duration / seconds:.1f}x realtime")
+
+
+def test_a_segment_is_cut_where_its_words_pause():
+    """Two sentences 6 s apart that the decoder wrote as one segment become two; words close together stay one."""
+    from vidgraph.records import TranscriptSegment, Word
+    from vidgraph.tools.asr import split_at_pauses
+
+    words = [("Our", 30.6, 30.9), ("pump", 31.0, 31.4), ("broke.", 31.5, 32.0), ("The", 38.0, 38.2),
+             ("auction", 38.3, 38.9), ("is", 39.0, 39.1), ("in", 39.2, 39.3), ("March.", 39.4, 39.9)]
+    seg = TranscriptSegment(video_id="v", span=Span(start=30.6, end=39.9),
+                            text="Our pump broke. The auction is in March.", language="en", source="asr.test@1",
+                            words=tuple(Word(span=Span(start=a, end=b), text=t, prob=0.9) for t, a, b in words))
+    parts = split_at_pauses(seg)
+    assert [p.text for p in parts] == ["Our pump broke.", "The auction is in March."]
+    assert [(p.span.start, p.span.end) for p in parts] == [(30.6, 32.0), (38.0, 39.9)]
+    assert all(p.language == "en" and p.source == "asr.test@1" for p in parts)
+    assert split_at_pauses(parts[1]) == [parts[1]]

@@ -21,6 +21,7 @@ import os
 import shutil
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ from .stream import AudioStream, PassView
 from .weights import concatenate, package_dir
 
 SAMPLE_RATE = 16000
+CONTEXT = 200
+"""Characters of the last window's words given to the next window as its prompt."""
+PAUSE = 1.5
+"""Seconds without a word that end a segment."""
 EXTRA = "asr"
 
 BASE_DIR_NAME = "whisper-base-ct2"
@@ -149,8 +154,10 @@ def _language(settings: Settings) -> str | None:
 
 class _WhisperTool(Tool):
     stage = "asr"
-    version = "2"
-    """2: transcribed in windows of the audio stream cut in pauses (``tools.audio``), in the one pass."""
+    version = "3"
+    """2: transcribed in windows of the audio stream cut in pauses (``tools.audio``), in the one pass; 3: each
+    window prompted with the end of the one before (without it a window could come out in lower case, without
+    punctuation, and read "9 9 9 9" as "i n i n")."""
     streams = True
 
     @property
@@ -181,8 +188,10 @@ class _WhisperTool(Tool):
 
         return run_pass(ctx, [self.stage])[self.stage]
 
-    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
-        """The segments of one window of audio (times on the video's timeline) and the language they are in."""
+    def transcribe(self, samples: Any, offset: float, language: str | None,
+                   context: str | None = None) -> tuple[list[TranscriptSegment], str]:
+        """The segments of one window of audio (times on the video's timeline) and the language they are in;
+        ``context``: what the window before ended with (a prompt, where the backend takes one)."""
         raise NotImplementedError
 
 
@@ -193,18 +202,25 @@ class WhisperStream(AudioStream):
         super().__init__("asr")
         self.tool = tool
         self.language = _language(tool.settings)
+        self.context = ""
+        """The end of what the last window said: the next window's prompt, so it is written in the same way
+        (sentences, capitals, punctuation) as if the audio had not been cut."""
 
     def state(self) -> dict[str, Any]:
-        return {"language": self.language}
+        return {"language": self.language, "context": self.context}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.language = state.get("language") or self.language
+        self.context = state.get("context") or ""
 
     def add(self, start: int, samples: Any) -> list[Any]:
         with model_lock(self.tool):
-            segments, language = self.tool.transcribe(samples, start / SAMPLE_RATE, self.language)
+            segments, language = self.tool.transcribe(samples, start / SAMPLE_RATE, self.language,
+                                                      self.context or None)
         if segments and not self.language:
             self.language = language
+        if segments:
+            self.context = " ".join(s.text for s in segments)[-CONTEXT:]
         return [s.to_dict() for s in segments]
 
     def records(self, items: list[Any], view: PassView) -> list[Record]:
@@ -239,12 +255,15 @@ class FasterWhisperTool(_WhisperTool):
         LOAD_SECONDS[self.name] = time.perf_counter() - start
         return model
 
-    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
+    def transcribe(self, samples: Any, offset: float, language: str | None,
+                   context: str | None = None) -> tuple[list[TranscriptSegment], str]:
         p = self.params()
         segments, info = self.model.transcribe(
             samples, language=language, beam_size=p["beam_size"], vad_filter=p["vad_filter"],
-            word_timestamps=p["word_timestamps"], condition_on_previous_text=p["condition_on_previous_text"])
-        out = [r for seg in segments if (r := self._segment("", seg, info.language, offset)) is not None]
+            word_timestamps=p["word_timestamps"], condition_on_previous_text=p["condition_on_previous_text"],
+            initial_prompt=context)
+        out = [part for seg in segments if (r := self._segment("", seg, info.language, offset)) is not None
+               for part in split_at_pauses(r)]
         return out, info.language
 
     def _segment(self, video_id: str, seg: Any, language: str, offset: float = 0.0) -> TranscriptSegment | None:
@@ -265,6 +284,22 @@ class FasterWhisperTool(_WhisperTool):
             span = Span(start=at(seg.start), end=max(at(seg.start), at(seg.end)))
         return TranscriptSegment(video_id=video_id, span=span, text=text, words=words, language=language,
                                  source=self.source)
+
+
+def split_at_pauses(seg: TranscriptSegment, pause: float = PAUSE) -> list[TranscriptSegment]:
+    """A segment cut where its words stop for ``pause`` seconds or more: two utterances apart in time are two
+    segments, however the decoder grouped them (a prompted window may write them as one)."""
+    if len(seg.words) < 2:
+        return [seg]
+    runs: list[list[Word]] = [[seg.words[0]]]
+    for w in seg.words[1:]:
+        if w.span.start - runs[-1][-1].span.end >= pause:
+            runs.append([])
+        runs[-1].append(w)
+    if len(runs) == 1:
+        return [seg]
+    return [replace(seg, span=Span(run[0].span.start, max(run[0].span.start, run[-1].span.end)),
+                    text=" ".join(w.text for w in run), words=tuple(run)) for run in runs]
 
 
 # -- whisperx ---------------------------------------------------------------------------------------------------------
@@ -327,7 +362,8 @@ class WhisperXTool(_WhisperTool):
         LOAD_SECONDS[self.name] = time.perf_counter() - start
         return model
 
-    def transcribe(self, samples: Any, offset: float, language: str | None) -> tuple[list[TranscriptSegment], str]:
+    def transcribe(self, samples: Any, offset: float, language: str | None,
+                   context: str | None = None) -> tuple[list[TranscriptSegment], str]:
         _quiet_offline_env()
         result = self.model.transcribe(samples, batch_size=self.params()["batch_size"], language=language)
         language = result.get("language") or ""
