@@ -318,3 +318,19 @@ def test_a_segment_is_cut_where_its_words_pause():
     assert [(p.span.start, p.span.end) for p in parts] == [(30.6, 32.0), (38.0, 39.9)]
     assert all(p.language == "en" and p.source == "asr.test@1" for p in parts)
     assert split_at_pauses(parts[1]) == [parts[1]]
+
+
+def test_segments_that_continue_one_sentence_are_joined():
+    from vidgraph.records import TranscriptSegment, Word
+    from vidgraph.tools.asr import join_sentences
+
+    def seg(text, a, b):
+        return TranscriptSegment(video_id="v", span=Span(start=a, end=b), text=text, language="en", source="t@1",
+                                 words=(Word(span=Span(start=a, end=b), text=text, prob=0.9),))
+
+    parts = [seg("operating at a bit rate of", 35.3, 42.4), seg("160 kilobits per second.", 42.4, 46.3),
+             seg("Thank you.", 46.5, 47.0), seg("Next one", 50.0, 51.0)]
+    joined = join_sentences(parts)
+    assert [s.text for s in joined] == ["operating at a bit rate of 160 kilobits per second.", "Thank you.",
+                                        "Next one"]
+    assert joined[0].span == Span(start=35.3, end=46.3) and len(joined[0].words) == 2

@@ -264,7 +264,7 @@ class FasterWhisperTool(_WhisperTool):
             initial_prompt=context)
         out = [part for seg in segments if (r := self._segment("", seg, info.language, offset)) is not None
                for part in split_at_pauses(r)]
-        return out, info.language
+        return join_sentences(out), info.language
 
     def _segment(self, video_id: str, seg: Any, language: str, offset: float = 0.0) -> TranscriptSegment | None:
         def at(t: Any) -> float:
@@ -300,6 +300,23 @@ def split_at_pauses(seg: TranscriptSegment, pause: float = PAUSE) -> list[Transc
         return [seg]
     return [replace(seg, span=Span(run[0].span.start, max(run[0].span.start, run[-1].span.end)),
                     text=" ".join(w.text for w in run), words=tuple(run)) for run in runs]
+
+
+def join_sentences(segments: list[TranscriptSegment], gap: float = 0.5,
+                   longest: float = 30.0) -> list[TranscriptSegment]:
+    """Segments that continue one sentence ("... at a bit rate of" + "160 kilobits per second.") joined: the first
+    does not end a sentence and the next starts within ``gap`` seconds (one utterance, whatever the decoder's
+    segment boundaries)."""
+    out: list[TranscriptSegment] = []
+    for seg in segments:
+        last = out[-1] if out else None
+        if last is not None and not last.text.rstrip().endswith((".", "?", "!", "…")) \
+                and seg.span.start - last.span.end < gap and seg.span.end - last.span.start <= longest:
+            out[-1] = replace(last, span=Span(last.span.start, max(last.span.start, seg.span.end)),
+                              text=f"{last.text.rstrip()} {seg.text.lstrip()}", words=last.words + seg.words)
+        else:
+            out.append(seg)
+    return out
 
 
 # -- whisperx ---------------------------------------------------------------------------------------------------------
