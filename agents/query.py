@@ -14,6 +14,7 @@ matches exactly or fuzzily, ``find`` falls back to the memory's vectors (``seman
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -125,8 +126,6 @@ class Query(Reading, Voices):
 
     @cached_property
     def _titles(self) -> set[str]:
-        import re
-
         return {fold(w) for v in self.videos for w in re.split(r"[\W_]+|(?<=[a-z])(?=[A-Z])", self.name(v)) if w}
 
     def titles(self) -> set[str]:

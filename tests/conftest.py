@@ -101,3 +101,21 @@ def agents_library(tmp_path_factory, fixture_video):
     assert report.ok, [r.error for r in report.failures]
     assert len(library.memory.events(library.get("fixture.mp4").video_id)) == 6
     return library
+
+
+# -- a fake OpenAI-compatible server on loopback (tests/helpers_server.py), for the model and tool-call tests --------
+@pytest.fixture
+def fake():
+    from helpers_server import FakeServer
+
+    server = FakeServer()
+    yield server
+    server.httpd.shutdown()
+    server.httpd.server_close()
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    from vidgraph.models import openai
+
+    monkeypatch.setattr(openai, "BACKOFF", (0.01, 0.02, 0.04))

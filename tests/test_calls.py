@@ -23,7 +23,7 @@ from vidgraph.models.testing import ScriptedModel
 from vidgraph.records import Span
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers_server import FakeServer, _ok  # noqa: E402
+from helpers_server import _ok  # noqa: E402
 
 FIXTURE = "fixture.mp4"
 NOT_FOUND = "Not in the video."
@@ -220,21 +220,6 @@ def test_auto_is_menu_for_the_scripted_model_and_free_for_a_server(lib):
 
 
 # -- a fake OpenAI-compatible server: native tool calls -------------------------------------------------------------
-@pytest.fixture
-def fake():
-    server = FakeServer()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    from vidgraph.models import openai
-
-    monkeypatch.setattr(openai, "BACKOFF", (0.01, 0.02, 0.04))
-
-
 def _calls(*calls: tuple[str, dict | str], content: str | None = None) -> dict:
     """A reply with ``tool_calls`` (arguments as a JSON string, as OpenAI sends them, or as given)."""
     made = [{"id": f"call_{n}", "type": "function",

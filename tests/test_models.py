@@ -26,7 +26,7 @@ from vidgraph.models.packaged import PACKAGED
 from vidgraph.models.testing import ScriptedModel
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers_server import FakeServer, _ok  # noqa: E402
+from helpers_server import _ok  # noqa: E402
 
 
 class Color(BaseModel):
@@ -249,21 +249,6 @@ def _jpeg() -> bytes:
     buf = io.BytesIO()
     Image.new("RGB", (32, 24), (200, 30, 30)).save(buf, format="JPEG")
     return buf.getvalue()
-
-
-@pytest.fixture
-def fake():
-    server = FakeServer()
-    yield server
-    server.httpd.shutdown()
-    server.httpd.server_close()
-
-
-@pytest.fixture
-def fast_retries(monkeypatch):
-    from vidgraph.models import openai
-
-    monkeypatch.setattr(openai, "BACKOFF", (0.01, 0.02, 0.04))
 
 
 def test_openai_request_shape_with_images_and_key(fake, tmp_path, monkeypatch):
