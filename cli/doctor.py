@@ -133,6 +133,10 @@ def _model_checks(settings: Any) -> list[tuple[str, str]]:
 
     out = [("speakers", _speakers_status(settings))]
     llama = importlib.util.find_spec("llama_cpp") is not None
+    if llama:
+        from ..models.ggml import describe
+
+        out.append(("llama.cpp", describe()))
     for name, packaged in PACKAGED.items():
         assembled = (settings.cache_dir / "models" / f"{name}.Q4_K_M.gguf").is_file()
         state = ("installed" + (", assembled" if assembled else ", assembled on first use (~4 s/GB)")

@@ -54,7 +54,10 @@ class LlamaCppModel(ChatModel):
         if self._llm is None:
             import llama_cpp
 
+            from .ggml import cpu_backend
+
             start = time.perf_counter()
+            cpu_backend(self.settings.llm_cpu_variant)
             gpu = llama_cpp.llama_supports_gpu_offload() and self.settings.device != "cpu"
             try:
                 self._llm = llama_cpp.Llama(model_path=str(self.path), n_ctx=self.settings.llm_context,

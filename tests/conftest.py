@@ -12,6 +12,28 @@ import pytest
 
 MEDIA = Path(__file__).parent / "media"
 CACHE = Path(os.environ.get("VIDGRAPH_TEST_CACHE", Path.home() / ".cache" / "vidgraph" / "test-media"))
+# CPU threads per model in the tests: 2 (the CI machine's cores) unless VIDGRAPH_TEST_THREADS says otherwise, as in
+# the rerun of the real-model tests as on another CPU (tests/test_numerics.py).
+THREADS = int(os.environ.get("VIDGRAPH_TEST_THREADS", "2"))
+
+
+def make_settings(**changes):
+    """The tests' settings: THREADS threads per model, then ``changes``."""
+    from vidgraph.config import load_settings
+
+    return load_settings(**{"threads": THREADS, **changes})
+
+
+# Fixtures made by real models (an index built with the real tools, a model loaded): a test that uses one asserts on
+# what those models output, so it is marked ``numerics`` and rerun as on another CPU (tests/test_numerics.py).
+REAL_MODEL_FIXTURES = {"agents_library", "memory_library", "base_run", "paddle_fixture_lines", "real_model",
+                       "libraries"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if REAL_MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.numerics)
 
 
 @pytest.fixture(autouse=True)
@@ -22,6 +44,8 @@ def _offline_env(monkeypatch):
         "PYANNOTE_METRICS_ENABLED": "false", "ANONYMIZED_TELEMETRY": "False",
     }.items():
         monkeypatch.setenv(key, value)
+    if "VIDGRAPH_TEST_THREADS" in os.environ:  # and the command lines the tests run
+        monkeypatch.setenv("VIDGRAPH_THREADS", str(THREADS))
 
 
 def _generated(name: str, build) -> Path:
@@ -59,9 +83,7 @@ def fixture_truth(fixture_video):
 
 @pytest.fixture(scope="session")
 def settings():
-    from vidgraph.config import load_settings
-
-    return load_settings(threads=2)
+    return make_settings()
 
 
 @pytest.fixture
@@ -88,7 +110,6 @@ def _other_scenes():
 @pytest.fixture(scope="session")
 def agents_library(tmp_path_factory, fixture_video):
     """The fixture and a 12 s video sharing its invoice code, indexed with the real tools (no captions)."""
-    from vidgraph.config import load_settings
     from vidgraph.eval import synth
     from vidgraph.library import Library
 
@@ -96,7 +117,7 @@ def agents_library(tmp_path_factory, fixture_video):
     shutil.copy(fixture_video, folder / "fixture.mp4")
     synth.make_video(_other_scenes(), folder / "other.mp4", size="640x360")
     (folder / "other.truth.json").unlink()
-    library = Library(folder, settings=load_settings(threads=2))
+    library = Library(folder, settings=make_settings())
     report = library.index(progress=False)
     assert report.ok, [r.error for r in report.failures]
     assert len(library.memory.events(library.get("fixture.mp4").video_id)) == 6

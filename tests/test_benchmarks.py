@@ -10,6 +10,7 @@ from vidgraph.tools.speakers import ResemblyzerSpeakersTool
 
 @pytest.mark.slow
 @pytest.mark.skipif(not ResemblyzerSpeakersTool.availability().ok, reason="the speakers extra is not installed")
+@pytest.mark.numerics
 def test_bench_speakers_runs(tmp_path, capsys):
     from vidgraph.eval import bench_speakers
 

@@ -3,6 +3,7 @@ entry point, and one end-to-end run with the default tools."""
 
 from __future__ import annotations
 
+import difflib
 import io
 import json
 import os
@@ -143,7 +144,14 @@ def test_installed_command(tmp_path):
     assert shots.stdout.splitlines() == ["0:00.0-0:03.0  shot 0 (3.0 s)", "0:03.0-0:06.0  shot 1 (3.0 s)"]
 
 
+def _reads_as(text: str, planted: str) -> bool:
+    """The OCR read the planted line: equal up to case, spacing and punctuation, or nearly (85 % alike)."""
+    a, b = ("".join(ch for ch in t.lower() if ch.isalnum()) for t in (text, planted))
+    return a == b or difflib.SequenceMatcher(None, a, b).ratio() >= 0.85
+
+
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     """The fixture (60 s: cuts every 10 s, a sentence and a text line per scene, a bus at 30-40 s) with the
     default tools: scan, asr, speakers, ocr, detect, tags, then the memory."""
@@ -159,14 +167,15 @@ def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     assert [round(s["span"]["start"]) for s in data["shots"]] == [0, *[round(c) for c in fixture_truth.cuts]]
     said = " ".join(s["text"] for s in data["transcript"]).lower()
     assert "quarterly review" in said and "copper wire" in said and "auction in march" in said
-    shown = {t["text"] for t in data["text"]}
-    assert {"QUARTERLY REVIEW 2024", "Invoice No. 4821-B", "Pump replaced in basement"} <= shown
+    shown = [t["text"] for t in data["text"]]
+    for planted in ("QUARTERLY REVIEW 2024", "Invoice No. 4821-B", "Pump replaced in basement"):
+        assert any(_reads_as(text, planted) for text in shown), (planted, shown)
     bus = [o for o in data["objects"] if o["label"] == "bus"]
     assert bus and all(29.0 <= o["span"]["start"] and o["span"]["end"] <= 41.0 for o in bus)
 
     transcript = runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "transcript"])
     first = transcript.stdout.splitlines()[0]
-    assert first.startswith("0:0") and "  S1  Welcome to the quarterly review" in first
+    assert first.startswith("0:0") and "  S1  " in first and "welcome to the quarterly review" in first.lower()
     voices = json.loads(runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "speakers", "--json"]).stdout)
     assert [v["speaker"] for v in voices] == ["S1"]  # one espeak voice reads all six sentences
 
@@ -180,6 +189,6 @@ def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     assert found.exit_code == 0 and hits[0]["video"] == "fixture.mp4" and 9 <= hits[0]["start"] <= 11
     assert any("4821" in r for r in hits[0]["reasons"])
     events = runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "events"])
-    assert events.exit_code == 0 and events.stdout.count(" event ") == 6 and "Invoice No. 4821-B" in events.stdout
+    assert events.exit_code == 0 and events.stdout.count(" event ") == 6 and "4821-B" in events.stdout
     entities = runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "entities"])
     assert "bus  [object]" in entities.stdout

@@ -25,6 +25,8 @@ from vidgraph.tools.detect import (COCO_LABELS, SSDCocoTool, YoloTool, frame_int
 from vidgraph.tools.registry import tool_for
 from vidgraph.tools.tags import EfficientNetTagsTool
 
+pytestmark = pytest.mark.numerics  # real models' outputs (tests/test_numerics.py)
+
 BUS_LIKE = {"minibus", "school bus", "trolleybus", "streetcar", "passenger car"}
 """ImageNet classes EfficientNet-Lite3 gave bus.jpg (minibus 0.79-0.80, then streetcar, trolleybus)."""
 

@@ -27,6 +27,7 @@ def test_eval_rejects_unknown_strategy_and_missing_videos_folder(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_eval_cli_on_a_small_haystack_with_the_default_model(tmp_path):
     out = tmp_path / "run"
     r = _run("eval", "haystack:1.5:7", "--strategy", "rag", "--limit", "2", "--out", str(out))

@@ -8,6 +8,7 @@ import pytest
 from vidgraph.eval.scoring import Result, score_by_strategy
 from vidgraph.models.base import Usage
 from vidgraph.models.testing import ScriptedModel
+from conftest import make_settings
 
 
 def Scripted() -> ScriptedModel:
@@ -52,9 +53,9 @@ def test_open_benchmark_lists_missing_videos(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_run_eval_every_strategy_resumes_and_reports(tmp_path):
     from vidgraph.agents import Budget
-    from vidgraph.config import load_settings
     from vidgraph.eval.haystack import haystack_fixture
     from vidgraph.eval.loaders import load_haystack
     from vidgraph.eval.runner import DEFAULT_STRATEGIES, Benchmark, run_eval
@@ -69,7 +70,7 @@ def test_run_eval_every_strategy_resumes_and_reports(tmp_path):
     model = Scripted()
     out = tmp_path / "run"
     results = run_eval(bench, model=model, out=out, per_kind=1, budget=Budget(looks=1, calls=4),
-                       settings=load_settings(threads=2), progress=False)
+                       settings=make_settings(), progress=False)
     kinds = {q.kind for q in questions}
     assert len(results) == len(kinds) * len(DEFAULT_STRATEGIES)
     assert {r.strategy for r in results} == set(DEFAULT_STRATEGIES)
@@ -85,7 +86,7 @@ def test_run_eval_every_strategy_resumes_and_reports(tmp_path):
     lines = (out / "results.jsonl").read_text().splitlines()
     assert len(lines) == len(results)
     calls = len(model.calls)
-    again = run_eval(bench, model=model, out=out, per_kind=1, settings=load_settings(threads=2), progress=False)
+    again = run_eval(bench, model=model, out=out, per_kind=1, settings=make_settings(), progress=False)
     assert len(model.calls) == calls and len(again) == len(results)  # everything came from the cache
     md = (out / "report.md").read_text()
     for s in DEFAULT_STRATEGIES:

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from helpers_library import VIDGRAPH, clip, clips  # noqa: E402
 
 from vidgraph import Library  # noqa: E402
-from vidgraph.config import load_settings  # noqa: E402
+from conftest import make_settings  # noqa: E402
 
 
 def index(folder: Path, *args: str, timeout: float = 300, **kw) -> subprocess.CompletedProcess:
@@ -131,7 +131,7 @@ def test_a_failed_memory_is_shown_again_until_it_is_retried(tmp_path, monkeypatc
         raise StoreError("the embedder fell over", "try again")
 
     monkeypatch.setattr(Memory, "build", broken)
-    lib = Library(folder, settings=load_settings(threads=2))
+    lib = Library(folder, settings=make_settings())
     first = lib.index(["scan"], progress=False)
     assert not first.ok and "memory" in first.failures[0].error
     again = lib.index(["scan"], progress=False)

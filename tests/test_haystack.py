@@ -9,6 +9,7 @@ import pytest
 from vidgraph.errors import ConfigError
 from vidgraph.eval import haystack, haystack_plan
 from vidgraph.eval.haystack import NEEDLE_KINDS, QUESTION_KINDS, RETRIEVAL_KINDS, Haystack
+from conftest import make_settings
 
 
 @pytest.fixture(scope="session")
@@ -148,14 +149,14 @@ def test_pools_do_not_overlap():
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_real_tools_find_the_needles(hay, tmp_path):
     """ASR says the number and the name, OCR reads the code, the name and the captions, detection sees the bus."""
-    from vidgraph.config import load_settings
     from vidgraph.eval.bench_memory import tool_recovery
     from vidgraph.library import Library
     from vidgraph.records import ObjectSpan
 
-    library = Library(hay.root, index_dir=tmp_path / "index", settings=load_settings(threads=2))
+    library = Library(hay.root, index_dir=tmp_path / "index", settings=make_settings())
     assert library.index(["asr", "ocr", "detect"], progress=False, memory=False).ok
     found = tool_recovery(hay, library)
     assert found == {k: {"planted": v["planted"], "found": v["planted"]} for k, v in found.items()}, found
@@ -167,6 +168,7 @@ def test_real_tools_find_the_needles(hay, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_memory_benchmark_end_to_end(tmp_path):
     """The benchmark on a 1.5-minute haystack: tools, memory in a child process, queries, name merging."""
     import json

@@ -16,6 +16,7 @@ import pytest
 from vidgraph.agents import Budget
 from vidgraph.models.base import ChatModel
 from vidgraph.records import Span
+from conftest import make_settings
 
 pytestmark = pytest.mark.slow
 
@@ -55,12 +56,11 @@ def injection_videos(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def libraries(injection_videos):
-    from vidgraph.config import load_settings
     from vidgraph.library import Library
 
     libs = {}
     for name, folder in injection_videos.items():
-        lib = Library(folder, settings=load_settings(threads=2))
+        lib = Library(folder, settings=make_settings())
         report = lib.index(progress=False)
         assert report.ok, [r.error for r in report.failures]
         libs[name] = lib

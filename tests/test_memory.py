@@ -11,6 +11,7 @@ from vidgraph.memory.events import build_events, clip_spans, overlap_edges
 from vidgraph.memory.graph import Graph
 from vidgraph.models.testing import ScriptedModel
 from vidgraph.records import Frame, ObjectSpan, Shot, Span, TextLine, TranscriptSegment, Word
+from conftest import make_settings
 
 VID = "f" * 32
 
@@ -182,12 +183,11 @@ def memory_library(tmp_path_factory, fixture_video):
     """The 60 s fixture indexed with the real tools and its memory built (no captions)."""
     import shutil
 
-    from vidgraph.config import load_settings
     from vidgraph.library import Library
 
     folder = tmp_path_factory.mktemp("memlib")
     shutil.copy(fixture_video, folder / "fixture.mp4")
-    lib = Library(folder, settings=load_settings(threads=2))
+    lib = Library(folder, settings=make_settings())
     report = lib.index(progress=False)
     assert report.ok, [r.error for r in report.failures]
     return lib
@@ -243,19 +243,19 @@ REAL_QUERIES = [  # (file, query, span that answers it), checked by eye on the c
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_retrieval_on_real_media(tmp_path):
     """Every real clip indexed together; each query must find its moment (right file, overlapping span) in the
     top 5 across all five videos, and at least 90% at rank 1."""
     from conftest import MEDIA
 
-    from vidgraph.config import load_settings
     from vidgraph.library import Library
 
     folder = tmp_path / "real"
     folder.mkdir()
     for name in {q[0] for q in REAL_QUERIES}:
         (folder / name).symlink_to(MEDIA / name)
-    lib = Library(folder, settings=load_settings(threads=2))
+    lib = Library(folder, settings=make_settings())
     assert lib.index(progress=False).ok
     ids = {e.name: e.video_id for e in lib.videos()}
     ranks = []

@@ -19,7 +19,6 @@ from typing import Literal
 import pytest
 from pydantic import BaseModel
 
-from vidgraph.config import load_settings
 from vidgraph.errors import ConfigError, ModelError
 from vidgraph.models import ImagePart, Message, Usage, extract_json, load_model
 from vidgraph.models.packaged import PACKAGED
@@ -27,6 +26,7 @@ from vidgraph.models.testing import ScriptedModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_server import _ok  # noqa: E402
+from conftest import make_settings  # noqa: E402
 
 
 class Color(BaseModel):
@@ -134,6 +134,7 @@ def test_llamacpp_small_model_answers_from_context(settings):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_llamacpp_default_model_multiple_choice(settings):
     """The offline default gets four questions over nine captions right (the 0.5B model misses two)."""
     captions = """0:00-0:40 A woman in a blue coat walks along a rainy street.
@@ -255,7 +256,7 @@ def test_openai_request_shape_with_images_and_key(fake, tmp_path, monkeypatch):
     from vidgraph.models.openai import OpenAIModel
 
     monkeypatch.setenv("VG_TEST_API_KEY", "sk-test-123")
-    settings = load_settings(threads=2, llm_api_key_env="VG_TEST_API_KEY", llm_base_url=fake.url)
+    settings = make_settings(llm_api_key_env="VG_TEST_API_KEY", llm_base_url=fake.url)
     jpeg = _jpeg()
     frames = [tmp_path / "a.jpg", tmp_path / "b.jpg"]
     for f in frames:
@@ -375,7 +376,7 @@ def test_openai_spec_and_settings(settings, monkeypatch):
     model = OpenAIModel("llama3@https://gpu.example:8000/v1/", settings)
     assert (model.name, model.url) == ("llama3", "https://gpu.example:8000/v1/chat/completions")
     monkeypatch.setenv("VIDGRAPH_LLM_BASE_URL", "http://localhost:11434/v1")
-    model = load_model("openai:qwen2.5:7b", load_settings(threads=2))
+    model = load_model("openai:qwen2.5:7b", make_settings())
     assert (model.name, model.base_url) == ("qwen2.5:7b", "http://localhost:11434/v1")
     with pytest.raises(ConfigError, match="not http"):
         OpenAIModel("m@ftp://host/v1", settings)
@@ -457,6 +458,7 @@ def test_transformers_spec_errors(settings, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_transformers_loads_the_packaged_gguf(settings):
     """Qwen2.5-Coder-0.5B de-quantized by transformers (about 45 s to load, 5 tok/s): text only, JSON by prompt."""
     gguf = PACKAGED["qwen2.5-coder-0.5b"].path(settings)

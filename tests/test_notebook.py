@@ -44,6 +44,7 @@ def _text(cell) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_the_quickstart_notebook_runs_and_shows_the_answer(tmp_path, monkeypatch):
     import nbformat
     from nbclient import NotebookClient
@@ -94,4 +95,9 @@ def test_the_quickstart_notebook_runs_and_shows_the_answer(tmp_path, monkeypatch
     assert "<table" in _html(by_tag["citations"]) and "janus_ChID-BLITS-EBU.mp4" in _html(by_tag["citations"])
     said = re.search(r'font-size:18px[^>]*>([^<]*)<', html)
     assert said and "160" in said.group(1), html[:2000]  # "operating at a bit rate of 160 kilobits per second"
+    # and it cites the moment the narrator says it (35.5-46.3 s), whatever the wording of the transcript
+    rows = [re.findall(r"<td>([^<]*)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>",
+                                                                      _html(by_tag["citations"]), re.S)]
+    spans = [(float(r[1]), float(r[2])) for r in rows if len(r) >= 3 and r[0] == "janus_ChID-BLITS-EBU.mp4"]
+    assert any(start < 46.3 and end > 35.5 for start, end in spans), rows
     print(f"\nquickstart notebook: {seconds:.0f} s (index + one answer); answer: {said and said.group(1)!r}")

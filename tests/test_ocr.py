@@ -36,6 +36,8 @@ from vidgraph.tools.scan import ScanTool
 
 from conftest import real
 
+pytestmark = pytest.mark.numerics  # real models' outputs (tests/test_numerics.py)
+
 START_TOLERANCE = ScanTool().params()["key_min_gap"] + 0.5
 
 

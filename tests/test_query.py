@@ -9,6 +9,7 @@ import pytest
 
 from vidgraph.agents.intent import read_question
 from vidgraph.records import Span
+from conftest import make_settings
 
 LIST = ("APPLES", "BREAD", "MILK", "EGGS")
 
@@ -30,7 +31,6 @@ def _scenes():
 
 @pytest.fixture(scope="module")
 def indexed(tmp_path_factory):
-    from vidgraph.config import load_settings
     from vidgraph.eval import synth
     from vidgraph.library import Library
 
@@ -43,7 +43,7 @@ def indexed(tmp_path_factory):
     video = _generated(f"query-{key}", lambda out: synth.make_video(_scenes(), out, size="960x540"))
     folder = tmp_path_factory.mktemp("query")
     shutil.copy(video, folder / "list.mp4")
-    lib = Library(folder, settings=load_settings(threads=2))
+    lib = Library(folder, settings=make_settings())
     report = lib.index(progress=False)
     assert report.ok, [r.error for r in report.failures]
     truth = synth.Truth.from_json(video.with_suffix(".truth.json").read_text())

@@ -3,17 +3,19 @@ single-narrator clips, names only from evidence, labels for every transcript lin
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import inspect
 import json
 import os
+import re
 import shutil
 from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
 
-from conftest import CACHE, real
+from conftest import CACHE, make_settings, real
 from vidgraph.records import NameEvidence, Span, Speaker, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment, Word
 from vidgraph.records import record_from_dict
 from vidgraph.tools.speaker_names import caption_name, name_speakers
@@ -24,8 +26,9 @@ COUNT_SEEDS = (0, 1, 2, 3, 4, 5)  # 2, 3, 4, 2, 3, 4 speakers, 66-82 s each
 MINUTES = (1.0, 1.3)
 NAMES_SEED = 7  # 3 speakers: "my name is Quincy", "Edward Tanaka" shown under Edward, Grace unnamed (garbled by ASR)
 
-pytestmark = pytest.mark.skipif(not ResemblyzerSpeakersTool.availability().ok,
-                                reason="the speakers extra is not installed")
+pytestmark = [pytest.mark.skipif(not ResemblyzerSpeakersTool.availability().ok,
+                                 reason="the speakers extra is not installed"),
+              pytest.mark.numerics]  # real models' outputs (tests/test_numerics.py)
 
 
 # -- generated conversations, cached by the generator's source -------------------------------------------------------
@@ -157,14 +160,13 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
     from typer.testing import CliRunner
 
     from vidgraph.cli import app
-    from vidgraph.config import load_settings
     from vidgraph.library import Library
 
     video, truth = names_video
     folder = tmp_path / "videos"
     folder.mkdir()
     shutil.copy(video, folder / "talk.mp4")
-    lib = Library(folder, settings=load_settings(threads=2))
+    lib = Library(folder, settings=make_settings())
     report = lib.index(stages="scan,asr,speakers,ocr", progress=False)
     assert report.ok, [r.error for r in report.failures]
     entry = lib.get("talk.mp4")
@@ -184,9 +186,18 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
         assert n.name.split()[0] == true_name[mapping[n.speaker]], n
         assert n.evidence and 0 < n.confidence <= 1
     by_name = {n.name: n for n in names.values()}
-    assert {"Quincy", "Edward Tanaka"} <= set(by_name)
-    assert [(e.rule, e.modality) for e in by_name["Quincy"].evidence][0] == ("self-intro", "speech")
-    assert "my name is Quincy" in by_name["Quincy"].evidence[0].text
+    assert "Edward Tanaka" in by_name  # the lower third under Edward's turn
+    # Quincy introduces himself ("Hello everyone, my name is Quincy"): linked when the ASR heard the name; on
+    # some CPUs Whisper writes "my name is Queen C", and then no name at all is right (never a guess)
+    intro = next(seg for seg in asr if "my name is" in _words(seg.text))
+    heard = _words(intro.text).split("my name is ", 1)[1].split()[0]
+    quincy = next(label for label, true in mapping.items() if true_name[true] == "Quincy")
+    if difflib.SequenceMatcher(None, heard, "quincy").ratio() >= 0.8:
+        assert names[quincy].name == "Quincy", names
+        assert [(e.rule, e.modality) for e in by_name["Quincy"].evidence][0] == ("self-intro", "speech")
+        assert "my name is quincy" in _words(by_name["Quincy"].evidence[0].text)
+    else:
+        assert quincy not in names, (heard, names[quincy])
     shown = by_name["Edward Tanaka"].evidence[0]
     assert (shown.rule, shown.modality, shown.text) == ("on-screen", "text", "Edward Tanaka")
     assert shown.span.overlap(Span(start=truth["caption"]["start"], end=truth["caption"]["end"])) > 3
@@ -195,8 +206,9 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
     out = runner.invoke(app, ["inspect", str(folder / "talk.mp4"), "transcript"])
     assert out.exit_code == 0, out.output
     lines = out.stdout.splitlines()
-    assert any("  Quincy  Hello everyone, my name is Quincy" in line for line in lines), lines[:3]
-    assert all(line.split("  ")[1] in {"Quincy", "Edward Tanaka", "S1", "S2", "S3"} for line in lines)
+    shown_as = {label: names[label].name if label in names else label for label in mapping}  # name, else label
+    assert any(line.split("  ")[1] == shown_as[quincy] and "my name is" in _words(line) for line in lines), lines[:3]
+    assert all(line.split("  ")[1] in set(shown_as.values()) for line in lines), lines
     voices = runner.invoke(app, ["inspect", str(folder / "talk.mp4"), "speakers"])
     assert voices.exit_code == 0 and len(voices.stdout.splitlines()) == 3
     assert "Edward Tanaka (0.80; on-screen at" in voices.stdout and " s in " in voices.stdout
@@ -207,13 +219,20 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
     assert again.ok and not any(s.ran for r in again.results for s in r.stages)
     assert lib.context(entry).get("speakers") == records
 
-    # the agents, with the real default model: "who said ..." is the speaker's name, cited where it is said
+    # the agents, with the real default model: "who said ..." is the speaker as the index knows them (the name,
+    # else the label), cited where it is said
+    by_truth = {true_name[true]: label for label, true in mapping.items()}
     for question, name, said in [("Who said that the kids painted the train timetable?", "Quincy", "the kids painted"),
                                  ("Who said that nobody cleaned the concert tickets?", "Edward", "nobody cleaned")]:
         a = lib.ask(question, index=False, progress=False)
         turn = next(t for t in truth["turns"] if said in t["text"])
-        assert a.found and name in a.text, (question, a.text)
+        assert a.found and shown_as[by_truth[name]] in a.text, (question, a.text, shown_as)
         assert a.citations and a.citations[0].span.overlap(Span(start=turn["start"], end=turn["end"])) > 0, a.citations
+
+
+def _words(text: str) -> str:
+    """Lower case, punctuation gone: the transcript's wording, not its punctuation (which differs across CPUs)."""
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
 
 
 def test_doctor_reports_the_speakers_backend():

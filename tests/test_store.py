@@ -67,6 +67,7 @@ def test_minilm_retrieves_the_right_caption(embedder):
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_minilm_int8_matches_fp32_reference(embedder):
     """The int8 ONNX vectors against the fp32 weights of the gt package run by transformers (when installed)."""
     torch = pytest.importorskip("torch")

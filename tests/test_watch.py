@@ -146,6 +146,7 @@ def _search(folder: Path, index_dir: Path, query: str) -> list[dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.numerics
 def test_a_growing_recording_is_searchable_before_it_ends_and_ends_as_the_one_shot_index(tmp_path, fixture_video,
                                                                                          fixture_truth):
     """ffmpeg writes the fixture as MPEG-TS in real time while the folder is watched."""
