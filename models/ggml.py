@@ -85,7 +85,7 @@ def cpu_backend(variant: str | None = None) -> str:
         scores = {name: score(path) for name, path in found.items()}
         if variant is not None:
             if variant not in found:
-                raise ConfigError(f"llm_cpu_variant {variant!r} is not in {lib_dir()}",
+                raise ConfigError(f"llm_cpu_variant {variant!r} is not a CPU variant of this llama.cpp build",
                                   f"choose one of: {', '.join(found)}")
             if not scores[variant]:
                 raise ConfigError(f"this CPU cannot run llama.cpp's {variant!r} variant",

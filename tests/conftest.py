@@ -27,7 +27,7 @@ def make_settings(**changes):
 # Fixtures made by real models (an index built with the real tools, a model loaded): a test that uses one asserts on
 # what those models output, so it is marked ``numerics`` and rerun as on another CPU (tests/test_numerics.py).
 REAL_MODEL_FIXTURES = {"agents_library", "memory_library", "base_run", "paddle_fixture_lines", "real_model",
-                       "libraries"}
+                       "libraries", "llama_server"}
 
 
 def pytest_collection_modifyitems(config, items):

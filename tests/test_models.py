@@ -26,7 +26,7 @@ from vidgraph.models.testing import ScriptedModel
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers_server import _ok  # noqa: E402
-from conftest import make_settings  # noqa: E402
+from conftest import THREADS, make_settings  # noqa: E402
 
 
 class Color(BaseModel):
@@ -186,15 +186,17 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def llama_server(settings, tmp_path_factory):
-    """``python -m llama_cpp.server`` with the 0.5B GGUF; yields its /v1 base URL."""
+    """llama-cpp-python's server with the 0.5B GGUF, through ``vidgraph.models.llama_server`` (which loads the
+    portable build's CPU backend first); yields its /v1 base URL."""
     import httpx
 
     gguf = PACKAGED["qwen2.5-coder-0.5b"].path(settings)
     port = _free_port()
     log = tmp_path_factory.mktemp("server") / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host",
-                                 "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2"],
+        proc = subprocess.Popen([sys.executable, "-m", "vidgraph.models.llama_server", "--model", str(gguf),
+                                 "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+                                 "--n_threads", str(THREADS)],
                                 stdout=out, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     try:

@@ -85,7 +85,12 @@ def test_a_cpu_variant_that_does_not_exist_or_does_not_run_here_is_a_clear_error
     code = ("from vidgraph.models.ggml import cpu_backend\nfrom vidgraph.errors import ConfigError\n"
             "try:\n    cpu_backend({!r})\nexcept ConfigError as e:\n    print(e)\n")
     done = _in_a_fresh_process(code.format("pentium"))
-    assert "'pentium' is not in" in done.stdout and "haswell" in done.stdout, done.stdout + done.stderr
+    assert "'pentium' is not a CPU variant" in done.stdout and "haswell" in done.stdout, done.stdout + done.stderr
+    server = subprocess.run([sys.executable, "-m", "vidgraph.models.llama_server", "--model", "x.gguf"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "VIDGRAPH_LLM_CPU_VARIANT": "pentium"})
+    assert server.returncode == 1 and server.stderr.startswith("error: llm_cpu_variant 'pentium' is not a CPU")
+    assert len(server.stderr.strip().splitlines()) == 1, server.stderr
     unfit = [name for name, path in ggml.variants().items() if ggml.score(path) == 0]
     if unfit:  # e.g. sapphirerapids (AMX) on most CPUs
         done = _in_a_fresh_process(code.format(unfit[0]))
