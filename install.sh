@@ -31,7 +31,7 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 LLAMA_CMAKE=${VIDGRAPH_LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_BACKEND_DL=ON -DGGML_CPU_ALL_VARIANTS=ON"}
 LLAMA_WHEELS="$WHEELS/llama-cpp-python-0.3.36-$(echo "$LLAMA_CMAKE" | sha256sum | cut -c1-8)"
 if ! ls "$LLAMA_WHEELS"/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1; then
-  echo "== building llama-cpp-python (once, about 20 minutes on 2 cores; cached in $LLAMA_WHEELS)"
+  echo "== building llama-cpp-python (once, about 8 minutes on 2 cores; cached in $LLAMA_WHEELS)"
   rm -rf "$LLAMA_WHEELS.partial"
   CMAKE_ARGS="$LLAMA_CMAKE" "${PIP[@]}" wheel -q --no-deps --no-cache-dir llama-cpp-python==0.3.36 \
     -w "$LLAMA_WHEELS.partial"
