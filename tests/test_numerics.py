@@ -44,6 +44,7 @@ def test_the_run_uses_the_cpu_it_was_given():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # it runs ~200 tests (12 min here); the per-test limit of pyproject.toml is 900 s
 def test_the_real_model_tests_pass_as_on_another_cpu():
     if not _runs_avx2():
         pytest.skip("this CPU has no AVX2: the defaults are already the narrow case")
