@@ -69,6 +69,18 @@ def score(path: Path) -> int:
         _ctypes.dlclose(lib._handle)
 
 
+def _quiet() -> None:
+    """llama.cpp's info lines ("load_backend: loaded CPU backend from …") go to llama-cpp-python's logger, which
+    prints everything until a model is made with ``verbose=False``: errors only, as that would set."""
+    import logging
+
+    import llama_cpp._logger  # noqa: F401  (installs llama-cpp-python's log callback)
+
+    logger = logging.getLogger("llama-cpp-python")
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.ERROR)
+
+
 def cpu_backend(variant: str | None = None) -> str:
     """Make sure llama.cpp has its CPU backend; returns which one ("built in", or a portable build's variant)."""
     global _loaded
@@ -96,6 +108,7 @@ def cpu_backend(variant: str | None = None) -> str:
             if not scores[name]:
                 raise ConfigError("no CPU variant of llama.cpp runs on this CPU",
                                   f"rebuild llama-cpp-python here (see install.sh); variants: {', '.join(found)}")
+        _quiet()
         ggml = ctypes.CDLL(str(lib_dir() / "libggml.so.0"))  # the file libllama links to (copies, not symlinks)
         ggml.ggml_backend_load.restype = ctypes.c_void_p
         ggml.ggml_backend_load.argtypes = [ctypes.c_char_p]
