@@ -208,7 +208,7 @@ def base_run(fixture_video, settings, tmp_path_factory):
 def test_base_fixture_accuracy(base_run, fixture_truth):
     segments, seconds, ctx, progress = base_run
     assert_well_formed(segments, fixture_truth.duration)
-    assert all(s.source == "asr.faster-whisper@3" and s.language == "en" for s in segments)
+    assert all(s.source == "asr.faster-whisper@4" and s.language == "en" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     onsets = []
     for start, end, text in fixture_truth.speech:
@@ -263,7 +263,7 @@ def test_whisperx_fixture(fixture_video, fixture_truth, settings, tmp_path):
     finally:
         watching[0] = False
     assert_well_formed(segments, fixture_truth.duration, with_words=False)
-    assert all(s.words == () and s.source == "asr.whisperx@3" for s in segments)
+    assert all(s.words == () and s.source == "asr.whisperx@4" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     # every sentence lies inside one VAD chunk
     for start, end, text in fixture_truth.speech:
@@ -359,3 +359,34 @@ def test_segments_that_continue_one_sentence_are_joined():
     assert [s.text for s in joined] == ["operating at a bit rate of 160 kilobits per second.", "Thank you.",
                                         "Next one"]
     assert joined[0].span == Span(start=35.3, end=46.3) and len(joined[0].words) == 2
+
+
+def test_speech_a_prompted_window_left_out_is_decoded_again_and_kept():
+    """A prompt can make Whisper stop early ("Next, parking!" and then nothing, where the next sentence is said):
+    the VAD's speech that no word is near is measured, and what an unprompted decode found there is added."""
+    from vidgraph.records import Word
+    from vidgraph.tools.asr import _missed, fill_gaps
+
+    def seg(text, a, b):
+        return TranscriptSegment(video_id="", span=Span(start=a, end=b), text=text, language="en", source="t@1",
+                                 words=(Word(span=Span(start=a, end=b), text=text, prob=0.9),))
+
+    rate = 16000
+    wav = subprocess.run(["espeak-ng", "--stdout", "Next, parking.", ], capture_output=True, check=True).stdout
+    wav2 = subprocess.run(["espeak-ng", "--stdout", "The car park behind the library is closed on Monday."],
+                          capture_output=True, check=True).stdout
+
+    def pcm(data):  # espeak-ng writes 22.05 kHz mono 16-bit WAV
+        x = np.frombuffer(data[44:], np.int16).astype(np.float32) / 32768
+        return np.interp(np.arange(0, len(x) * rate / 22050) * 22050 / rate, np.arange(len(x)), x)
+
+    one, two = pcm(wav), pcm(wav2)
+    audio = np.concatenate([one, np.zeros(2 * rate), two]).astype(np.float32)  # the window starts at 10 s
+    t2 = 10 + (len(one) + 2 * rate) / rate
+    first = seg("Next, parking!", 10.0, 10 + len(one) / rate)
+    assert _missed(audio, 10.0, [first]) >= 1.0  # the second sentence has no words near it
+    assert _missed(audio, 10.0, [first, seg("The car park … Monday.", t2, t2 + len(two) / rate)]) < 1.0
+    plain = [seg("Next, parking.", 10.0, 11.0), seg("The car park behind the library is closed on Monday.", t2,
+                                                    t2 + 3)]
+    assert [s.text for s in fill_gaps([first], plain)] == [
+        "Next, parking!", "The car park behind the library is closed on Monday."]  # the prompted one kept

@@ -38,6 +38,9 @@ CONTEXT = 200
 """Characters of the last window's words given to the next window as its prompt."""
 PAUSE = 1.5
 """Seconds without a word that end a segment."""
+MISSED = 1.0
+"""Seconds of speech (by the VAD) a prompted window may leave without words before it is decoded again unprompted:
+a prompt can make Whisper stop early and drop a sentence."""
 EXTRA = "asr"
 
 BASE_DIR_NAME = "whisper-base-ct2"
@@ -154,10 +157,11 @@ def _language(settings: Settings) -> str | None:
 
 class _WhisperTool(Tool):
     stage = "asr"
-    version = "3"
+    version = "4"
     """2: transcribed in windows of the audio stream cut in pauses (``tools.audio``), in the one pass; 3: each
     window prompted with the end of the one before (without it a window could come out in lower case, without
-    punctuation, and read "9 9 9 9" as "i n i n")."""
+    punctuation, and read "9 9 9 9" as "i n i n"); 4: speech the prompted decode left out is decoded again
+    without the prompt and kept (a prompt made Whisper drop "The car park … is closed on Monday")."""
     streams = True
 
     @property
@@ -257,6 +261,14 @@ class FasterWhisperTool(_WhisperTool):
 
     def transcribe(self, samples: Any, offset: float, language: str | None,
                    context: str | None = None) -> tuple[list[TranscriptSegment], str]:
+        out, language = self._decode(samples, offset, language, context)
+        if context and _missed(samples, offset, out) >= MISSED:
+            plain, _ = self._decode(samples, offset, language, None)
+            out = fill_gaps(out, plain)
+        return join_sentences(out), language
+
+    def _decode(self, samples: Any, offset: float, language: str | None,
+                context: str | None) -> tuple[list[TranscriptSegment], str]:
         p = self.params()
         segments, info = self.model.transcribe(
             samples, language=language, beam_size=p["beam_size"], vad_filter=p["vad_filter"],
@@ -264,7 +276,7 @@ class FasterWhisperTool(_WhisperTool):
             initial_prompt=context)
         out = [part for seg in segments if (r := self._segment("", seg, info.language, offset)) is not None
                for part in split_at_pauses(r)]
-        return join_sentences(out), info.language
+        return out, info.language
 
     def _segment(self, video_id: str, seg: Any, language: str, offset: float = 0.0) -> TranscriptSegment | None:
         def at(t: Any) -> float:
@@ -284,6 +296,25 @@ class FasterWhisperTool(_WhisperTool):
             span = Span(start=at(seg.start), end=max(at(seg.start), at(seg.end)))
         return TranscriptSegment(video_id=video_id, span=span, text=text, words=words, language=language,
                                  source=self.source)
+
+
+def _missed(samples: Any, offset: float, segments: list[TranscriptSegment], pad: float = 0.5) -> float:
+    """Seconds of speech (faster-whisper's Silero VAD) in the window that no word of ``segments`` is near."""
+    from faster_whisper.vad import get_speech_timestamps
+
+    words = [(w.span.start - offset - pad, w.span.end - offset + pad) for s in segments for w in s.words]
+    missed = 0.0
+    for region in get_speech_timestamps(samples):
+        a, b = region["start"] / SAMPLE_RATE, region["end"] / SAMPLE_RATE
+        covered = sum(max(0.0, min(b, y) - max(a, x)) for x, y in words)
+        missed += max(0.0, (b - a) - covered)
+    return missed
+
+
+def fill_gaps(kept: list[TranscriptSegment], other: list[TranscriptSegment]) -> list[TranscriptSegment]:
+    """``kept`` plus every segment of ``other`` that overlaps none of them: what one decode left out, from another."""
+    extra = [o for o in other if not any(o.span.start < k.span.end and k.span.start < o.span.end for k in kept)]
+    return sorted([*kept, *extra], key=lambda s: s.span.start)
 
 
 def split_at_pauses(seg: TranscriptSegment, pause: float = PAUSE) -> list[TranscriptSegment]:
