@@ -76,10 +76,13 @@ def probe(state: State, runtime: Rt) -> dict:
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
                 "trace": trace + steps, "done_calls": [str(calls[0]), str(calls[1])]}
     if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
-        span = _around(obs.items[0].span, intent.relation, obs.items[0].modality)
+        moment = _moment(kit, obs.items[0]) if intent.relation == "during" else obs.items[0].span
+        span = _around(moment, intent.relation, obs.items[0].modality, intent.then)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
                                "end": round(span.end, 2), "modality": intent.then})
         more, steps = run(kit, follow)
+        if more is not None and intent.relation == "during":  # what is there most of the moment comes first
+            more = replace(more, items=tuple(sorted(more.items, key=lambda i: -i.span.overlap(moment))))
         trace += steps
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[1:], "trace": trace,
                 "done_calls": [str(calls[0]), str(follow)]}
@@ -392,14 +395,26 @@ SAMPLED = 1.5
 are read from sampled frames, speech has word times."""
 
 
-def _around(span: Span, relation: str, modality: str = "speech") -> Span:
-    """The span to read at a moment found: just after or before it, or during it (at least 2 s; a moment seen on
-    sampled frames widened by the gap between samples)."""
+def _moment(kit: Kit, item: Item) -> Span:
+    """The moment a found item stands for: words said are the sentence they are said in ("when the cook says to
+    add the cream" is the saying of "Add the cream, stir again and cook slowly"), anything else its own span."""
+    if item.modality != "speech":
+        return item.span
+    for seg in kit.query.segments(item.video_id):
+        if seg.span.start <= item.span.start <= seg.span.end:
+            return Span(seg.span.start, max(seg.span.end, item.span.end))
+    return item.span
+
+
+def _around(span: Span, relation: str, modality: str = "speech", target: str = "speech") -> Span:
+    """The span to read at a moment found: just after or before it, or during it (at least 2 s; widened by the
+    gap between sampled frames when the moment or what is read there was seen on them — the words "add the
+    cream" end at 37.7 s, the STEP 3 caption is first seen on the frame of 38.5 s)."""
     if relation == "after":
         return Span(span.end, span.end + 8.0)
     if relation == "before":
         return Span(max(0.0, span.start - 8.0), span.start)
-    pad = max(0.0, (2.0 - span.duration) / 2, SAMPLED if modality != "speech" else 0.0)
+    pad = max(0.0, (2.0 - span.duration) / 2, 0.0 if modality == target == "speech" else SAMPLED)
     return Span(max(0.0, span.start - pad), span.end + pad)
 
 

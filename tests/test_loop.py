@@ -305,3 +305,27 @@ def test_a_which_video_choice_goes_to_the_video_whose_evidence_answers(lib):
     assert (a.choice, a.found) == ("B", True), [s.detail for s in a.trace]
     assert a.citations and all(c.video == "other.mp4" for c in a.citations)
     assert a.cost.model_calls >= 1 and any(s.kind == "reflected" and "option B" in s.detail for s in a.trace)
+
+
+def test_what_is_shown_while_words_are_said_is_read_over_their_sentence():
+    """"What step is on screen when the cook says to add the cream?": the words end at 37.7 s, the STEP 3 caption
+    is first seen on the key frame of 38.5 s (it came up while the sentence went on), STEP 2 was last seen at 36.0
+    s. The moment is the sentence, what is read there is widened by the gap between sampled frames, and the line
+    that fills most of the moment comes first."""
+    from types import SimpleNamespace
+
+    from vidgraph.agents.loop import _around, _moment
+    from vidgraph.agents.state import Item
+    from vidgraph.records import TranscriptSegment
+
+    said = TranscriptSegment(video_id="v", span=Span(36.6, 40.6), text="Add the cream, stir again and cook slowly.",
+                             language="en", source="t@1")
+    kit = SimpleNamespace(query=SimpleNamespace(segments=lambda v: [said]))
+    words = Item(1, "v", "recipe.mp4", Span(36.6, 37.7), "speech", "Add the cream")
+    moment = _moment(kit, words)
+    assert moment == Span(36.6, 40.6)
+    window = _around(moment, "during", "speech", "text")
+    assert window == Span(35.1, 42.1)  # 1.5 s either side: captions are read from sampled frames
+    assert Span(38.5, 47.5).overlap(moment) > Span(26.5, 36.0).overlap(window)  # STEP 3 over STEP 2
+    assert _around(Span(10, 11), "during", "speech", "speech") == Span(9.5, 11.5)  # words read as words: 2 s
+    assert _moment(kit, Item(2, "v", "recipe.mp4", Span(38.5, 47.5), "text", "STEP 3")) == Span(38.5, 47.5)
