@@ -33,14 +33,13 @@ def lib_dir() -> Path:
 
 def describe() -> str:
     """One line for ``vidgraph doctor``: which build, and which CPU variant this machine runs."""
-    found = variants()
-    if not found:
+    scores = _scores()
+    if not scores:
         return ("native build (compiled for the CPU it was built on; copied to another CPU it can stop with an "
                 "illegal instruction): install.sh builds it portable")
-    scores = {name: score(path) for name, path in found.items()}
     best = max(scores, key=lambda n: scores[n])
     runs = [n for n, s in scores.items() if s]
-    return (f"portable build: CPU variant {best!r} chosen for this CPU (it runs {len(runs)} of {len(found)}: "
+    return (f"portable build: CPU variant {best!r} chosen for this CPU (it runs {len(runs)} of {len(scores)}: "
             f"{', '.join(runs)}; VIDGRAPH_LLM_CPU_VARIANT picks one)")
 
 
@@ -69,6 +68,11 @@ def score(path: Path) -> int:
         _ctypes.dlclose(lib._handle)
 
 
+def _scores() -> dict[str, int]:
+    """Every CPU variant of the build with its score on this CPU (``{}`` for a native build)."""
+    return {name: score(path) for name, path in variants().items()}
+
+
 def _quiet() -> None:
     """llama.cpp's info lines ("load_backend: loaded CPU backend from …") go to llama-cpp-python's logger, which
     prints everything until a model is made with ``verbose=False``: errors only, as that would set."""
@@ -94,7 +98,7 @@ def cpu_backend(variant: str | None = None) -> str:
         if not found:
             _loaded = "built in"
             return _loaded
-        scores = {name: score(path) for name, path in found.items()}
+        scores = _scores()
         if variant is not None:
             if variant not in found:
                 raise ConfigError(f"llm_cpu_variant {variant!r} is not a CPU variant of this llama.cpp build",
