@@ -7,18 +7,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import LETTERS, Span, fmt_span, parse_time
 from .intent import Intent
 from .state import Item, Observation
+from .typed import asked, label_of, pick, values
 from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, similar
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
                        r"present|there)|none of (?:the|these|them)|no such|never (?:shown|said|mentioned)|cannot be "
                        r"(?:determined|known|told)|can't (?:tell|be determined)|does not (?:show|say|mention|appear)|"
-                       r"doesn't (?:show|say|mention|appear)|unknown|not (?:answerable|possible))\b", re.I)
+                       r"doesn't (?:show|say|mention|appear)|unknown|not (?:answerable|possible)|there (?:is|are|was|"
+                       r"were) no|never (?:says|shows|mentions|names|appears|gives)|no [\w-]+(?: [\w-]+)? (?:is|are|"
+                       r"was|were) (?:named|shown|given|mentioned|said|stated|listed|visible|credited|heard))\b", re.I)
 
 
 @dataclass
@@ -120,6 +123,9 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
         return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by="mapreduce", why=last.summary), options)
     if tool == "deep_search" and isinstance(last.value, str) and last.value and ids:  # drafted and verified there
         return _choose(Draft(last.value, cited=ids[:4], confidence=0.6, by="search", why=last.summary), options)
+    typed = _typed(intent, question, options, last)
+    if typed is not None:
+        return typed
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
@@ -127,6 +133,51 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
     return None
+
+
+def _typed(intent: Intent, question: str, options: Sequence[str], last: Observation) -> Draft | None:
+    """A value of the kind asked (a web address, a code, a round number) copied from what was read: next to the
+    label the question names, or at the moment it points to (what is there most of that moment first)."""
+    tool = getattr(last.call, "tool", "")
+    if tool == "screen" and intent.kind == "lookup" and last.items and label_of(question):
+        return _labelled(question, options, last)
+    a = asked(question)
+    if a is None or tool != "read" or intent.kind not in ("during", "lookup") or not last.items:
+        return None
+    items = [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
+    got = pick(a, [i.text for i in items])
+    if got is None:
+        return None
+    value, k = got
+    return _choose(Draft(value, cited=[items[k].id], confidence=0.7, by=tool, why=last.summary), options)
+
+
+def _labelled(question: str, options: Sequence[str], last: Observation) -> Draft | None:
+    """The value shown with a label: on the label's own line after it ("EBU Tech 3304-4.2 EBU Multichannel
+    Ident"), else on the lines under it ("LICENCE" / "HX-1712"; "MUSIC + SOUND DESIGN" / "Lesser")."""
+    label = label_of(question)
+    title, rest = last.items[0], list(last.items[1:])
+    if overlap_score(title.text, label) < 0.6:
+        return None  # no line holds the label: the lines read are not its
+    own = " ".join(t for t in re.split(r"\s+", title.text) if not any(similar(fold(t), w)
+                                                                     for w in phrase_tokens(label))).strip()
+    lines = ([replace(title, text=own)] if own else []) + rest
+    a = asked(question)
+    if a is not None:
+        got = pick(a, [i.text for i in lines])
+        if got is None:
+            return None
+        value, k = got
+        item = lines[k]
+    else:  # who / what: the first line under it that is words (a name), not an address
+        named = [i for i in rest if not values("url", i.text) and re.search(r"[^\W\d_]{2,}", i.text)]
+        if not named:
+            return None
+        item = named[0]
+        value = item.text
+    cite = title.id if item.id == title.id else item.id
+    return _choose(Draft(value, cited=[cite, title.id] if cite != title.id else [cite], confidence=0.75,
+                         by="screen", why=last.summary), options)
 
 
 _THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? "

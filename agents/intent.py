@@ -62,6 +62,8 @@ class Intent:
     question: str = ""
     speaker: str = ""
     """For ``said_by``: the speaker named (a name, "the second speaker", "S2")."""
+    listed: bool = False
+    """For ``count``: the things counted are listed under the target (a title on screen)."""
     sure: bool = False
     """The targets come from quotes, capitals or a wording pattern (not the last-words guess): what the question
     is about, so a target the videos never say or show makes it unanswerable."""
@@ -80,7 +82,7 @@ class Intent:
         if self.kind == "quantity" and first:
             return [Call("find", {"query": first, "modality": m})]
         if self.kind == "count" and first:
-            if self.unit in _LIST_UNITS and m != "speech":
+            if (self.unit in _LIST_UNITS or self.listed) and m != "speech":
                 return [Call("screen", {"query": first}), Call("count", {"query": first, "modality": m})]
             return [Call("count", {"query": first, "modality": m}), Call("find", {"query": first, "modality": m})]
         if self.kind == "order" and len(t) >= 2:
@@ -181,8 +183,9 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     during = _during(q, quoted)
     if during is not None:
         return during
-    if re.search(r"\bwhen\b|\bat what (?:time|point|moment|minute|second)\b|\bat which (?:time|point|moment)\b|"
-                 r"\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q) and not _clock_time(q):
+    if re.search(r"(?:^|[:;,] |^(?:and|so|but|then) )when\b|\bat what (?:time|point|moment|minute|second)\b|"
+                 r"\bat which (?:time|point|moment)\b|\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q) \
+            and not _clock_time(q):  # "when" asks for a moment at the start, not in "what word … when the time …"
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
     nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
@@ -350,6 +353,8 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
     unit_m = re.search(r"\bhow many (?:different |distinct |separate |individual )?([\w-]+)", q)
     unit = re.sub(r"(?<=[^s])s$", "", unit_m.group(1)) if unit_m else "time"
     unit = {"entrie": "entry", "ite": "item"}.get(unit, unit)
+    if quoted and re.search(r"\b(?:listed|under|on the (?:list|slide|board|card))\b", q) and modality != "speech":
+        return Intent("count", (quoted[0],), "text", unit=unit, listed=True)  # "listed under 'Very special thanks'"
     if quoted:
         return Intent("count", (quoted[0],), modality, unit=unit)
     m = re.search(rf"\bhow (?:many times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
@@ -437,7 +442,7 @@ def _during(q: str, quoted: list[str]) -> Intent | None:
     asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
     anchor_said = re.search(rf"\b{_SAID}\b", tail) is not None
     says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:says|said|mentions|mentioned|talks about|"
-                     rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to )?(.+)$", tail)
+                     rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to |about |for )?(.+)$", tail)
     if quoted:
         target = quoted[0]
     elif says:  # "when the cook says to add the cream": what is said comes after the verb

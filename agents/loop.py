@@ -19,15 +19,18 @@ from typing import Any
 
 from ..models.base import Message, ToolCall
 from ..prompts import load, quote
-from ..records import LETTERS, Span
+from ..records import Span
 from .calls import offered, system_prompt, turn_of
-from .compose import GENERIC, Draft, attribute, compose, mentions, not_shown_option, relevant, unheard_names
+from .choice import as_state, commit, missing_subject, not_shown
+from .compose import Draft, attribute, compose, relevant
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
 from .intent import Call, Intent, read_question, window
 from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
-from .words import content, overlap_score, phrase_tokens, similar
+from .subject import bound
+from .typed import asked, closest, label_of
+from .words import number_in, overlap_score
 
 MISSES = 2
 """Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
@@ -43,6 +46,9 @@ def understand(state: State, runtime: Rt) -> dict:
     calls = intent.calls()
     search = Call("search", {"query": " ".join([state["question"], *state.get("options", [])])})
     calls = [search] if intent.kind == "lookup" else [*calls, search]
+    label = label_of(state["question"]) if intent.kind == "lookup" else ""
+    if label:  # "the code below the label LICENCE": the lines shown with it
+        calls = [Call("screen", {"query": label}), *calls]
     where = window(state["question"]) if intent.kind == "lookup" else None
     if where is not None:  # "what title is shown at the very start": first read that part of each video
         calls = [*_reads(kit, where, intent.modality), *calls]
@@ -75,7 +81,8 @@ def probe(state: State, runtime: Rt) -> dict:
         more, steps = run(kit, calls[1])
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
                 "trace": trace + steps, "done_calls": [str(calls[0]), str(calls[1])]}
-    if obs is not None and intent.kind == "during" and obs.value is not None and obs.items:
+    typed = asked(state["question"]) is not None  # a value to copy: read at the closest moment, even a related one
+    if obs is not None and intent.kind == "during" and (obs.value is not None or typed) and obs.items:
         moment = _moment(kit, obs.items[0]) if intent.relation == "during" else obs.items[0].span
         span = _around(moment, intent.relation, obs.items[0].modality, intent.then)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
@@ -91,20 +98,22 @@ def probe(state: State, runtime: Rt) -> dict:
 
 
 def composed(state: State, runtime: Rt) -> dict:
-    """The answer computed by a tool, when there is one (no model call)."""
+    """The answer computed by a tool, when there is one (no model call); a question about something the videos
+    never say or show is answered without one too (an abstention, or the "not shown" option)."""
     kit = runtime.context
-    draft = compose(state["intent"], state["question"], state.get("options", []), state.get("observations", []))
-    missing = (_never_shown(state["intent"], kit) or next(iter(unheard_names(
-        state["question"], kit.query.vocabulary(), kit.query.titles())), "")) \
-        if draft is None and not state.get("options") else ""
+    options = state.get("options", [])
+    draft = compose(state["intent"], state["question"], options, state.get("observations", []))
+    missing = missing_subject(state["intent"], state["question"], kit) if draft is None else ""
+    if missing and options:
+        return not_shown(state, kit, missing) or {"draft": None}
     if missing:  # no model call: nothing it could read would be about this
         return {"draft": None, "stop": True, "rejected": "", "trace": [kit.step(
             "reflected", f"{missing!r} is never said or shown in the videos: the question is about something they "
                          "do not hold")]}
     if draft is None:
         return {"draft": None}
-    return {"draft": _as_state(draft), "trace": [kit.step("answered", f"{draft.text} — computed by {draft.by}: "
-                                                                      f"{draft.why}")]}
+    return {"draft": as_state(draft), "trace": [kit.step("answered", f"{draft.text} — computed by {draft.by}: "
+                                                                     f"{draft.why}")]}
 
 
 def after_compose(state: State, runtime: Rt) -> str:
@@ -204,7 +213,7 @@ def check(state: State, runtime: Rt) -> dict:
     if not answer and not decision.get("note"):  # no answer from the model (or no budget left for it)
         answer = _nested(state.get("observations", []))
     if options:
-        return _commit(state, kit, option, answer, items)
+        return commit(state, kit, option, answer, items)
     if decision.get("note"):  # its calls could not run, again: no answer from it
         why, misses = decision["note"].removeprefix("The ").rstrip("."), state.get("misses", 0)
         head = f"{misses} calls in a row not run" if misses > 1 else "the model's call was not run, no call is left"
@@ -218,13 +227,22 @@ def check(state: State, runtime: Rt) -> dict:
         return {"draft": None, "rejected": "", "trace": [kit.step("reflected", f"{answer!r} again, after it was "
                                                                               "rejected: no supported answer")]}
     cited = attribute(answer, items) or _computed(answer, state.get("observations", []))
+    kind = asked(state["question"])
+    pool = [kit.items[i] for i in cited] or items
+    near = closest(kind.kind, answer, [i.text for i in pool]) if kind else None
+    if near is not None:  # an address or a code as written in the observation, not as the model recalls it
+        answer, cited = near[0], [pool[near[1]].id, *(i for i in cited if i != pool[near[1]].id)]
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
+    if number_in(answer) is not None and not bound(state["question"], [kit.items[i] for i in cited], items,
+                                                   kit.query.vocabulary()):
+        return _reject(state, kit, f"{answer!r} is said or shown of something else than what the question names",
+                       answer)
     if not any(relevant(state["question"], kit.items[i], items, kit.query.vocabulary(), kit.query.titles())
                for i in cited):
         return _reject(state, kit, f"the evidence for {answer!r} says nothing about what the question asks", answer)
     draft = Draft(answer, cited=cited, confidence=0.7)
-    return {"draft": _as_state(draft), "rejected": "",
+    return {"draft": as_state(draft), "rejected": "",
             "trace": [kit.step("reflected", f"supported by {', '.join(f'[{i}]' for i in cited)}")]}
 
 
@@ -418,70 +436,10 @@ def _around(span: Span, relation: str, modality: str = "speech", target: str = "
     return Span(max(0.0, span.start - pad), span.end + pad)
 
 
-def _as_state(d: Draft) -> dict:
-    return {"text": d.text, "found": d.found, "choice": d.choice, "cited": list(d.cited),
-            "confidence": d.confidence}
-
-
 def _reject(state: State, kit: Kit, reason: str, answer: str = "") -> dict:
     refused = [answer.casefold()] if answer else []
     return {"draft": None, "rejected": reason, "refused": refused,
             "trace": [kit.step("reflected", f"rejected: {reason}")]}
-
-
-def _commit(state: State, kit: Kit, option: str | None, answer: str, items: list[Item]) -> dict:
-    """Multiple choice: the chosen option, supported when an observation holds its words; with nothing behind
-    any option, the one saying the video does not show it (when offered), else the model's choice, unsupported."""
-    options = state.get("options", [])
-    vocabulary = kit.query.vocabulary()
-
-    def behind(text: str) -> list[int]:  # the evidence holding an option's words, if it is about the question
-        if any(_same_file(text, i.video) for i in items):  # the option is a video: its evidence about the question
-            return [i.id for i in items if _same_file(text, i.video) and mentions(state["question"], i.text)
-                    and relevant(state["question"], i, items, vocabulary, kit.query.titles())][:4]
-        cited = attribute(text, items)
-        return cited if any(relevant(state["question"], kit.items[i], items, vocabulary, kit.query.titles())
-                            for i in cited) else []
-
-    k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None
-    cited = behind(options[k]) if k is not None else []
-    none = not_shown_option(options)
-    if k is not None and cited and k != none:
-        draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.7)
-        return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]} supported by "
-                                                                         f"{', '.join(f'[{i}]' for i in cited)}")]}
-    supported = [j for j, o in enumerate(options) if j != none and behind(o)]
-    if none is not None and not supported:
-        draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
-        return {"draft": _as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
-                                                                         f"{LETTERS[none]}")]}
-    if len(supported) == 1 and (k is None or k == none or not cited):  # the one option the evidence holds
-        k = supported[0]
-    k = k if k is not None else 0
-    cited = behind(options[k]) if k != none else []
-    draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.5 if cited else 0.3, found=bool(cited))
-    return {"draft": _as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
-                                                                     + ("" if draft.found else ", unsupported"))]}
-
-
-def _same_file(option: str, video: str) -> bool:
-    """Does a multiple-choice option name this video (its file name, with or without the folder or extension)?"""
-    a, b = option.strip().casefold(), video.casefold()
-    return bool(a) and (a == b or a == b.rsplit("/", 1)[-1] or a == b.rsplit("/", 1)[-1].rsplit(".", 1)[0])
-
-
-def _never_shown(intent: Intent, kit: Kit) -> str:
-    """A word of what the question is surely about that no video says or shows (nor anything close), or ""."""
-    if not intent.sure or intent.kind not in ("lookup", "quantity", "when", "during", "which_video"):
-        return ""
-    vocabulary = {v.replace("-", "") for v in kit.query.vocabulary()}
-    for target in intent.targets:
-        for w in content(phrase_tokens(target)):
-            w = w.replace("-", "")
-            if len(w) > 2 and w not in GENERIC and not w.endswith(("ed", "ing")) and w not in vocabulary and not any(
-                    similar(w, v) for v in vocabulary if len(v) >= 6):
-                return w
-    return ""
 
 
 def _nothing(state: State) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 from ..errors import StoreError
@@ -149,11 +149,13 @@ class Query(Reading, Voices):
         found: list[Found] = []
         how = ""
         if match == "literal":  # every literal sighting: exact, with ASR/OCR slips, or its words in one sentence
-            seen: dict[tuple, Found] = {}
-            for mode in ("exact", "fuzzy", "words"):
+            for mode in ("exact", "fuzzy", "words"):  # the stricter match wins where two cover the same words
+                before = list(found)
                 for f in self.find(query, modality, video, mode).found:
-                    seen.setdefault((f.video_id, f.modality, round(f.span.start, 1)), f)
-            found = sorted(seen.values(), key=lambda f: (self.videos.index(f.video_id), f.span.start))
+                    if not any(g.video_id == f.video_id and g.modality == f.modality and g.span.overlap(f.span) > 0
+                               for g in before):
+                        found.append(f)
+            found.sort(key=lambda f: (self.videos.index(f.video_id), f.span.start))
             return Result("find", args, len(found), f"{len(found)} literal occurrences of {query!r}", tuple(found),
                           "literal" if found else "nothing matched")
         for mode in (("exact", "fuzzy", "words", "semantic") if match == "auto" else (match,)):
@@ -277,6 +279,12 @@ class Query(Reading, Voices):
             return Result("count", {"query": query}, len(self.videos), f"{len(self.videos)} videos",
                           self.videos_list().found)
         hits = self.find(query, modality, video, match)
+        words = content(phrase_tokens(query))
+        if (hits.note == "semantic" or not hits.found) and len(words) >= 2 and match == "auto":
+            head = self.count(words[-1], modality, video, "literal")  # "quiz rounds": the rounds ("ROUND 1", …)
+            if head.value:
+                return replace(head, args={**head.args, "query": query}, summary=f"{query!r} is not found as such; "
+                               f"{words[-1]!r} occurs {head.value} time{'s' * (head.value != 1)}", note="head")
         if hits.note == "semantic":  # counting needs the thing itself, not what resembles it
             return Result("count", hits.args, 0, f"{query!r} is not found as such (only related moments)", (),
                           "nothing matched exactly")

@@ -43,8 +43,9 @@ class Reading:
         scope = self._scope(video)
         anchor: Found | None = None
         column = False
-        if query:
+        if query:  # the line as written, with OCR slips, else one holding its words ("MUSIC + SOUND DESIGN")
             hits = self.find(query, "text", video, match="fuzzy")
+            hits = hits if hits.found else self.find(query, "text", video, match="words")
             anchor = next((f for f in hits.found if f.modality == "text"), None)
         if anchor is not None:
             scope, t = [anchor.video_id], anchor.span.middle
@@ -64,11 +65,19 @@ class Reading:
                                                                       >= 0.5)):
                 title = lines[0][1]  # a heading on top of the column is the list's title, not an item
                 anchor = Found(lines[0][0], title.span, "text", title.text)
+        entries = None
         if anchor is not None:
             title = next((line for _, line in lines if line.text == anchor.text), None)
             if title is not None:
                 lines = [(anchor.video_id, title)] + [(v, line) for v, line in _under(title, [x for _, x in lines])]
+                entries = _rolling(title, self.lines(anchor.video_id))
         found = tuple(Found(v, line.span, "text", line.text) for v, line in lines)
+        if entries:  # a title that stays while what is under it changes (credits): one entry per change
+            found = (found[0], *(Found(anchor.video_id, Span(g[0].span.start, max(x.span.end for x in g)), "text",
+                                       " / ".join(x.text for x in g)) for g in entries))
+            return Result("screen", {"query": query, "at": at, "video": video}, len(entries),
+                          f"{len(entries)} entries shown in turn under {anchor.text!r}: "
+                          + " | ".join(f.text for f in found[1:]), found)
         others = [f for f in found if anchor is None or f.text != anchor.text]
         title = f" with {anchor.text!r}" if anchor else f" at {t:.1f} s"
         return Result("screen", {"query": query, "at": at, "video": video}, len(others),
@@ -120,6 +129,24 @@ def _under(title: TextLine, lines: list[TextLine]) -> list[tuple[str, TextLine]]
             break
         kept.append(line)
     return [(title.video_id, line) for line in kept]
+
+
+def _rolling(title: TextLine, lines: list[TextLine]) -> list[list[TextLine]] | None:
+    """The entries shown in turn under a title that stays on screen (a credits card: "VERY SPECIAL THANKS" over
+    six sponsors, two or three lines each, one after another): lines below it, inside its time, each shorter than
+    it, grouped by when they appear, each group gone before the next comes (items revealed one by one under a
+    title stay: they are one list). None unless there are two such groups or more."""
+    inside = [line for line in lines if line is not title and line.span.start >= title.span.start - 0.5
+              and line.span.end <= title.span.end + 0.5 and line.span.duration < 0.8 * title.span.duration
+              and line.box[1] >= title.box[3] - 0.02]
+    groups: list[list[TextLine]] = []
+    for line in sorted(inside, key=lambda x: (x.span.start, x.box[1])):
+        if groups and abs(groups[-1][0].span.start - line.span.start) <= 0.3:
+            groups[-1].append(line)
+        else:
+            groups.append([line])
+    in_turn = all(b[0].span.start >= max(x.span.end for x in a) - 0.3 for a, b in zip(groups, groups[1:]))
+    return [sorted(g, key=lambda x: x.box[1]) for g in groups] if len(groups) >= 2 and in_turn else None
 
 
 def _column(lines: list[tuple[str, TextLine]]) -> list[tuple[str, TextLine]]:

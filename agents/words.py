@@ -53,7 +53,7 @@ def tokens(words: Sequence[str]) -> list[Token]:
     """Folded tokens of a word sequence, number words joined into one digit token ("twenty one" -> "21")."""
     plain = []
     for i, w in enumerate(words):
-        for part in re.split(r"[\s/]+|(?<=[a-z])-(?=[a-z])", fold(w)):
+        for part in re.split(r"[\s/]+|(?<=[a-z])[-.](?=[a-z])", fold(w)):
             p = _plain(part)
             if p:
                 plain.append((p, i))
@@ -129,7 +129,8 @@ def find_phrase(haystack: Sequence[str], phrase: Sequence[str], fuzzy: bool = Fa
         elif n > 1 and same(haystack[i], joined):
             out.append((i, i + 1))
             i += 1
-        elif n == 1 and i + 1 < len(haystack) and same(haystack[i] + haystack[i + 1], joined):
+        elif n == 1 and i + 1 < len(haystack) and same(haystack[i] + haystack[i + 1], joined) \
+                and not same(haystack[i + 1], joined):  # "Mars. Correct" is not one word when "correct" alone is
             out.append((i, i + 2))
             i += 2
         else:

@@ -296,7 +296,7 @@ def test_what_is_shown_at_the_start_reads_the_start_first(lib):
 def test_a_which_video_choice_goes_to_the_video_whose_evidence_answers(lib):
     """The options are file names, which no evidence line holds: an option is supported by its video's evidence
     about the question. The model picks the video without it; the one the evidence supports is chosen."""
-    from vidgraph.agents.loop import _same_file
+    from vidgraph.agents.choice import same_file as _same_file
 
     assert _same_file("other.mp4", "other.mp4") and _same_file("other", "clips/other.mp4")
     assert not _same_file("other.mp4", "fixture.mp4")

@@ -32,6 +32,7 @@ from .base import Availability, Tool, model_lock
 from .context import VideoContext
 from .stream import AudioStream, PassView
 from .weights import concatenate, package_dir
+from .word_edges import tighten
 
 SAMPLE_RATE = 16000
 CONTEXT = 200
@@ -157,11 +158,12 @@ def _language(settings: Settings) -> str | None:
 
 class _WhisperTool(Tool):
     stage = "asr"
-    version = "4"
+    version = "5"
     """2: transcribed in windows of the audio stream cut in pauses (``tools.audio``), in the one pass; 3: each
     window prompted with the end of the one before (without it a window could come out in lower case, without
     punctuation, and read "9 9 9 9" as "i n i n"); 4: speech the prompted decode left out is decoded again
-    without the prompt and kept (a prompt made Whisper drop "The car park … is closed on Monday")."""
+    without the prompt and kept (a prompt made Whisper drop "The car park … is closed on Monday"); 5: word edges
+    pulled in from the pauses Whisper counts as part of a word (``tools.word_edges``)."""
     streams = True
 
     @property
@@ -265,7 +267,7 @@ class FasterWhisperTool(_WhisperTool):
         if context and _missed(samples, offset, out) >= MISSED:
             plain, _ = self._decode(samples, offset, language, None)
             out = fill_gaps(out, plain)
-        return join_sentences(out), language
+        return tighten(join_sentences(out), samples, offset, SAMPLE_RATE), language
 
     def _decode(self, samples: Any, offset: float, language: str | None,
                 context: str | None) -> tuple[list[TranscriptSegment], str]:
