@@ -38,6 +38,7 @@ PARAMS: dict[str, tuple[tuple[str, str], ...]] = {
     "speakers": (("video", "video"),),
     "who": (("query", "text"), ("video", "video"), ("at", "seconds")),
     "said_by": (("speaker", "text"), ("query", "text"), ("video", "video")),
+    "colours": (("video", "video"), ("start", "seconds"), ("end", "seconds"), ("thing", "text")),
     "look": (("video", "video"), ("start", "seconds"), ("end", "seconds")),
     "read_all": (("question", "text"),),
     "deep_search": (("question", "text"),),

@@ -11,8 +11,9 @@ from .compose import Draft, attribute, mentions, not_shown_option, relevant, unh
 from .intent import Intent
 from .kit import Kit
 from .state import Item, State
-from .subject import bound, never_shown, unknown_measure, unseen_numbered
-from .words import number_in
+from .subject import bound, never_shown, unknown_measure, unseen_holder, unseen_numbered
+from .typed import asked
+from .words import content, number_in, phrase_tokens, similar
 
 
 def as_state(d: Draft) -> dict:
@@ -26,7 +27,7 @@ def missing_subject(intent: Intent, question: str, kit: Kit) -> str:
     vocabulary = kit.query.vocabulary()
     return never_shown(intent, vocabulary) or next(iter(unheard_names(question, vocabulary, kit.query.titles())), "") \
         or unseen_numbered(question, lambda p: int(kit.query.find(p, "any", None, "literal").value or 0)) \
-        or unknown_measure(question, vocabulary)
+        or unknown_measure(question, vocabulary) or (unseen_holder(question, vocabulary) if asked(question) else "")
 
 
 def not_shown(state: State, kit: Kit, missing: str) -> dict | None:
@@ -65,6 +66,12 @@ def commit(state: State, kit: Kit, option: str | None, answer: str, items: list[
         return {"draft": as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]} supported by "
                                                                         f"{', '.join(f'[{i}]' for i in cited)}")]}
     supported = [j for j, o in enumerate(options) if j != none and behind(o)]
+    held = _most_held(question, options, none, items, kit) if not supported else None
+    if held is not None:  # no option's words are all there: the one whose words relevant evidence holds most
+        j, ids = held
+        draft = Draft(f"{LETTERS[j]}. {options[j]}", LETTERS[j], ids, 0.4)
+        return {"draft": as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[j]}: most of its words "
+                                                                        f"are in {', '.join(f'[{i}]' for i in ids)}")]}
     if none is not None and not supported:
         draft = Draft(f"{LETTERS[none]}. {options[none]}", LETTERS[none], [], 0.6, found=False)
         return {"draft": as_state(draft), "trace": [kit.step("reflected", "no option is shown by the evidence: "
@@ -76,6 +83,29 @@ def commit(state: State, kit: Kit, option: str | None, answer: str, items: list[
     draft = Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], cited, 0.5 if cited else 0.3, found=bool(cited))
     return {"draft": as_state(draft), "trace": [kit.step("reflected", f"option {LETTERS[k]}"
                                                                     + ("" if draft.found else ", unsupported"))]}
+
+
+def _most_held(question: str, options: list[str], none: int | None, items: list[Item],
+               kit: Kit) -> tuple[int, list[int]] | None:
+    """The option (without numbers) whose content words an item about the question holds most, and that item,
+    when one holds at least a third of them ("nothing, it is free" for "it's totally free") and no other option
+    as many."""
+    vocabulary, titles = kit.query.vocabulary(), kit.query.titles()
+    about = [i for i in items if relevant(question, i, items, vocabulary, titles)]
+    scores: list[tuple[float, int]] = []
+    for j, o in enumerate(options):
+        want = [w for w in content(phrase_tokens(o)) if len(w) > 2]
+        if j == none or not want or number_in(o) is not None:
+            scores.append((0.0, -1))
+            continue
+        held = [(sum(any(similar(w, h) for h in phrase_tokens(i.text)) for w in want) / len(want), i.id)
+                for i in about]
+        scores.append(max(held, default=(0.0, -1)))
+    best = max(s for s, _ in scores) if scores else 0.0
+    if best < 1 / 3 or [s for s, _ in scores].count(best) != 1:
+        return None
+    j = [s for s, _ in scores].index(best)
+    return j, [scores[j][1]]
 
 
 def same_file(option: str, video: str) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from ..records import LETTERS, Span, fmt_span, parse_time
 from .intent import Intent
 from .state import Item, Observation
+from .colours import colour_word
 from .typed import asked, label_of, pick, values
 from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, similar
 
@@ -104,6 +105,8 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
         draft = Draft(", ".join(videos), cited=_one_per_video(last.items), confidence=0.8, by=tool, why=last.summary)
         if options:
             named = [k for k, o in enumerate(options) if any(_names(o, v) for v in videos)]
+            exact = [k for k in named if {v for v in videos if _names(options[k], v)} == set(videos)]
+            named = exact if len(named) > 1 and len(exact) == 1 else named  # "A, B and C" against "B only"
             if len(named) == 1:
                 return Draft(f"{LETTERS[named[0]]}. {options[named[0]]}", LETTERS[named[0]], draft.cited, 0.8,
                              by=tool, why=last.summary)
@@ -142,7 +145,9 @@ def _typed(intent: Intent, question: str, options: Sequence[str], last: Observat
     if tool == "screen" and intent.kind == "lookup" and last.items and label_of(question):
         return _labelled(question, options, last)
     a = asked(question)
-    if a is None or tool != "read" or intent.kind not in ("during", "lookup") or not last.items:
+    if tool == "colours" and last.value:
+        return _colour(options, last)
+    if a is None or a.kind == "colour" or tool != "read" or intent.kind not in ("during", "lookup") or not last.items:
         return None
     items = [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
     got = pick(a, [i.text for i in items])
@@ -150,6 +155,23 @@ def _typed(intent: Intent, question: str, options: Sequence[str], last: Observat
         return None
     value, k = got
     return _choose(Draft(value, cited=[items[k].id], confidence=0.7, by=tool, why=last.summary), options)
+
+
+def _colour(options: Sequence[str], last: Observation) -> Draft | None:
+    """The colour most of the frames (or of the thing) is, from the pixels; for options, the option naming the
+    colour with the largest share (at least a tenth of the pixels)."""
+    top: list[tuple[str, float]] = list(last.value)
+    ids = [i.id for i in last.items]
+    if not options:
+        return Draft(top[0][0], cited=ids, confidence=0.6, by="colours", why=last.summary)
+    share = dict(top)
+    named = [(share.get(colour_word(w), 0.0), k) for k, o in enumerate(options) for w in re.findall(r"[a-zA-Z]+", o)
+             if colour_word(w)]
+    best = max(named, default=(0.0, -1))
+    if best[0] < 0.1:
+        return None
+    k = best[1]
+    return Draft(f"{LETTERS[k]}. {options[k]}", LETTERS[k], ids, 0.6, by="colours", why=last.summary)
 
 
 def _labelled(question: str, options: Sequence[str], last: Observation) -> Draft | None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..records import parse_time
-from .words import STOP, fold, ordinal
+from .words import ANY_NUMBER, STOP, fold, ordinal
 
 _SAID = r"(?:said|say|says|saying|spoken|speak|speaks|mentioned|mention|mentions|heard|hear|pronounced|uttered|" \
         r"talked about|talks about|read out|announced|announces|called out|narrated)"
@@ -167,7 +167,9 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
         return Intent("summary", question=question)
     if re.search(r"\bwhich (?:of the )?(?:videos?|files?|clips?|recordings?)\b", q):
         names = _names(question)
-        target = quoted[0] if quoted else fold(names[0]) if names else _object_of(q)
+        amount = re.search(r"\b(?:a|an|any) (?:number|amount|count|figure) of ([\w-]+)", q)
+        target = quoted[0] if quoted else fold(names[0]) if names else f"{ANY_NUMBER} {amount.group(1)}" if amount \
+            else _object_of(q)  # "in which videos is a number of minutes given": any "<n> minutes"
         return Intent("which_video", (target,) if target else (), modality)
     counting = re.search(r"\bhow (?:many|often)\b|\bnumber of\b|\bcount\b", q)
     if counting:
@@ -256,7 +258,8 @@ def _occurrence(q: str) -> int:
 def _clean(phrase: str) -> str:
     """A target phrase without quotes, leading articles, fillers and trailing punctuation."""
     phrase = phrase.strip(" ?.!,;:\"'“”‘’")
-    phrase = re.sub(r"^(?:the |a |an |some |any |that |this |those |these |first |again )+", "", phrase)
+    phrase = re.sub(r"^(?:the |a |an |some |any |that |this |those |these |first |again |is |are |was |were |does |"
+                    r"do |did )+", "", phrase)
     phrase = re.sub(r"^(?:word|words|phrase|name|term|text|caption|title|number|code|sentence|line|label|sign)s?\s+",
                     "", phrase)
     phrase = re.sub(r"\s+(?:in|on|during|throughout|within|from|of) (?:the |this )?(?:whole |entire )?"
@@ -291,8 +294,8 @@ def _pattern_object(q: str, only: tuple[int, ...] | None = None) -> str:
         m = re.search(pattern, q)
         if m:
             phrase = _clean(m.group(1))
-            if phrase and phrase not in STOP and not re.fullmatch(r"(it|this|that|there|they|he|she)", phrase):
-                return phrase
+            if phrase and phrase not in STOP and not re.match(r"(?:it|this|that|there|they|he|she|we|you|i)\b", phrase):
+                return phrase  # not "he promise to" (in "what word does he promise to say"): a person, not a thing
     return ""
 
 
@@ -315,7 +318,8 @@ _QUESTION_WORDS = {"many", "much", "often", "times", "time", "video", "clip", "s
 _SPEAKS = r"(?:said|says|say|mentioned|mentions|asked|asks|talked about|talks about|spoke about|speaks about|" \
           r"announced|announces|introduced|introduces|explained|explains|suggested|suggests|proposed|proposes|" \
           r"thanked|thanks|answered|answers|replied|replies|called|calls|claimed|claims|promised|promises|" \
-          r"recommended|recommends|warned|warns|described|describes|told|tells|greeted|greets|uses|used)"
+          r"recommended|recommends|warned|warns|described|describes|told|tells|greeted|greets|uses|used|invites|" \
+          r"invited|urges|urged|encourages|encouraged)"
 _WHO_REF = r"(?:speaker|voice|person|participant|guest|interviewer|interviewee|panelist|host|presenter|narrator)"
 
 
@@ -350,17 +354,20 @@ def _voices(q: str, question: str, quoted: list[str]) -> Intent | None:
 
 
 def _count(q: str, quoted: list[str], modality: str) -> Intent:
-    unit_m = re.search(r"\bhow many (?:different |distinct |separate |individual )?([\w-]+)", q)
+    unit_m = re.search(r"\bhow many (?:different |distinct |separate |individual )?(?:[\w-]+ ){0,2}?([\w-]+)"
+                       r"(?= (?:are|is|were|was|do|does|did|can|will|have|has|appear|appears|get|got|there)\b)", q) or \
+        re.search(r"\bhow many (?:different |distinct |separate |individual )?([\w-]+)", q)  # "quiz rounds": rounds
     unit = re.sub(r"(?<=[^s])s$", "", unit_m.group(1)) if unit_m else "time"
     unit = {"entrie": "entry", "ite": "item"}.get(unit, unit)
     if quoted and re.search(r"\b(?:listed|under|on the (?:list|slide|board|card))\b", q) and modality != "speech":
         return Intent("count", (quoted[0],), "text", unit=unit, listed=True)  # "listed under 'Very special thanks'"
     if quoted:
         return Intent("count", (quoted[0],), modality, unit=unit)
-    m = re.search(rf"\bhow (?:many times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
+    m = re.search(rf"\bhow (?:many (?:separate |different )?times|often) (?:{_AUX} )?(?:the |a |an )?(?:{_SPEAKER}\s+)"
                   rf"(?:say|says|said|mention|mentions|mentioned|show|shows|use|uses|repeat|repeats)\s+(.+?)"
                   rf"(?:\?|$)", q) or \
-        re.search(rf"\bhow many times (?:{_AUX} )?(?:the )?(.+?)\s+(?:being\s+)?(?:{_SAID}|{_SHOWN})\b", q) or \
+        re.search(rf"\bhow many (?:separate |different |distinct |individual )?times (?:{_AUX} )?(?:the )?(.+?)\s+"
+                  rf"(?:being\s+)?(?:{_SAID}|{_SHOWN})\b", q) or \
         re.search(rf"\bhow often (?:{_AUX} )?(?:the )?(.+?)\s+(?:{_SAID}|{_SHOWN})\b", q)
     if m:
         return Intent("count", (_clean(m.group(1)),), modality, unit="time")
@@ -368,9 +375,12 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
                   r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at | in the video)", q)
     if m and unit in _LIST_UNITS:
         return Intent("count", (_clean(m.group(1)),), "text", unit=unit)
-    if re.search(r"\b(listed|on the list|in the list|on the slide|on the board)\b", q) and modality != "speech":
-        title = re.search(r"\bhow many (?:different |distinct )?([\w-]+)", q)
-        return Intent("count", (_clean(title.group(1)) if title else "list",), "text", unit="item")
+    board = re.search(r"\b(?:on|in) (?:the|this|that) ((?:[\w-]+ )?(?:list|slide|board|sign|menu|card|poster|"
+                      r"whiteboard|table))\b", q)
+    if (board or re.search(r"\blisted\b", q)) and modality != "speech":  # "how many destinations are on the
+        title = re.search(r"\bhow many (?:different |distinct )?([\w-]+)", q)  # departures board": its lines
+        target = board.group(1) if board and board.group(1).count(" ") else title.group(1) if title else "list"
+        return Intent("count", (_clean(target),), "text", unit="item")
     if unit in _MEASURES:  # "by how many minutes is the train delayed": an amount the video states, not a count
         rest = re.search(r"\bhow (?:many|much) [\w-]+\s+(.+?)(?:\?|$)", q)
         rest_ = re.sub(rf"^(?:per \w+\s+)?(?:{_AUX}\s+)?(?:the |a |an )?", "", rest.group(1)) if rest else ""
@@ -422,6 +432,11 @@ def _order_targets(q: str, quoted: list[str], options: tuple[str, ...] | list[st
     if m:
         parts = [p for part in m.groups() for p in re.split(r",\s*(?:or\s+)?", part)]
         return [c for c in (_clean(p) for p in parts) if c]
+    listed = re.search(r"\b((?:(?:an?|the) )?[\w-]+(?:, (?:(?:an?|the) )?[\w-]+)+,? (?:and|or) "
+                       r"(?:(?:an?|the) )?[\w-]+)\b", q)  # "gives a teacher, an artist and a writer as examples"
+    if listed and re.search(r"\bwhich (?:of (?:them|these|those)|one)\b", q):
+        return [c for c in (_clean(p) for p in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+",
+                                                        listed.group(1))) if c]
     return []
 
 
@@ -435,12 +450,17 @@ def _during(q: str, quoted: list[str]) -> Intent | None:
         return Intent("during", (quoted[0],), "text" if anchor_text else "speech", _occurrence(q),
                       then="speech" if asks_said or anchor_text else "text")
     m = re.search(rf"\b(?:what|which) (?:[\w-]+ ){{0,3}}(?:is|was|are|were|does|do|can be) (?:\w+ )?"
-                  rf"(?:{_SHOWN}|{_SAID}|{_TEXTY})\b.*?\b(?:while|when|as|during|at the (?:time|moment))\b(.+)$", q)
+                  rf"(?:{_SHOWN}|{_SAID}|{_TEXTY})\b.*?\b(?:while|when|as|during|at the (?:time|moment))\b(.+)$",
+                  q) or re.search(r"\b(?:what|which) (?:[\w-]+ ){0,4}?colou?rs?\b.*?\b(?:while|when|as|during|at the "
+                                  r"(?:time|moment))\b(.+)$", q)  # "what colour is the background while he says X"
+    loose = m is None
+    m = m or re.search(rf"^(?:what|which|who)\b.*?\b(?:while|when|as)\s+(.+\b(?:{_SAID}|{_SHOWN}|asks|starts|begins|"
+                       rf"ends|comes on)\b.*)$", q)  # "which animal is on the branch when the card X appears"
     if not m:
         return None
     head, tail = q[: m.start(1)], m.group(1).strip()
     asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
-    anchor_said = re.search(rf"\b{_SAID}\b", tail) is not None
+    anchor_said = re.search(rf"\b{_SAID}\b|\b{_SPEAKS}\b", tail) is not None  # "the narrator invites you to …"
     says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:says|said|mentions|mentioned|talks about|"
                      rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to |about |for )?(.+)$", tail)
     if quoted:
@@ -452,7 +472,8 @@ def _during(q: str, quoted: list[str]) -> Intent | None:
     if not target:
         return None
     anchor = "speech" if anchor_said else "text" if re.search(_TEXTY, tail) else "any"
-    return Intent("during", (target,), anchor, _occurrence(q), then="text" if asks_shown else "speech")
+    then = "any" if loose else "text" if asks_shown else "speech"
+    return Intent("during", (target,), anchor, _occurrence(q), then=then)
 
 
 def _around(q: str, quoted: list[str]) -> Intent | None:

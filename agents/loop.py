@@ -36,7 +36,7 @@ MISSES = 2
 """Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
 more."""
 TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen", "shots", "videos", "speakers",
-         "who", "said_by", "look", "read_all", "deep_search")
+         "who", "said_by", "colours", "look", "read_all", "deep_search")
 
 
 # -- the nodes --------------------------------------------------------------------------------------------------
@@ -87,6 +87,11 @@ def probe(state: State, runtime: Rt) -> dict:
         span = _around(moment, intent.relation, obs.items[0].modality, intent.then)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
                                "end": round(span.end, 2), "modality": intent.then})
+        kind = asked(state["question"])
+        if kind is not None and kind.kind == "colour":  # the colours of the frames (or the thing) at that moment
+            at = moment if intent.relation == "during" else span
+            follow = Call("colours", {"video": obs.items[0].video_id, "start": round(at.start, 2),
+                                      "end": round(at.end, 2), "thing": kind.qualifier})
         more, steps = run(kit, follow)
         if more is not None and intent.relation == "during":  # what is there most of the moment comes first
             more = replace(more, items=tuple(sorted(more.items, key=lambda i: -i.span.overlap(moment))))
@@ -103,9 +108,9 @@ def composed(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     options = state.get("options", [])
     draft = compose(state["intent"], state["question"], options, state.get("observations", []))
-    missing = missing_subject(state["intent"], state["question"], kit) if draft is None else ""
-    if missing and options:
-        return not_shown(state, kit, missing) or {"draft": None}
+    missing = missing_subject(state["intent"], state["question"], kit) if draft is None or options else ""
+    if missing and options:  # even over a computed option: "4" is no score after a round 5 that never comes
+        return not_shown(state, kit, missing) or ({"draft": as_state(draft)} if draft else {"draft": None})
     if missing:  # no model call: nothing it could read would be about this
         return {"draft": None, "stop": True, "rejected": "", "trace": [kit.step(
             "reflected", f"{missing!r} is never said or shown in the videos: the question is about something they "
@@ -335,7 +340,8 @@ def _run(kit: Kit, call: Call) -> Observation:
              "most": lambda: q.most(a.get("query", ""), video),
              "speakers": lambda: q.speakers(video),
              "who": lambda: q.who(a.get("query", ""), video, float(a["at"]) if a.get("at") is not None else None),
-             "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video)}
+             "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video),
+             "colours": lambda: q.colours(video, span, str(a.get("thing") or ""))}
     if call.tool not in tools:
         raise ValueError(f"there is no tool {call.tool!r}")
     return kit.observe(call, tools[call.tool]())

@@ -21,6 +21,7 @@ from functools import cached_property
 
 from ..errors import StoreError
 from ..records import FrameTags, ObjectSpan, Record, Shot, Span, TextLine, TranscriptSegment, fmt_span
+from .colours import Colours
 from .found import Found, Result
 from .reading import Reading
 from .source import Source
@@ -50,7 +51,7 @@ class _Words:
     spans: list[tuple[int, int]] = field(default_factory=list)
 
 
-class Query(Reading, Voices):
+class Query(Reading, Voices, Colours):
     """The query tools over the videos of one question (``videos``: ids)."""
 
     def __init__(self, source: Source, videos: Sequence[str]) -> None:
@@ -182,9 +183,9 @@ class Query(Reading, Voices):
         if modality in ("speech", "any"):
             out += self._in_speech(v, want, fuzzy)
         if modality in ("text", "any"):
-            for line in self.lines(v):
-                if find_phrase(phrase_tokens(line.text), want, fuzzy):
-                    out.append(Found(v, line.span, "text", line.text))
+            shown = [Found(v, line.span, "text", line.text) for line in self.lines(v)
+                     if find_phrase(phrase_tokens(line.text), want, fuzzy)]
+            out += shown or (self._across_lines(v, want, fuzzy) if len(want) >= 2 else [])
         if modality in ("objects", "any"):
             label = self._label(query)
             for o in self.objects(v):
@@ -235,11 +236,30 @@ class Query(Reading, Voices):
                              speaker=seg.who if seg else ""))
         return out
 
+    def _across_lines(self, v: str, want: list[str], fuzzy: bool) -> list[Found]:
+        """A phrase written over two or three lines shown together, top to bottom ("THE PEACH OPEN MOVIE PROJECT"
+        over "PRESENTS"): each as one sighting, while all of its lines are on screen."""
+        out: list[Found] = []
+        lines = self.lines(v)
+        for line in lines:
+            together = sorted((x for x in lines if abs(x.span.start - line.span.start) <= 0.6
+                               and x.span.overlap(line.span) > 0), key=lambda x: (x.box[1], x.box[0]))
+            k = together.index(line)
+            for group in (together[k:k + 2], together[k:k + 3]):
+                if len(group) < 2 or not find_phrase(phrase_tokens(" ".join(x.text for x in group)), want, fuzzy):
+                    continue
+                span = Span(max(x.span.start for x in group), max(max(x.span.start for x in group),
+                                                                  min(x.span.end for x in group)))
+                if not any(f.span.overlap(span) > 0 or f.span == span for f in out):
+                    out.append(Found(v, span, "text", " / ".join(x.text for x in group)))
+                break
+        return out
+
     @staticmethod
     def _label(query: str) -> str:
         """The object label a query names ("people" -> person; "the bus photo" -> bus: a photo, picture or shot
         of a thing shows the thing)."""
-        words = [w for w in phrase_tokens(query) if w not in _MEDIUM] or phrase_tokens(query)
+        words = [w for w in content(phrase_tokens(query)) if w not in _MEDIUM] or phrase_tokens(query)
         if not words:
             return ""
         joined = " ".join(words)
@@ -280,9 +300,10 @@ class Query(Reading, Voices):
                           self.videos_list().found)
         hits = self.find(query, modality, video, match)
         words = content(phrase_tokens(query))
-        if (hits.note == "semantic" or not hits.found) and len(words) >= 2 and match == "auto":
+        if (hits.note == "semantic" or not hits.found) and len(words) == 2 == len(phrase_tokens(query)) \
+                and match == "auto" and words[-1] not in ("time", "thing", "one", "way", "part", "mention"):
             head = self.count(words[-1], modality, video, "literal")  # "quiz rounds": the rounds ("ROUND 1", …)
-            if head.value:
+            if head.value and self.find(words[0], "any", video, "literal").value:  # of the quiz the video has
                 return replace(head, args={**head.args, "query": query}, summary=f"{query!r} is not found as such; "
                                f"{words[-1]!r} occurs {head.value} time{'s' * (head.value != 1)}", note="head")
         if hits.note == "semantic":  # counting needs the thing itself, not what resembles it

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from ..records import Span, TextLine, fmt_span
 from .found import Found, Result
-from .words import overlap_score
+from .words import content, overlap_score, phrase_tokens
+
+_CONTAINERS = {"list", "slide", "board", "screen", "sign", "menu", "card", "poster", "whiteboard", "table", "title",
+               "caption", "heading", "page", "item", "line", "entry", "name"}
+"""Words naming where lines are shown, not what: "the departures board" is found by "departures"."""
 
 
 class Reading:
@@ -46,6 +50,10 @@ class Reading:
         if query:  # the line as written, with OCR slips, else one holding its words ("MUSIC + SOUND DESIGN")
             hits = self.find(query, "text", video, match="fuzzy")
             hits = hits if hits.found else self.find(query, "text", video, match="words")
+            for word in sorted(content(phrase_tokens(query)), key=len, reverse=True):  # "the departures board"
+                if hits.found or word in _CONTAINERS or len(word) < 4:
+                    continue
+                hits = self.find(word, "text", video, match="fuzzy")
             anchor = next((f for f in hits.found if f.modality == "text"), None)
         if anchor is not None:
             scope, t = [anchor.video_id], anchor.span.middle

@@ -78,6 +78,29 @@ def unknown_measure(question: str, vocabulary: set[str]) -> str:
     return ""
 
 
+_VEHICLES = {"tram": "train", "streetcar": "train", "locomotive": "train", "lorry": "truck", "van": "truck",
+             "taxi": "car", "cab": "car", "automobile": "car", "coach": "bus", "motorbike": "motorcycle",
+             "bike": "bicycle", "ship": "boat", "plane": "airplane", "aeroplane": "airplane", "jet": "airplane"}
+"""Things a question may say a value is written on, as the detector names them (COCO)."""
+_DETECTABLE = {"train", "truck", "car", "bus", "motorcycle", "bicycle", "boat", "airplane", "laptop", "tv",
+               "suitcase", "cup", "bottle", "book", "clock"}
+
+
+def unseen_holder(question: str, vocabulary: set[str]) -> str:
+    """The detectable thing a value is said to be written on ("the number written on the tram") when the
+    detector never saw one and no video names it: "" otherwise (a board or a sign cannot be told from text)."""
+    q = " ".join(fold(question).split())
+    m = re.search(r"\b(?:written|shown|printed|displayed|painted|visible|seen|displayed)?\s*(?:on|of) (?:the|a|an) "
+                  r"([a-z]+)\b", q)
+    if not m:
+        return ""
+    noun = _stem(m.group(1))
+    label = _VEHICLES.get(noun, noun)
+    if label in _DETECTABLE and label not in vocabulary and noun not in vocabulary:
+        return m.group(1)
+    return ""
+
+
 def _stem(word: str) -> str:
     return phrase_tokens(word)[0] if phrase_tokens(word) else word
 

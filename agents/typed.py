@@ -21,7 +21,7 @@ _URL = re.compile(r"(?<![@\w.-])(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[
                   r"(?:/[\w./%~-]*)?(?![\w@])", re.I)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _CODE = re.compile(r"\b(?=[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z])[A-Z0-9]{1,6}(?:-[A-Z0-9]{1,8})+\b|\b[A-Z]{1,4}\d{3,}\b")
-_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,-]\d+)*(?![\w])")
+_NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,-]\d+)*(?![\w-])")
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?:\s?[ap]\.?m\.?)?", re.I)
 _YEAR = re.compile(r"\b(?:1[6-9]|20)\d{2}\b")
 _PERCENT = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:%|percent\b|per cent\b)", re.I)
@@ -52,6 +52,16 @@ def asked(question: str) -> Asked | None:
     head = q.split(":")[-1] if ":" in q else q
     m = _CLAUSE.search(head, 4)
     head = head[: m.start()] if m and not head.startswith(("when", "at what")) else head
+    colour = re.search(r"\b(?:what|which) colou?rs? (?:is|are|was|were|does|do) (?:the |a |an |his |her |their )?"
+                       r"(?:main |dominant |most common )?([\w-]+(?: [\w-]+)?)|\b(?:what|which) (?:is|was) the "
+                       r"(?:main |dominant )?colou?r of (?:the |a |an )?([\w-]+(?: [\w-]+)?)|"
+                       r"\b(?:what|which) (?:is|was) the (?:main |dominant )?([\w-]+ )?colou?r\b", head)
+    if colour and not re.search(r"\bcolou?r (?:code|words?|names?|scheme|chart)\b", head):  # "colour word": text
+        thing = next((g for g in colour.groups() if g), "").strip()
+        thing = re.sub(r"\s+(?:while|when|as|during|in|on|at|shown|seen|wearing|wear|have|has)\b.*$", "", thing)
+        whole = thing in ("", "background", "screen", "frame", "picture", "image", "scene", "video", "main",
+                          "dominant", "sky", "wall", "backdrop", "main background", "screen background")
+        return Asked("colour", "" if whole else thing)
     if re.search(r"\b(?:web ?address|website|web site|url|web page|homepage|domain|link)\b", head):
         return Asked("url")
     if re.search(r"\be-?mail(?: address)?\b", head):
@@ -86,8 +96,8 @@ def values(kind: str, text: str) -> list[str]:
             re.match(r"(?:https?://|www\.)", u, re.I) or "/" in u
             or re.search(r"\.(?:com|org|net|edu|gov|int|io|de|uk|fr|eu|info|tv|me|co|nl|es|it|ch|at|jp|ru|cn|be|"
                          r"se|no|dk|fi|pl|us|ca|au|in|br)(?:/|$)", u, re.I))]
-    if kind == "number":
-        found += _spelled(text)
+    if kind == "number":  # a code is a number too ("the invoice number": 4821-B), the code first
+        found = [m.group(0) for m in _CODE.finditer(text)] + found + _spelled(text)
     return list(dict.fromkeys(found))
 
 
@@ -110,7 +120,7 @@ def pick(a: Asked, texts: Sequence[str]) -> tuple[str, int] | None:
     for k in order:
         vs = values(a.kind, texts[k])
         if a.kind == "number" and a.qualifier and _qualified(a, texts[k]):
-            after = re.search(rf"\b{re.escape(a.qualifier)}\w*\W*(\d+)", fold(texts[k]))
+            after = re.search(rf"\b{re.escape(a.qualifier)}\w*\W*(\w*\d[\w-]*)", texts[k], re.I)
             if after:
                 return after.group(1), k
         if a.kind == "number" and _CLOCK.fullmatch(texts[k].strip()) is None:

@@ -31,6 +31,8 @@ def fold(text: str) -> str:
 def _plain(word: str) -> str:
     w = re.sub(r"[^\w'-]", "", word).strip("'-")
     w = w.replace("'", "")
+    if w in STOP or w in ("yes", "news", "always", "perhaps", "series", "species"):  # "does" is not a plural
+        return w
     if len(w) > 4 and w.endswith("ies"):
         w = w[:-3] + "y"
     elif len(w) > 4 and w.endswith(("ses", "xes", "zes", "ches", "shes")):
@@ -114,11 +116,18 @@ def similar(a: str, b: str, ratio: float = 0.8) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= ratio
 
 
+ANY_NUMBER = "anynumber"
+"""A token of a phrase that any number matches ("anynumber minutes": "15 minutes", "twenty minutes")."""
+
+
 def find_phrase(haystack: Sequence[str], phrase: Sequence[str], fuzzy: bool = False) -> list[tuple[int, int]]:
     """Every non-overlapping ``(start, end)`` (end exclusive) where ``phrase`` occurs in ``haystack`` tokens; a
     compound written as one word or two ("northgate", "north gate") is the same phrase."""
     n = len(phrase)
-    same = similar if fuzzy else str.__eq__
+    base = similar if fuzzy else str.__eq__
+
+    def same(a: str, b: str) -> bool:
+        return bool(re.fullmatch(r"\d+(?:[.,]\d+)?", a)) if b == ANY_NUMBER else base(a, b)
     joined = "".join(phrase)
     out: list[tuple[int, int]] = []
     i = 0

@@ -24,12 +24,16 @@ from vidgraph.records import Span
     ("At what time does the Bristol train leave?", "clock", ""),
     ("In what year was the film made?", "year", ""),
     ("What percentage of people agreed?", "percent", ""),
+    ("What colour is the background while he says 'banana'?", "colour", ""),
+    ("What is the main background colour while the narrator speaks?", "colour", ""),
+    ("What colour is the bus?", "colour", "bus"),
+    ("What is the colour of the car in the video?", "colour", "car"),
 ])
 def test_the_kind_of_value_asked(question, kind, qualifier):
     assert asked(question) == Asked(kind, qualifier)
 
 
-@pytest.mark.parametrize("question", ["Who is credited for music and sound design?", "What colour is the car?",
+@pytest.mark.parametrize("question", ["Who is credited for music and sound design?", "Which colour word is shown?",
                                       "At what time is the word 'stir' said?", "What is the colour code?"])
 def test_questions_that_ask_no_written_value(question):
     assert asked(question) is None
@@ -108,3 +112,17 @@ def test_an_amount_is_bound_to_the_names_said_or_shown_with_it():
     assert bound("How many minutes is the delay?", [bristol], items, VOCAB)  # names nothing
     board = _item(4, 12.0, 20.0, "YORK 14:20", "text")
     assert bound(question, [bristol], [*items, board], VOCAB)  # shown at the same moment
+
+
+def test_colour_names_from_pixels():
+    import numpy as np
+
+    from vidgraph.agents.colours import colour_word, shares
+
+    def named(rgb):
+        return max(shares(np.full((4, 4, 3), rgb, dtype=np.uint8)).items(), key=lambda kv: kv[1])[0]
+
+    assert [named(c) for c in [(0, 0, 0), (255, 255, 255), (128, 128, 128), (220, 30, 30), (30, 170, 40),
+                               (30, 60, 220), (240, 220, 30), (250, 140, 20), (130, 60, 20), (140, 40, 200)]] == \
+        ["black", "white", "gray", "red", "green", "blue", "yellow", "orange", "brown", "purple"]
+    assert (colour_word("Grey"), colour_word("navy"), colour_word("zebra")) == ("gray", "blue", "")

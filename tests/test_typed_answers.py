@@ -10,7 +10,7 @@ import pytest
 
 from vidgraph.models.base import Usage
 from vidgraph.models.testing import ScriptedModel
-from vidgraph.records import Shot, Span, TextLine, TranscriptSegment, Word
+from vidgraph.records import Detection, Frame, Shot, Span, TextLine, TranscriptSegment, Word
 
 VID = "b" * 32
 DURATION = 200.0
@@ -39,11 +39,29 @@ def _seg(a: float, b: float, text: str) -> TranscriptSegment:
     return TranscriptSegment(video_id=VID, span=Span(a, b), text=text, words=words, source="asr@1")
 
 
-def records() -> dict[str, list]:
+BUS = (0.5, 0.5, 0.9, 0.9)
+
+
+def _frames(folder) -> list[Frame]:
+    """1 fps frames of 41-45 s: a green background, a blue bus in the lower right."""
+    from PIL import Image, ImageDraw
+
+    out = []
+    for t in range(41, 46):
+        im = Image.new("RGB", (64, 36), (20, 160, 40))
+        ImageDraw.Draw(im).rectangle((32, 18, 57, 32), fill=(30, 60, 200))
+        path = folder / f"{t}.jpg"
+        im.save(path, quality=95)
+        out.append(Frame(video_id=VID, t=float(t), path=str(path), width=64, height=36, kind="sample"))
+    return out
+
+
+def records(folder) -> dict[str, list]:
     lines = [TextLine(video_id=VID, span=Span(a, b), text=t, score=0.99, box=(0.3, y, 0.7, y + 0.08), source="ocr@1")
              for a, b, t, y in SHOWN]
-    return {"scan": [Shot(video_id=VID, index=0, span=Span(0, DURATION), source="scan@1")],
-            "asr": [_seg(*s) for s in SAID], "ocr": lines}
+    return {"scan": [Shot(video_id=VID, index=0, span=Span(0, DURATION), source="scan@1"), *_frames(folder)],
+            "asr": [_seg(*s) for s in SAID], "ocr": lines,
+            "detect": [Detection(video_id=VID, t=43.0, label="bus", score=0.9, box=BUS, source="detect@1")]}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +71,7 @@ def source(tmp_path_factory):
     from vidgraph.errors import StoreError
     from vidgraph.memory import Memory
 
-    recs = records()
+    recs = records(tmp_path_factory.mktemp("frames"))
     memory = Memory(tmp_path_factory.mktemp("typed"), load_settings())
     memory.build(VID, DURATION, recs)
 
@@ -121,3 +139,28 @@ def test_a_round_that_never_comes_and_a_measure_never_named_are_not_in_the_video
     c, _ = ask(source, "What bit rate does the narrator give?", {"answer": "160 kilobits per second", "option": None,
                                                                 "call": 0})
     assert c.found and cited(c)[0][0] >= 150.0
+
+
+def test_colours_are_read_from_the_pixels_of_the_moment(source):
+    a, model = ask(source, "What colour is the background while the speaker says 'delayed'?",
+                   options=["blue", "green", "red"])
+    assert (a.choice, a.found, model.calls) == ("B", True, []), a.trace
+    assert cited(a) == [(42.0, 46.0)]  # the sentence the word is said in
+    b, model = ask(source, "What colour is the bus when the speaker says 'delayed'?")
+    assert (b.text, model.calls) == ("blue", [])
+
+
+def test_an_option_whose_words_the_evidence_mostly_holds_is_chosen_over_the_models_unsupported_one(source):
+    options = ["visit the website", "buy a ticket", "call the office"]
+    a, _ = ask(source, "What does the narrator invite you to do?", {"answer": "", "option": "B", "call": 0},
+               options=options)
+    assert a.choice == "A" and cited(a)[0][0] == 130.0, a.trace
+
+
+def test_a_phrase_written_over_two_lines_is_found_while_both_are_shown(source):
+    from vidgraph.agents.query import Query
+
+    q = Query(source, [VID])
+    r = q.locate("Stanford Law School", 1, "text")
+    assert r.value == Span(118.5, 122.5) and r.found[0].text == "Stanford Law / School"
+    assert q.count("quiz rounds").value == 2  # "ROUND 1", "ROUND 2": the rounds of the quiz
