@@ -39,9 +39,13 @@ class Draft:
     why: str = ""
 
 
+_NONE = re.compile(r"^\s*(?:none(?: of \w+)?\W*$|(?:no|nobody|nothing|neither|never)\s+\w+\s+\w+)", re.I)
+"""An option saying nothing answers ("No train is delayed by 40 minutes", "None of them"), not a bare "No"."""
+
+
 def not_shown_option(options: Sequence[str]) -> int | None:
     """The option that says the video does not show or say it, if there is one."""
-    hits = [i for i, o in enumerate(options) if NOT_SHOWN.search(o)]
+    hits = [i for i, o in enumerate(options) if NOT_SHOWN.search(o) or _NONE.search(o)]
     return hits[0] if len(hits) == 1 else None
 
 
@@ -66,6 +70,9 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     reads the observations)."""
     if not obs:
         return None
+    numbered = _numbered(intent, obs) if intent.kind == "quantity" else None
+    if numbered is not None:
+        return _choose(numbered, options)
     last = obs[-1]
     tool = getattr(last.call, "tool", "")
     ids = [i.id for i in last.items]
@@ -129,6 +136,12 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     typed = _typed(intent, question, options, last)
     if typed is not None:
         return typed
+    if tool == "read" and intent.kind == "during" and last.items and re.match(r"\s*(?:who|whose)\b", fold(question)):
+        names = [i for i in last.items if i.modality != "speech" and _PERSON.fullmatch(i.text.strip())
+                 and not any(fold(t) in fold(i.text) for t in intent.targets)]
+        if names:  # "whose website is junell.net", "who is shown when …": the name on screen then
+            return _choose(Draft(names[0].text.strip(), cited=[names[0].id], confidence=0.6, by=tool,
+                                 why=last.summary), options)
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
@@ -155,6 +168,27 @@ def _typed(intent: Intent, question: str, options: Sequence[str], last: Observat
         return None
     value, k = got
     return _choose(Draft(value, cited=[items[k].id], confidence=0.7, by=tool, why=last.summary), options)
+
+
+def _numbered(intent: Intent, obs: Sequence[Observation]) -> Draft | None:
+    """"How many rounds does the quiz have?" where lines ROUND 1 … ROUND 4 are shown (and no number is said of the
+    rounds): the numbered things, counted."""
+    head = content(phrase_tokens(intent.targets[0]))[-1:] if intent.targets else []
+    if not head:
+        return None
+    for o in obs:
+        if getattr(o.call, "tool", "") not in ("find", "count"):
+            continue
+        seen: dict[int, int] = {}
+        for i in o.items:
+            m = re.fullmatch(rf"\W*{re.escape(head[0])}\w*\W*(\d+)\W*", fold(i.text))
+            if m and i.modality == "text":
+                seen.setdefault(int(m.group(1)), i.id)
+        if len(seen) >= 2 and sorted(seen) == list(range(1, max(seen) + 1)):
+            n = max(seen)
+            return Draft(str(n), cited=list(seen.values()), confidence=0.7, by="count",
+                         why=f"{head[0]} 1 to {n} are shown")
+    return None
 
 
 def _colour(options: Sequence[str], last: Observation) -> Draft | None:
@@ -200,6 +234,11 @@ def _labelled(question: str, options: Sequence[str], last: Observation) -> Draft
     cite = title.id if item.id == title.id else item.id
     return _choose(Draft(value, cited=[cite, title.id] if cite != title.id else [cite], confidence=0.75,
                          by="screen", why=last.summary), options)
+
+
+_PERSON = re.compile(r"(?:(?:Dr|Mr|Mrs|Ms|Prof)\.? )?[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?(?: [A-Z]\.)?"
+                     r"(?: (?:van |de |von |da )?[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?){1,2}")
+"""A line that is a person's name ("Ryan Junell", "Dr. Ann Lee", "Sara Kraft"), as credits and lower thirds show it."""
 
 
 _THE_WORDS = re.compile(r"\bwhat (?:exactly )?(?:(?:is|was|are|were|does|do|did|can you)\b(?: [\w']+){0,3}? "

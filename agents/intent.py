@@ -19,19 +19,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..records import parse_time
+from .wording import AUX as _AUX, NTH as _NTH, QUOTED as _QUOTED, SAID as _SAID, SHOWN as _SHOWN, SPEAKER as _SPEAKER
+from .wording import TEXTY as _TEXTY, caps_in as _caps, clean as _clean, modality_of as _modality
+from .wording import names_in as _names, occurrence_of as _occurrence
 from .words import ANY_NUMBER, STOP, fold, ordinal
 
-_SAID = r"(?:said|say|says|saying|spoken|speak|speaks|mentioned|mention|mentions|heard|hear|pronounced|uttered|" \
-        r"talked about|talks about|read out|announced|announces|called out|narrated)"
-_SHOWN = r"(?:shown|show|shows|displayed|display|displays|written|writes|visible|seen|see|appear|appears|appeared|" \
-         r"on screen|on the screen|onscreen|printed|pictured)"
-_TEXTY = r"\b(?:text|caption|captions|title|titles|sign|signs|slide|slides|label|labels|banner|card|cards|subtitle|" \
-         r"credits?|written|lower third|headline|list|bullet|on[- ]?screen)\b"
-_QUOTED = re.compile(r"(?:^|(?<=[\s(:,]))[\"“‘'«](.+?)[\"”’'»](?=[\s?.,!;:)]|$)")
-_AUX = r"(?:is|are|was|were|does|do|did|has|have|had|will|can)"
 _LIST_UNITS = ("item", "line", "entry", "point", "bullet", "option", "step", "name", "word")
-_SPEAKER = r"(?:speaker|narrator|presenter|voice|man|woman|host|announcer|person|he|she|they|someone|video)"
-_NTH = r"(first|second|third|fourth|fifth|last|final|\d+(?:st|nd|rd|th))"
 
 
 @dataclass(frozen=True)
@@ -185,6 +178,9 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
     during = _during(q, quoted)
     if during is not None:
         return during
+    whose = re.search(r"^(?:and )?whose (?:[\w-]+ ){0,2}(?:is|are|was|were) (?:the )?(.+?)\??$", q)
+    if whose:  # "whose website is junell.net": who is named on screen with it
+        return Intent("during", (quoted[0] if quoted else _clean(whose.group(1)),), "text", then="text")
     if re.search(r"(?:^|[:;,] |^(?:and|so|but|then) )when\b|\bat what (?:time|point|moment|minute|second)\b|"
                  r"\bat which (?:time|point|moment)\b|\bwhat time\b|\btimestamp\b|\bhow (?:far|long) into\b", q) \
             and not _clock_time(q):  # "when" asks for a moment at the start, not in "what word … when the time …"
@@ -212,60 +208,6 @@ def _clock_time(q: str) -> bool:
     about_video = re.search(rf"\b(?:{_SAID}|{_SHOWN}|{_NTH} (?:time|occurrence|mention|appearance)|in the (?:video|"
                             r"clip|recording)|into the (?:video|clip)|timestamp|happens?|occurs?)\b", q)
     return asks is not None and about_video is None
-
-
-_SPOKEN = r"(?:said|say|says|saying|spoken|speak|speaks|heard|hear|pronounced|uttered|read out|announced|announces|" \
-          r"called out|narrated|narrator|speaker|voice|audio|aloud|out loud)"
-"""Words that put a question in the speech (unlike "mentioned", which may be said or written)."""
-
-
-def _names(question: str) -> list[str]:
-    """Names in Title Case inside a sentence ("credits name Sara Kraft", "the talk by Dr Ann Lee"): two words or
-    more, the first not opening the sentence."""
-    runs = re.findall(r"(?<![.?!:]\s)(?<!^)\b((?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?\s+)+[A-Z][a-z]+)\b", question.strip())
-    return [r for r in runs if not re.match(r"(?:The|A|An|In|On|At|Which|What|Who|When)\s", r)]
-
-
-def _caps(question: str) -> list[str]:
-    """Words written in capitals ("a TAXI sign", "the caption SAFETY DRILL"): text to look for as it is shown."""
-    runs = re.findall(r"\b[A-Z][A-Z0-9-]+(?:\s+[A-Z][A-Z0-9-]+)*\b", question)
-    return [r for r in runs if r not in ("TV", "OK", "ID", "PM", "AM") and not re.fullmatch(r"[A-Z]", r)]
-
-
-def _modality(q: str) -> str:
-    said = re.search(rf"\b{_SPOKEN}\b", q)
-    texty = re.search(_TEXTY, q)
-    shown = re.search(rf"\b{_SHOWN}\b", q)
-    if said and not (texty or shown):
-        return "speech"
-    if texty and not said:
-        return "text"
-    if shown and not said:
-        return "any"  # shown: on-screen text or an object
-    return "any"
-
-
-def _occurrence(q: str) -> int:
-    m = re.search(rf"\b(?:the |for the )?{_NTH} (?:time|occurrence|mention|appearance)\b", q) or \
-        re.search(rf"\b{_NTH} (?:time|one)\b", q)
-    if m:
-        return ordinal(m.group(1)) or 1
-    if re.search(r"\b(again|once more)\b", q):
-        return 2
-    return 1
-
-
-def _clean(phrase: str) -> str:
-    """A target phrase without quotes, leading articles, fillers and trailing punctuation."""
-    phrase = phrase.strip(" ?.!,;:\"'“”‘’")
-    phrase = re.sub(r"^(?:the |a |an |some |any |that |this |those |these |first |again |is |are |was |were |does |"
-                    r"do |did )+", "", phrase)
-    phrase = re.sub(r"^(?:word|words|phrase|name|term|text|caption|title|number|code|sentence|line|label|sign)s?\s+",
-                    "", phrase)
-    phrase = re.sub(r"\s+(?:in|on|during|throughout|within|from|of) (?:the |this )?(?:whole |entire )?"
-                    r"(?:video|clip|recording|film|footage|screen)\b.*$", "", phrase)
-    phrase = re.sub(r"\s+(?:at all|in total|altogether|overall)$", "", phrase)
-    return phrase.strip(" ?.!,;:\"'“”‘’")
 
 
 def _object_of(q: str) -> str:
@@ -389,7 +331,9 @@ def _count(q: str, quoted: list[str], modality: str) -> Intent:
         target = _clean(rest_)
         return Intent("quantity", (target or unit,), modality, unit=unit)
     m = re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:did|does|do|will|would|has|have|had|was|"
-                  r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q)
+                  r"were)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen)\b)(.+)$", q) or \
+        re.search(r"\bhow (?:many|much) (?:different |distinct )?(.+?)\s+(?:is|are)\s+(?:the|a|an|this|that|it|he|she|"
+                  r"they|we)\s+(?!.*\b(?:appear|appears|shown|visible|seen|on screen|listed)\b)(.+)$", q)
     if m:  # "how many laptops did the speaker say were ordered": a number the video states, not a count
         return Intent("quantity", (_clean(m.group(1)),), modality)
     m = re.search(r"\bhow many (?:different |distinct )?(.+?)\s+(?:are|were|is|can|do|does|appear|appears)\b", q) or \

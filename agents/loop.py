@@ -29,8 +29,8 @@ from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .subject import bound
-from .typed import asked, closest, label_of
-from .words import number_in, overlap_score
+from .typed import KIND_NAMES, asked, closest, label_of, values
+from .words import content, number_in, overlap_score, phrase_tokens
 
 MISSES = 2
 """Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
@@ -47,7 +47,8 @@ def understand(state: State, runtime: Rt) -> dict:
     search = Call("search", {"query": " ".join([state["question"], *state.get("options", [])])})
     calls = [search] if intent.kind == "lookup" else [*calls, search]
     label = label_of(state["question"]) if intent.kind == "lookup" else ""
-    if label:  # "the code below the label LICENCE": the lines shown with it
+    shown = kit.query.find(label, "text") if label else None  # "below the label LICENCE": the lines shown with it
+    if shown is not None and shown.found and shown.note != "semantic":
         calls = [Call("screen", {"query": label}), *calls]
     where = window(state["question"]) if intent.kind == "lookup" else None
     if where is not None:  # "what title is shown at the very start": first read that part of each video
@@ -237,6 +238,13 @@ def check(state: State, runtime: Rt) -> dict:
     near = closest(kind.kind, answer, [i.text for i in pool]) if kind else None
     if near is not None:  # an address or a code as written in the observation, not as the model recalls it
         answer, cited = near[0], [pool[near[1]].id, *(i for i in cited if i != pool[near[1]].id)]
+    intent: Intent = state["intent"]
+    if intent.kind in ("lookup", "during") and intent.sure and " or " not in state["question"] and set(
+            content(phrase_tokens(answer))) <= set(
+            content(phrase_tokens(intent.targets[0]))) and content(phrase_tokens(answer)):
+        return _reject(state, kit, f"{answer!r} is what the question names, not its answer", answer)
+    if kind is not None and kind.kind in KIND_NAMES and not values(kind.kind, answer):  # "6" is no phone number
+        return _reject(state, kit, f"{answer!r} is not a {KIND_NAMES[kind.kind]}", answer)
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
     if number_in(answer) is not None and not bound(state["question"], [kit.items[i] for i in cited], items,

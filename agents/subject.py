@@ -23,6 +23,10 @@ _NUMBERED = re.compile(r"\b(round|step|room|platform|gate|track|page|chapter|epi
                        r"seat|table|slide|question|part|stage|exit|locker|bay|aisle|row|zone|item|card|lot|rack|case|"
                        r"ticket|invoice|line|bus|car|player|team|week|day|lesson|unit|section|figure|box)s? "
                        r"(?:no\.? |number )?(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b")
+_AMOUNT = re.compile(r"\b(?:by|costs?|costing|weighs?|weighing|lasts?|lasting|takes?|of) (\d+(?:[.,]\d+)?) "
+                     r"(minutes?|seconds?|hours?|days?|weeks?|years?|euros?|dollars?|pounds?|kilograms?|kilos?|grams?|"
+                     r"kilometres?|kilometers?|miles?|metres?|meters?|percent|people|points?|degrees?)\b")
+"""An amount a question gives as what its subject is ("delayed by 40 minutes", "costs 5 euros")."""
 _MEASURES = r"(?:rate|speed|frequency|temperature|price|cost|fee|size|weight|length|width|height|depth|distance|" \
             r"duration|capacity|voltage|pressure|resolution|ratio|population|budget|salary|score|age|address|number)"
 _PLAIN = set("""exact total main average maximum minimum overall current new old final first last given stated quoted
@@ -59,6 +63,10 @@ def unseen_numbered(question: str, find) -> str:
             continue
         if find(f"{kind} {n}") == 0 and find(kind) > 0:
             return f"{kind} {n}"
+    for m in _AMOUNT.finditer(q):  # "which train is delayed by 40 minutes" where delays of 15 and 25 are said
+        n, unit = m.group(1), m.group(2)
+        if find(f"{n} {unit}") == 0 and find(unit) > 0:
+            return f"{n} {unit}"
     return ""
 
 

@@ -25,14 +25,16 @@ _NUMBER = re.compile(r"(?<![\w.-])\d+(?:[.,-]\d+)*(?![\w-])")
 _CLOCK = re.compile(r"\b\d{1,2}[:.]\d{2}\b(?:\s?[ap]\.?m\.?)?", re.I)
 _YEAR = re.compile(r"\b(?:1[6-9]|20)\d{2}\b")
 _PERCENT = re.compile(r"\b\d+(?:[.,]\d+)?\s?(?:%|percent\b|per cent\b)", re.I)
+_PHONE = re.compile(r"(?<![\w+])\+?\d[\d ()./-]{5,}\d(?!\w)")
 _PATTERNS = {"url": _URL, "email": _EMAIL, "code": _CODE, "number": _NUMBER, "clock": _CLOCK, "year": _YEAR,
-             "percent": _PERCENT}
+             "percent": _PERCENT, "phone": _PHONE}
 
 
 @dataclass(frozen=True)
 class Asked:
-    """The kind of value asked for (url, email, code, number, clock, year, percent) and the word naming whose
-    value it is, when the question gives one ("round" in "which round number", "platform" in "which platform")."""
+    """The kind of value asked for (url, email, phone, code, number, clock, year, percent, colour) and the word
+    naming whose value it is, when the question gives one ("round" in "which round number", "platform" in "which
+    platform"; for a colour, the thing whose colour, "" for the whole frame)."""
 
     kind: str
     qualifier: str = ""
@@ -50,8 +52,12 @@ def asked(question: str) -> Asked | None:
     says where to look is not what is asked), or None."""
     q = " ".join(fold(question).split())
     head = q.split(":")[-1] if ":" in q else q
+    if re.match(r"(?:while|when|as|during|after|before|once)\b", head) and "," in head:
+        head = head.split(",", 1)[1]  # "while the web address is on screen, what bit rate …": the bit rate
     m = _CLAUSE.search(head, 4)
     head = head[: m.start()] if m and not head.startswith(("when", "at what")) else head
+    if re.match(r"(?:and )?(?:who|whose|whom)\b", head):  # "whose website is junell.net" asks for a person
+        return None
     colour = re.search(r"\b(?:what|which) colou?rs? (?:is|are|was|were|does|do) (?:the |a |an |his |her |their )?"
                        r"(?:main |dominant |most common )?([\w-]+(?: [\w-]+)?)|\b(?:what|which) (?:is|was) the "
                        r"(?:main |dominant )?colou?r of (?:the |a |an )?([\w-]+(?: [\w-]+)?)|"
@@ -62,10 +68,12 @@ def asked(question: str) -> Asked | None:
         whole = thing in ("", "background", "screen", "frame", "picture", "image", "scene", "video", "main",
                           "dominant", "sky", "wall", "backdrop", "main background", "screen background")
         return Asked("colour", "" if whole else thing)
-    if re.search(r"\b(?:web ?address|website|web site|url|web page|homepage|domain|link)\b", head):
+    if re.search(r"\b(?:web ?address|website|web site|url|web page|homepage|web link|internet address)\b", head):
         return Asked("url")
     if re.search(r"\be-?mail(?: address)?\b", head):
         return Asked("email")
+    if re.search(r"\b(?:phone|telephone|mobile|fax|contact) number\b", head):
+        return Asked("phone")
     if re.search(r"\b(?:percentage|percent|per cent)\b", head):
         return Asked("percent")
     if re.search(r"\b(?:at )?what time (?:does|do|did|will|is|was) (?!.*\b(?:said|say|says|shown|appears?|"
@@ -73,10 +81,10 @@ def asked(question: str) -> Asked | None:
         return Asked("clock")
     if re.search(r"\b(?:what|which|in what) year\b", head):
         return Asked("year")
-    if re.search(r"\b(?:code|serial|reference|booking ref\w*|tracking number|registration|licen[cs]e plate)\b", head) \
+    if re.search(r"\b(?:code|booking ref\w*|registration plate|licen[cs]e plate)\b", head) \
             and not re.search(r"\b(?:colou?r|dress|source|country|area) code\b", head):
         return Asked("code")
-    m = re.search(r"\b(?:what|which)\s+((?:[\w-]+\s+){0,3}?)(?:number|no\.?|#)(?!\w)", head)
+    m = re.search(r"\b(?:what|which)\s+(?:is |was )?(?:the )?((?:[\w-]+\s+){0,3}?)(?:number|no\.?|#)(?!\w)", head)
     if m:
         qualifier = (m.group(1).split() or [""])[-1]
         return Asked("number", "" if qualifier in ("the", "a", "phone", "telephone") else qualifier)
@@ -96,6 +104,8 @@ def values(kind: str, text: str) -> list[str]:
             re.match(r"(?:https?://|www\.)", u, re.I) or "/" in u
             or re.search(r"\.(?:com|org|net|edu|gov|int|io|de|uk|fr|eu|info|tv|me|co|nl|es|it|ch|at|jp|ru|cn|be|"
                          r"se|no|dk|fi|pl|us|ca|au|in|br)(?:/|$)", u, re.I))]
+    if kind == "phone":  # seven digits at least
+        found = [v for v in found if sum(c.isdigit() for c in v) >= 7 and not _CLOCK.fullmatch(v)]
     if kind == "number":  # a code is a number too ("the invoice number": 4821-B), the code first
         found = [m.group(0) for m in _CODE.finditer(text)] + found + _spelled(text)
     return list(dict.fromkeys(found))
@@ -139,6 +149,10 @@ def _in_clock(value: str, text: str) -> bool:
     return any(value in m.group(0) for m in re.finditer(r"\d+(?:[:.]\d+){1,3}", text) if ":" in m.group(0))
 
 
+KIND_NAMES = {"url": "web address", "email": "e-mail address", "phone": "phone number", "code": "code",
+              "number": "number", "clock": "time of day", "year": "year", "percent": "percentage"}
+
+
 def same_value(kind: str, a: str, b: str) -> bool:
     """Are two written values the same (an address with or without ``http://`` / ``www.``, case aside)?"""
     def norm(v: str) -> str:
@@ -160,6 +174,11 @@ _LABELLED = [
 ]
 
 
+_ROLES = {"directed": "director", "produced": "producer", "wrote": "writer", "edited": "editor",
+          "narrated": "narrator", "composed": "composer", "animated": "animation", "scored": "music"}
+_WORK = ("film", "video", "clip", "movie", "it", "this", "short", "show", "episode", "piece")
+
+
 def label_of(question: str) -> str:
     """The label the question reads a value next to ("LICENCE" in "which code appears below the label LICENCE?",
     "music and sound design" in "who is credited for music and sound design?"), or ""."""
@@ -178,6 +197,11 @@ def label_of(question: str) -> str:
                 if fold(c) == label or fold(c) in label:
                     return c.strip()
             return label
+    m = re.search(r"\bwho (directed|produced|wrote|edited|narrated|composed|animated|scored|did|made|designed|"
+                  r"created) (?:the )?(.+?)(?:\?|$| (?:for|in|of|on) (?:the|this) (?:video|film|clip|movie))", q)
+    if m:  # "who wrote the script": the SCRIPT line; "who directed the film": the line naming the director
+        thing = m.group(2).strip(" .?!,;:")
+        return _ROLES.get(m.group(1), "") if thing in _WORK else thing
     return ""
 
 

@@ -56,9 +56,9 @@ class SearchHit(Moment):
 
 class QueryIn(BaseModel):
     tool: Literal["find", "count", "locate", "order", "read", "screen", "shots", "videos", "speakers", "who",
-                  "said_by"]
+                  "said_by", "colours"]
     args: dict[str, Any] = Field(default_factory=dict, description="The tool's arguments, e.g. {\"query\": \"pump\", "
-                                 "\"modality\": \"speech\"}; read takes video, start, end.")
+                                 "\"modality\": \"speech\"}; read and colours take video, start, end.")
     videos: list[str] | None = Field(None, max_length=1000, description="Ids or names (default: every video).")
 
 
@@ -106,12 +106,12 @@ def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)],
 @router.post("/query", tags=["search"])
 def query(body: QueryIn, svc: Svc) -> dict[str, Any]:
     """Run one of the agents' query tools (no model): find, count, locate, order, read, screen, shots, videos,
-    speakers, who, said_by."""
+    speakers, who, said_by, colours."""
     q = svc.query(body.videos)
     a = dict(body.args)
     if a.get("video"):  # a name or an id, as everywhere in the API
         a["video"] = svc.find(str(a["video"])).video_id
-    if body.tool == "read" and ("start" in a or "end" in a):
+    if body.tool in ("read", "colours") and ("start" in a or "end" in a):
         a["span"] = Span(float(a.pop("start", 0.0)), float(a.pop("end", 1e12)))
     elif body.tool == "videos":
         return svc.result(q.videos_list())

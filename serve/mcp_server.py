@@ -244,6 +244,14 @@ def build_mcp(service: Service) -> MCPServer:
         return result(service.query(videos).screen(query, at, video_id(video) if video else None))
 
     @tool
+    def colours(video: str, start: float = 0.0, end: float | None = None, thing: str = "") -> ToolResult:
+        """The named colours on screen in a span of a video, from the pixels of the frames the index kept (whole
+        frames: the background, the main colour), or of the boxes drawn around `thing` (a detected object)."""
+        vid = video_id(video)
+        span = Span(start, end) if end is not None else (Span(start, 1e12) if start else None)
+        return result(service.query([vid]).colours(vid, span, thing))
+
+    @tool
     def speakers(video: str | None = None, videos: list[str] | None = None) -> ToolResult:
         """How many people speak, and each voice: its name (or label like S2), talk time, turns, first words."""
         return result(service.query(videos).speakers(video_id(video) if video else None))

@@ -73,6 +73,8 @@ def test_query_tools_compute_with_their_evidence(client):
     assert voices.json()["found"][0]["speaker"] and "of speech in" in voices.json()["found"][0]["text"]
     who = client.post("/api/query", json={"tool": "who", "args": {"query": "pump"}}).json()
     assert who["tool"] == "who" and all(f["speaker"] for f in who["found"] if f["modality"] == "speech")
+    colours = client.post("/api/query", json={"tool": "colours", "args": {"video": "other.mp4", "start": 7, "end": 11}})
+    assert colours.json()["value"][0][0] == "blue" and colours.json()["found"][0]["start"] == 7.0  # 0x303060
 
 
 def test_ask_returns_the_answer_json_with_cited_moments(client):

@@ -16,7 +16,7 @@ from vidgraph.serve.app import create_app
 from vidgraph.serve.server import ThreadedServer
 
 TOOLS = {"list_videos", "search_moments", "transcript", "list_shots", "look", "ask", "find", "count", "locate",
-         "order", "read", "screen", "speakers", "who", "said_by"}
+         "order", "read", "screen", "speakers", "who", "said_by", "colours"}
 
 
 async def exercise(session) -> dict:
@@ -51,6 +51,8 @@ async def exercise(session) -> dict:
     assert any("pump" in line["text"] for line in said["lines"])
     who = (await session.call_tool("who", {"query": "pump", "video": "fixture.mp4"})).structured_content
     assert who["tool"] == "who" and any(f["speaker"] for f in who["found"])
+    colours = (await session.call_tool("colours", {"video": "fixture.mp4", "start": 30, "end": 40})).structured_content
+    assert colours["tool"] == "colours" and colours["value"] and colours["found"][0]["start"] == 30.0
     shots = (await session.call_tool("list_shots", {"video": top["video"]})).structured_content["shots"]
     assert len(shots) == 6 and shots[1]["start"] == 10.0
 

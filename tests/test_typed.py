@@ -62,6 +62,8 @@ def test_a_qualified_number_is_read_from_its_own_line_not_a_clock_beside_it():
     ("Who is credited for music and sound design?", "music and sound design"),
     ("According to the closing credits, who did the animation and design?", "animation and design"),
     ("Who is credited as the director of the video?", "director"),
+    ("Who directed the film?", "director"),
+    ("Who wrote the script?", "script"),
     ("What is said while the bus is shown?", ""),
 ])
 def test_the_label_a_value_is_read_next_to(question, label):

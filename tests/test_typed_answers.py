@@ -23,6 +23,7 @@ SAID = [(0.5, 3.0, "Welcome to the Friday quiz."), (10.8, 12.0, "Which planet is
 SHOWN = [  # (start, end, text, top): each line a tenth of the height
     (0.5, 9.5, "FRIDAY QUIZ", 0.4), (10.5, 19.5, "ROUND 1", 0.1), (20.5, 29.5, "ROUND 2", 0.1),
     (20.5, 29.5, "00:00:24.500", 0.8), (60.5, 66.5, "LICENCE", 0.3), (60.5, 66.5, "HX-1712", 0.45),
+    (90.5, 96.5, "ANIMATION + DESIGN", 0.3), (90.5, 96.5, "Ryan Junell", 0.42), (90.5, 96.5, "junell.net", 0.54),
     (100.5, 106.5, "MUSIC + SOUND DESIGN", 0.3), (100.5, 106.5, "Lesser", 0.42), (100.5, 106.5, "lsr1.com", 0.54),
     (110.5, 123.5, "VERY SPECIAL THANKS", 0.1), (110.5, 113.5, "Red Hat", 0.4), (110.5, 113.5, "redhat.com", 0.52),
     (114.5, 117.5, "Omidyar Network", 0.4), (114.5, 117.5, "omidyar.net", 0.52), (118.5, 122.5, "Stanford Law", 0.4),
@@ -98,9 +99,11 @@ def cited(a) -> list[tuple[float, float]]:
     ("Which code appears on screen below the label LICENCE?", "HX-1712", 60.5),
     ("Read the code shown with LICENCE.", "HX-1712", 60.5),
     ("Who is credited for music and sound design?", "Lesser", 100.5),
+    ("Who composed the music for the video?", "Lesser", 100.5),
     ("Which round number is on screen when the host asks about the spider?", "2", 20.5),
     ("What web address is shown while the narrator says 'come to our website'?", "http://creativecommons.org", 131.0),
     ("What web address is shown at the end of the video?", "www.example-lab.org/av", 190.5),
+    ("Whose website is junell.net?", "Ryan Junell", 90.5),
 ])
 def test_a_value_of_the_kind_asked_is_copied_from_the_line_without_a_model_call(source, question, text, start):
     a, model = ask(source, question)
@@ -164,3 +167,17 @@ def test_a_phrase_written_over_two_lines_is_found_while_both_are_shown(source):
     r = q.locate("Stanford Law School", 1, "text")
     assert r.value == Span(118.5, 122.5) and r.found[0].text == "Stanford Law / School"
     assert q.count("quiz rounds").value == 2  # "ROUND 1", "ROUND 2": the rounds of the quiz
+
+
+def test_numbered_things_are_counted_and_an_amount_no_one_gives_is_not_shown(source):
+    a, model = ask(source, "How many rounds does the quiz have?")
+    assert (a.text, model.calls) == ("2", []) and len(a.citations) == 2
+    options = ["Bristol", "York", "No train is delayed by 40 minutes"]
+    b, model = ask(source, "Which train is delayed by 40 minutes?", options=options)
+    assert (b.choice, model.calls) == ("C", [])
+
+
+def test_an_answer_of_another_kind_than_asked_is_not_kept(source):
+    a, model = ask(source, "What phone number is shown with the credits?", {"answer": "6", "option": None, "call": 0},
+                   {"answer": "6", "option": None, "call": 0})
+    assert not a.found and any("is not a phone number" in s.detail for s in a.trace), a.trace
