@@ -12,9 +12,10 @@ from dataclasses import dataclass, field, replace
 from ..records import LETTERS, Span, fmt_span, parse_time
 from .intent import Intent
 from .state import Item, Observation
+from .amounts import frequency, numbered, stated
 from .colours import colour_word
 from .typed import asked, label_of, pick, values
-from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, similar
+from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, related, similar
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
@@ -70,9 +71,12 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     reads the observations)."""
     if not obs:
         return None
-    numbered = _numbered(intent, obs) if intent.kind == "quantity" else None
-    if numbered is not None:
-        return _choose(numbered, options)
+    target = intent.targets[0] if intent.targets else ""
+    often = re.match(r"\s*how often\b", fold(question)) is not None
+    read = (stated(target, obs) or numbered(target, obs)) if intent.kind == "quantity" else \
+        frequency(obs) if often and intent.kind in ("count", "quantity", "lookup") else None
+    if read is not None:  # "36 new laptops", "ROUND 1 … ROUND 4", "every 20 minutes"
+        return _choose(Draft(read[0], cited=read[1], confidence=0.7, by="amounts", why=read[2]), options)
     last = obs[-1]
     tool = getattr(last.call, "tool", "")
     ids = [i.id for i in last.items]
@@ -119,6 +123,8 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
                              by=tool, why=last.summary)
             return None
         return draft
+    if tool == "title" and last.value and re.search(r"\btitle\b", fold(question)):
+        return _choose(Draft(str(last.value), cited=ids, confidence=0.6, by=tool, why=last.summary), options)
     if tool == "speakers" and intent.kind == "speakers" and last.value:
         n = int(last.value)
         return _choose(Draft(f"{n} speaker{'s' * (n != 1)}", cited=ids, confidence=0.8, by=tool, why=last.summary),
@@ -145,6 +151,10 @@ def compose(intent: Intent, question: str, options: Sequence[str], obs: Sequence
     if tool == "read" and intent.kind == "during" and last.items:
         said = [i for i in last.items if i.modality == "speech"] if intent.then == "speech" else \
             [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
+        if intent.then == "text" and len(said) > 1 and len(obs) > 1 and obs[-2].items:  # read most at the moment
+            moment = obs[-2].items[0].span
+            inside = [i for i in said if i.span.overlap(moment) >= 0.5 * moment.duration]
+            said = inside if len(inside) == 1 else said
         if (len(said) == 1 or (said and intent.then == "speech")) and _asks_the_words(question):
             text = " ".join(i.text for i in said)
             return _choose(Draft(text, cited=[i.id for i in said], confidence=0.6, by=tool, why=last.summary), options)
@@ -163,32 +173,11 @@ def _typed(intent: Intent, question: str, options: Sequence[str], last: Observat
     if a is None or a.kind == "colour" or tool != "read" or intent.kind not in ("during", "lookup") or not last.items:
         return None
     items = [i for i in last.items if i.modality != "speech"] if intent.then == "text" else list(last.items)
-    got = pick(a, [i.text for i in items])
+    got = pick(a, [i.text for i in items], strict=True)
     if got is None:
         return None
     value, k = got
     return _choose(Draft(value, cited=[items[k].id], confidence=0.7, by=tool, why=last.summary), options)
-
-
-def _numbered(intent: Intent, obs: Sequence[Observation]) -> Draft | None:
-    """"How many rounds does the quiz have?" where lines ROUND 1 … ROUND 4 are shown (and no number is said of the
-    rounds): the numbered things, counted."""
-    head = content(phrase_tokens(intent.targets[0]))[-1:] if intent.targets else []
-    if not head:
-        return None
-    for o in obs:
-        if getattr(o.call, "tool", "") not in ("find", "count"):
-            continue
-        seen: dict[int, int] = {}
-        for i in o.items:
-            m = re.fullmatch(rf"\W*{re.escape(head[0])}\w*\W*(\d+)\W*", fold(i.text))
-            if m and i.modality == "text":
-                seen.setdefault(int(m.group(1)), i.id)
-        if len(seen) >= 2 and sorted(seen) == list(range(1, max(seen) + 1)):
-            n = max(seen)
-            return Draft(str(n), cited=list(seen.values()), confidence=0.7, by="count",
-                         why=f"{head[0]} 1 to {n} are shown")
-    return None
 
 
 def _colour(options: Sequence[str], last: Observation) -> Draft | None:
@@ -389,10 +378,10 @@ def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[
     if unheard_names(question, vocabulary, titles):  # "the train to Glasgow" where no video names Glasgow
         return False
     words = [w for w in content(phrase_tokens(question)) if len(w) > 2 and w not in GENERIC]
-    known = [w for w in words if w in vocabulary or any(similar(w, v) for v in vocabulary if len(v) >= 6)]
+    known = [w for w in words if w in vocabulary or any(related(w, v) for v in vocabulary if len(v) >= 4)]
     if not known:  # the question names only kinds of things ("which dish…"): nothing to hold the evidence to
         return True
-    hits = sum(any(similar(w, h) for h in near) for w in known)
+    hits = sum(any(related(w, h) for h in near) for w in known)
     return hits >= 1 and hits / len(known) >= 0.5
 
 
@@ -419,7 +408,7 @@ def unheard_names(question: str, vocabulary: set[str], titles: set[str] = frozen
 def mentions(question: str, text: str) -> bool:
     """Does ``text`` hold one of the words the question is about (not its question words)?"""
     have = phrase_tokens(text)
-    return any(any(similar(w, h) for h in have) for w in content(phrase_tokens(question))
+    return any(any(related(w, h) for h in have) for w in content(phrase_tokens(question))
                if len(w) > 2 and w not in GENERIC)
 
 
@@ -435,4 +424,8 @@ def _gap(a: Span, b: Span) -> float:
 GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
             "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
             "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given",
-            "after", "before", "during", "while", "until", "again", "also", "just", "right", "then", "next"}
+            "after", "before", "during", "while", "until", "again", "also", "just", "right", "then", "next",
+            # what the video is, or who speaks in it: "the title of the recipe", "according to the contestant"
+            "recipe", "film", "movie", "talk", "lecture", "presentation", "tutorial", "episode", "documentary",
+            "trailer", "programme", "program", "broadcast", "recording", "footage", "contestant", "host", "presenter",
+            "viewer", "audience", "voice", "part", "section", "segment", "according"}

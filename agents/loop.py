@@ -24,12 +24,13 @@ from .calls import offered, system_prompt, turn_of
 from .choice import as_state, commit, missing_subject, not_shown
 from .compose import Draft, attribute, compose, relevant
 from .drafts import NOT_FOUND, OBSERVATIONS, Rt, failed, schema_for
-from .intent import Call, Intent, read_question, window
+from .intent import Call, Intent, read_question
+from .plan import first_calls
 from .kit import Kit, question_block
 from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .subject import bound
-from .typed import KIND_NAMES, asked, closest, label_of, values
+from .typed import KIND_NAMES, asked, closest, values
 from .words import content, number_in, overlap_score, phrase_tokens
 
 MISSES = 2
@@ -43,30 +44,10 @@ TOOLS = ("search", "find", "count", "most", "locate", "order", "read", "screen",
 def understand(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     intent = read_question(state["question"], state.get("options", []))
-    calls = intent.calls()
-    search = Call("search", {"query": " ".join([state["question"], *state.get("options", [])])})
-    calls = [search] if intent.kind == "lookup" else [*calls, search]
-    label = label_of(state["question"]) if intent.kind == "lookup" else ""
-    shown = kit.query.find(label, "text") if label else None  # "below the label LICENCE": the lines shown with it
-    if shown is not None and shown.found and shown.note != "semantic":
-        calls = [Call("screen", {"query": label}), *calls]
-    where = window(state["question"]) if intent.kind == "lookup" else None
-    if where is not None:  # "what title is shown at the very start": first read that part of each video
-        calls = [*_reads(kit, where, intent.modality), *calls]
+    calls = first_calls(intent, state["question"], state.get("options", []), kit)
     detail = f"{intent.kind}: {', '.join(repr(t) for t in intent.targets) or '-'} ({intent.modality}) → " + \
              "; ".join(str(c) for c in calls)
     return {"intent": intent, "suggested": calls, "talk": [], "trace": [kit.step("understood", detail)]}
-
-
-def _reads(kit: Kit, where: tuple[str, float], modality: str) -> list[Call]:
-    """Reading the start or the end of each video in scope (at most three)."""
-    out = []
-    for v in kit.videos[:3]:
-        d = kit.source.durations.get(v, 0.0)
-        a, b = (0.0, min(where[1], d or where[1])) if where[0] == "start" else (max(0.0, d - where[1]), d)
-        if b > a:
-            out.append(Call("read", {"video": v, "start": round(a, 2), "end": round(b, 2), "modality": modality}))
-    return out
 
 
 def probe(state: State, runtime: Rt) -> dict:
@@ -239,6 +220,12 @@ def check(state: State, runtime: Rt) -> dict:
     if near is not None:  # an address or a code as written in the observation, not as the model recalls it
         answer, cited = near[0], [pool[near[1]].id, *(i for i in cited if i != pool[near[1]].id)]
     intent: Intent = state["intent"]
+    if not cited and kind is not None and kind.kind == "colour":  # a colour the video gives, not the one known
+        vocabulary, titles = kit.query.vocabulary(), kit.query.titles()
+        said = [(c, i.id) for i in items if relevant(state["question"], i, items, vocabulary, titles)
+                for c in values("colour", i.text)]
+        if len({c for c, _ in said}) == 1:
+            answer, cited = said[0][0], [said[0][1]]
     if intent.kind in ("lookup", "during") and intent.sure and " or " not in state["question"] and set(
             content(phrase_tokens(answer))) <= set(
             content(phrase_tokens(intent.targets[0]))) and content(phrase_tokens(answer)):
@@ -349,7 +336,8 @@ def _run(kit: Kit, call: Call) -> Observation:
              "speakers": lambda: q.speakers(video),
              "who": lambda: q.who(a.get("query", ""), video, float(a["at"]) if a.get("at") is not None else None),
              "said_by": lambda: q.said_by(str(a.get("speaker", "")), a.get("query", ""), video),
-             "colours": lambda: q.colours(video, span, str(a.get("thing") or ""))}
+             "colours": lambda: q.colours(video, span, str(a.get("thing") or "")),
+             "title": lambda: q.title(video)}
     if call.tool not in tools:
         raise ValueError(f"there is no tool {call.tool!r}")
     return kit.observe(call, tools[call.tool]())

@@ -91,6 +91,26 @@ class Reading:
         return Result("screen", {"query": query, "at": at, "video": video}, len(others),
                       f"{len(found)} lines on screen{title}: " + " | ".join(f.text for f in found), found)
 
+    def title(self, video: str | None = None) -> Result:
+        """A video's title as it shows it: on the first screen with words, the line in the largest letters (the
+        highest when two are as large)."""
+        for v in self._scope(video)[:1]:
+            worded = [line for line in self.lines(v) if sum(c.isalpha() for c in line.text) >= 3]
+            if not worded:
+                return Result("title", {"video": video}, None, "no words are shown", ())
+            first = min(line.span.start for line in worded)
+            screen = [line for line in worded if line.span.start <= first + 1.0]
+            top = max(screen, key=lambda x: (round(x.box[3] - x.box[1], 2), -x.box[1]))
+            size, lines = top.box[3] - top.box[1], [top]
+            for x in sorted(screen, key=lambda x: x.box[1]):  # a title over two lines: the next one as large, close
+                if x.box[1] > lines[-1].box[1] and x.box[1] - lines[-1].box[3] <= 0.6 * size \
+                        and x.box[3] - x.box[1] >= 0.9 * size:
+                    lines.append(x)
+            text = " ".join(x.text for x in lines)
+            return Result("title", {"video": video}, text, f"the first words shown in {self.name(v)}, largest: "
+                          f"{text!r}", tuple(Found(v, x.span, "text", x.text) for x in lines))
+        return Result("title", {"video": video}, None, "no video", ())
+
     def _visible(self, v: str, t: float) -> list[TextLine]:
         return [line for line in self.lines(v) if line.span.start - 0.5 <= t <= line.span.end + 0.5]
 

@@ -42,9 +42,13 @@ def vocabulary_has(word: str, vocabulary: set[str]) -> bool:
 
 def never_shown(intent: Intent, vocabulary: set[str]) -> str:
     """A word of what the question is surely about that no video says or shows (nor anything close), or ""."""
+    vocab = {v.replace("-", "") for v in vocabulary}
+    if intent.kind == "during" and intent.modality == "speech" and intent.targets and not intent.sure:
+        words = [w for w in content(phrase_tokens(intent.targets[0])) if len(w) > 2 and w not in GENERIC]
+        last = words[-1].replace("-", "") if words else ""  # "when the cook says to add salt": the salt
+        return last if last and not last.endswith(("ed", "ing")) and not vocabulary_has(last, vocab) else ""
     if not intent.sure or intent.kind not in ("lookup", "quantity", "when", "during", "which_video"):
         return ""
-    vocab = {v.replace("-", "") for v in vocabulary}
     for target in intent.targets:
         for w in content(phrase_tokens(target)):
             w = w.replace("-", "")

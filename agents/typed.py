@@ -15,6 +15,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .colours import colour_word
 from .words import fold, phrase_tokens, similar
 
 _URL = re.compile(r"(?<![@\w.-])(?:https?://)?(?:www\.)?[a-z0-9][a-z0-9-]*(?:\.[a-z0-9-]+)*\.(?:[a-z]{2,6})"
@@ -98,6 +99,8 @@ def asked(question: str) -> Asked | None:
 
 def values(kind: str, text: str) -> list[str]:
     """The values of ``kind`` written in ``text``, in order (a web address also as written with its scheme)."""
+    if kind == "colour":  # colour words said or shown ("Purple.")
+        return list(dict.fromkeys(c for w in re.findall(r"[a-zA-Z]+", text) if (c := colour_word(w))))
     found = [m.group(0).rstrip(".,;:") for m in _PATTERNS[kind].finditer(text)]
     if kind == "url":  # "3304-4.2" or "5.1" are not addresses; "EBU.Tech" neither: a known top-level part or www/http
         found = [u for u in found if re.search(r"[a-z]", u, re.I) and (
@@ -121,9 +124,12 @@ def _spelled(text: str) -> list[str]:
     return [t for m in _SPELLED.finditer(fold(text)) for t in phrase_tokens(m.group(0)) if t.isdigit()]
 
 
-def pick(a: Asked, texts: Sequence[str]) -> tuple[str, int] | None:
+def pick(a: Asked, texts: Sequence[str], strict: bool = False) -> tuple[str, int] | None:
     """The value of kind ``a.kind`` in the first of ``texts`` holding one (with the qualifier word first: "ROUND 2"
-    for "which round number", not the clock beside it), and its index; None when none holds one."""
+    for "which round number", not the clock beside it), and its index; None when none holds one (``strict``:
+    when none with the qualifier does — a counter beside it is no room number)."""
+    if strict and a.qualifier and not any(_qualified(a, t) for t in texts):
+        return None
     order = list(range(len(texts)))
     if a.qualifier:
         order.sort(key=lambda k: not _qualified(a, texts[k]))

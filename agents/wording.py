@@ -83,4 +83,5 @@ def clean(phrase: str) -> str:
     phrase = re.sub(r"\s+(?:in|on|during|throughout|within|from|of) (?:the |this )?(?:whole |entire )?"
                     r"(?:video|clip|recording|film|footage|screen)\b.*$", "", phrase)
     phrase = re.sub(r"\s+(?:at all|in total|altogether|overall)$", "", phrase)
+    phrase = re.sub(r"(?<=\w)\s+(?:part|section|segment|portion|phase|bit)$", "", phrase)  # "the hiring part"
     return phrase.strip(" ?.!,;:\"'“”‘’")

@@ -116,6 +116,24 @@ def similar(a: str, b: str, ratio: float = 0.8) -> bool:
     return SequenceMatcher(None, a, b).ratio() >= ratio
 
 
+def stem(word: str) -> str:
+    """A word without its -ing / -ed / -es / -s ending, for telling that two words are one word in two forms
+    ("served", "serve", "serving" -> "serv"; "stopped" -> "stop"): for what a question is about, not for slips."""
+    w = word
+    for end in ("ing", "ed", "es", "s", "e"):
+        if len(w) > len(end) + 2 and w.endswith(end):
+            w = w[: -len(end)]
+            break
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]
+    return w
+
+
+def related(a: str, b: str) -> bool:
+    """The same word, an ASR/OCR slip of it, or another form of it."""
+    return similar(a, b) or (len(a) > 3 and len(b) > 3 and stem(a) == stem(b))
+
+
 ANY_NUMBER = "anynumber"
 """A token of a phrase that any number matches ("anynumber minutes": "15 minutes", "twenty minutes")."""
 
