@@ -36,10 +36,12 @@ def stated(target: str, obs: Sequence[Observation]) -> Read | None:
         return None
     seen: dict[str, list[int]] = {}
     for item in _found(obs, ("find",)):
-        toks = phrase_tokens(_said(item))
-        for k, t in enumerate(toks):
-            if related(t, head[0]):
-                before = [x for x in toks[max(0, k - 3): k] if re.fullmatch(r"\d+(?:[.,]\d+)?", x)]
+        said = _said(item)
+        words = re.findall(r"\d+(?:[.,]\d+)*|[^\W\d_][\w'’-]*", said)  # "5.1" stays one number, as written
+        for k, w in enumerate(words):
+            if any(related(t, head[0]) for t in phrase_tokens(w)):
+                before = [x for x in words[max(0, k - 3): k] if x[0].isdigit()] or \
+                    [t for x in words[max(0, k - 3): k] for t in phrase_tokens(x) if t.isdigit()]  # "eight legs"
                 if before:
                     seen.setdefault(before[-1], []).append(item.id)
     if len(seen) != 1:

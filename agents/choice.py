@@ -6,7 +6,6 @@ shown; a "sampling rate" where only a bit rate is said; "the train to York" for 
 
 from __future__ import annotations
 
-import re
 
 from ..records import LETTERS
 from .compose import Draft, attribute, mentions, not_shown_option, relevant, unheard_names
@@ -15,7 +14,7 @@ from .kit import Kit
 from .state import Item, State
 from .subject import bound, never_shown, unknown_measure, unseen_holder, unseen_numbered
 from .typed import asked
-from .words import content, fold, number_in, phrase_tokens, similar
+from .words import content, number_in, phrase_tokens, similar
 
 
 def as_state(d: Draft) -> dict:
@@ -27,8 +26,7 @@ def missing_subject(intent: Intent, question: str, kit: Kit) -> str:
     """What the question is about that the videos never say or show ("zebra", "Glasgow", "round 5", "sampling
     rate"), or "": then no answer can be about it."""
     vocabulary = kit.query.vocabulary()
-    either = {fold(w) for pair in re.findall(r"(\w+)\s+or\s+(?:on |in |at |the |a |an )?(\w+)", question) for w in pair}
-    unheard = [n for n in unheard_names(question, vocabulary, kit.query.titles()) if fold(n) not in either]
+    unheard = unheard_names(question, vocabulary, kit.query.titles())
     return never_shown(intent, vocabulary) or next(iter(unheard), "") \
         or unseen_numbered(question, lambda p: int(kit.query.find(p, "any", None, "literal").value or 0)) \
         or unknown_measure(question, vocabulary) or (unseen_holder(question, vocabulary) if asked(question) else "")

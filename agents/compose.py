@@ -391,13 +391,16 @@ _NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b([A-Z][a-z]{2,}(?:[-'][A-Z]?[a-z]+)?)\
 def unheard_names(question: str, vocabulary: set[str], titles: set[str] = frozenset()) -> list[str]:
     """The names in the question (capitalised words inside a sentence: "the train to Glasgow", "what did Ann say")
     that no video says or shows, nor anything close (an ASR or OCR slip: "Anne", "Glasgo"), and no video's file
-    name holds (``titles``): what the question is about is not in the videos."""
+    name holds (``titles``): what the question is about is not in the videos. One of two alternatives ("on
+    Monday or on Friday") is no such name: the question asks which."""
     import difflib
 
     out = []
+    pairs = re.findall(r"(\w+)\s+or\s+(?:on |in |at |to |the |a |an )?(\w+)", question)
+    either = {fold(w) for pair in pairs if any(fold(x) in vocabulary for x in pair) for w in pair}
     for m in _NAME.finditer(question.strip()):
         word = fold(m.group(1)).removesuffix("'s")
-        if word in STOP or word in GENERIC or word in vocabulary or word in titles:
+        if word in STOP or word in GENERIC or word in vocabulary or word in titles or word in either:
             continue
         close = [v for v in vocabulary if v[:1] == word[:1] and abs(len(v) - len(word)) <= 2]
         if not difflib.get_close_matches(word, close, n=1, cutoff=0.75):

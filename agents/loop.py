@@ -31,7 +31,7 @@ from .schemas import Next
 from .state import Item, Observation, Shot, State
 from .subject import bound
 from .typed import KIND_NAMES, asked, closest, values
-from .words import content, number_in, overlap_score, phrase_tokens
+from .words import content, number_in, overlap_score, phrase_tokens, related
 
 MISSES = 2
 """Free calls: after this many calls in a row that could not run (bad arguments, repeats) the model is asked no
@@ -90,9 +90,12 @@ def composed(state: State, runtime: Rt) -> dict:
     kit = runtime.context
     options = state.get("options", [])
     draft = compose(state["intent"], state["question"], options, state.get("observations", []))
-    missing = missing_subject(state["intent"], state["question"], kit) if draft is None or options else ""
+    missing = missing_subject(state["intent"], state["question"], kit) \
+        if draft is None or options or state["intent"].kind == "during" else ""
     if missing and options:  # even over a computed option: "4" is no score after a round 5 that never comes
         return not_shown(state, kit, missing) or ({"draft": as_state(draft)} if draft else {"draft": None})
+    if missing and draft is not None and draft.by != "read":
+        missing = ""  # a count or a time computed from the thing itself: it is there
     if missing:  # no model call: nothing it could read would be about this
         return {"draft": None, "stop": True, "rejected": "", "trace": [kit.step(
             "reflected", f"{missing!r} is never said or shown in the videos: the question is about something they "
@@ -232,6 +235,10 @@ def check(state: State, runtime: Rt) -> dict:
         return _reject(state, kit, f"{answer!r} is what the question names, not its answer", answer)
     if kind is not None and kind.kind in KIND_NAMES and not values(kind.kind, answer):  # "6" is no phone number
         return _reject(state, kit, f"{answer!r} is not a {KIND_NAMES[kind.kind]}", answer)
+    if kind is not None and kind.kind == "number" and kind.qualifier and cited and not any(
+            related(kind.qualifier, t) for i in cited for t in phrase_tokens(kit.items[i].text)) \
+            and kind.qualifier in kit.query.vocabulary():  # "2" of "2. HIRING" is no room number
+        return _reject(state, kit, f"the evidence for {answer!r} names no {kind.qualifier}", answer)
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
     if number_in(answer) is not None and not bound(state["question"], [kit.items[i] for i in cited], items,

@@ -131,7 +131,11 @@ def stem(word: str) -> str:
 
 def related(a: str, b: str) -> bool:
     """The same word, an ASR/OCR slip of it, or another form of it."""
-    return similar(a, b) or (len(a) > 3 and len(b) > 3 and stem(a) == stem(b))
+    if similar(a, b):
+        return True
+    if len(a) < 4 or len(b) < 4 or abs(len(a) - len(b)) > 3:
+        return False
+    return stem(a) == stem(b) or a.startswith(b) or b.startswith(a)  # "closes" is folded to "clos"
 
 
 ANY_NUMBER = "anynumber"

@@ -268,7 +268,8 @@ def test_a_name_no_video_holds_is_no_answer():
     assert unheard_names("What did Ann say about the platform?", vocabulary) == []
     assert unheard_names("In the Big Buck Bunny clip, which platform is named?", vocabulary,
                          {"big", "buck", "bunny"}) == []
-    assert unheard_names("Which platform? Trains to York or Leeds?", vocabulary) == ["Leeds"]
+    assert unheard_names("Which platform? Trains to Leeds or to Hull?", vocabulary) == ["Leeds", "Hull"]
+    assert unheard_names("Is it the train to York or to Leeds?", vocabulary) == []  # it asks which of the two
 
 
 
