@@ -55,9 +55,11 @@ def commit(state: State, kit: Kit, option: str | None, answer: str, items: list[
             return [i.id for i in items if same_file(text, i.video) and mentions(question, i.text)
                     and relevant(question, i, items, vocabulary, kit.query.titles())][:4]
         cited = attribute(text, items)
-        if number_in(text) is not None and not bound(question, [kit.items[i] for i in cited], items, vocabulary):
+        amount = number_in(text) is not None
+        if amount and not bound(question, [kit.items[i] for i in cited], items, vocabulary):
             return []  # an amount said of another train, another round
-        return cited if any(relevant(question, kit.items[i], items, vocabulary, kit.query.titles())
+        share = 1.0 if amount else 0.5  # room 214 is the hiring's, not the holidays'
+        return cited if any(relevant(question, kit.items[i], items, vocabulary, kit.query.titles(), share)
                             for i in cited) else []
 
     k = LETTERS.index(option) if option and option in LETTERS[: len(options)] else None

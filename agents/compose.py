@@ -368,7 +368,7 @@ def _same(a: Item, b: Item) -> bool:
 
 
 def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[str],
-             titles: set[str] = frozenset()) -> bool:
+             titles: set[str] = frozenset(), share: float = 0.5) -> bool:
     """Does the evidence near ``item`` (its text and the items overlapping it or within ``NEAR`` s of it) mention
     what the question is about? The question's words that occur somewhere in the videos (``vocabulary``) must
     mostly occur near the evidence, and one at least; when none of its words occurs anywhere, the question is about
@@ -382,7 +382,7 @@ def relevant(question: str, item: Item, around: Sequence[Item], vocabulary: set[
     if not known:  # the question names only kinds of things ("which dish…"): nothing to hold the evidence to
         return True
     hits = sum(any(related(w, h) for h in near) for w in known)
-    return hits >= 1 and hits / len(known) >= 0.5
+    return hits >= 1 and hits / len(known) >= share
 
 
 _NAME = re.compile(r"(?<![.?!:]\s)(?<!^)\b([A-Z][a-z]{2,}(?:[-'][A-Z]?[a-z]+)?)\b")

@@ -186,10 +186,10 @@ def _read(question: str, options: tuple[str, ...] | list[str]) -> Intent:
             and not _clock_time(q):  # "when" asks for a moment at the start, not in "what word … when the time …"
         target = quoted[0] if quoted else _object_of(q)
         return Intent("when", (target,) if target else (), modality, occurrence)
-    nth = re.search(rf"\b{_NTH} (?:item|line|point|entry|thing|step|name|bullet)\b", q)
+    nth = re.search(rf"\b{_NTH} (?:([\w-]+) )?(?:item|line|point|entry|thing|step|name|bullet)\b", q)
     if nth and modality != "speech":
         m = re.search(r"\b(?:on|in|under|of) (?:the |that |this )?(.+?)(?:\?|$| shown| displayed| at )", q)
-        target = quoted[0] if quoted else _clean(m.group(1)) if m else ""
+        target = quoted[0] if quoted else _clean(m.group(1)) if m else nth.group(2) or ""  # "the fourth agenda item"
         if target:
             return Intent("list", (target,), "text", ordinal(nth.group(1)) or 1, unit="item")
     if re.search(r"\b(list|listed|bullet|items?)\b", q) and modality != "speech":

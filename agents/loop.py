@@ -59,12 +59,14 @@ def probe(state: State, runtime: Rt) -> dict:
     if not calls:
         return {}
     obs, trace = run(kit, calls[0])
+    if (obs is None or not obs.items) and intent.kind == "count" and len(calls) > 1 and calls[1].tool == "count":
+        obs, more = run(kit, calls[1])  # no list on screen: count the thing itself ("colour words")
+        trace, calls = trace + more, calls[1:]
     if intent.kind == "quantity" and len(calls) > 1:  # the sentences naming the thing, then what matches the question
         more, steps = run(kit, calls[1])
         return {"observations": [o for o in (obs, more) if o is not None], "suggested": calls[2:],
                 "trace": trace + steps, "done_calls": [str(calls[0]), str(calls[1])]}
-    typed = asked(state["question"]) is not None  # a value to copy: read at the closest moment, even a related one
-    if obs is not None and intent.kind == "during" and (obs.value is not None or typed) and obs.items:
+    if obs is not None and intent.kind == "during" and obs.items:  # at the moment found, or the closest related one
         moment = _moment(kit, obs.items[0]) if intent.relation == "during" else obs.items[0].span
         span = _around(moment, intent.relation, obs.items[0].modality, intent.then)
         follow = Call("read", {"video": obs.items[0].video_id, "start": round(span.start, 2),
@@ -241,6 +243,8 @@ def check(state: State, runtime: Rt) -> dict:
         return _reject(state, kit, f"the evidence for {answer!r} names no {kind.qualifier}", answer)
     if not cited:
         return _reject(state, kit, f"{answer!r} is not in any observation", answer)
+    if intent.kind == "during" and intent.then == "text" and all(kit.items[i].modality == "speech" for i in cited):
+        return _reject(state, kit, f"the question asks what is shown; {answer!r} is what is said", answer)
     if number_in(answer) is not None and not bound(state["question"], [kit.items[i] for i in cited], items,
                                                    kit.query.vocabulary()):
         return _reject(state, kit, f"{answer!r} is said or shown of something else than what the question names",

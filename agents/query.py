@@ -21,7 +21,7 @@ from functools import cached_property
 
 from ..errors import StoreError
 from ..records import FrameTags, ObjectSpan, Record, Shot, Span, TextLine, TranscriptSegment, fmt_span
-from .colours import Colours
+from .colours import Colours, colour_word
 from .found import Found, Result
 from .reading import Reading
 from .source import Source
@@ -295,6 +295,12 @@ class Query(Reading, Voices, Colours):
             n = shots.value if target != "cut" else max(0, shots.value - len(self._scope(video)))
             return Result("count", {"query": query, "video": video}, n, f"{n} {target}{'s' * (n != 1)}"
                           + (f" ({shots.summary})" if target == "cut" else ""), shots.found)
+        if target in ("color word", "color", "color name"):  # "how many colour words are shown": lines naming one
+            shown = [Found(v, line.span, "text", line.text) for v in self._scope(video) for line in self.lines(v)
+                     if colour_word(line.text.strip(" .!,:"))]
+            merged = _appearances(shown)
+            return Result("count", {"query": query, "video": video}, len(merged), f"{len(merged)} colour words "
+                          "shown: " + ", ".join(f.text for f in merged[:12]), tuple(merged), "colour")
         if target in ("video", "file", "clip file", "recording"):
             return Result("count", {"query": query}, len(self.videos), f"{len(self.videos)} videos",
                           self.videos_list().found)

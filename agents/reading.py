@@ -64,6 +64,8 @@ class Reading:
                            for line in self.lines(v)), default=None)
             if busiest is None:
                 return Result("screen", {"query": query, "video": video}, 0, "no text is shown", ())
+            if busiest[0] < 2:  # never two lines at once: there is no list to read
+                return Result("screen", {"query": query, "video": video}, 0, "no list is shown", ())
             t, scope, column = -busiest[1] + 0.1, [busiest[2]], True
         lines = [(v, line) for v in scope for line in self._visible(v, t)]
         lines.sort(key=lambda vl: (vl[1].box[1], vl[1].box[0]))

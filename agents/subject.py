@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from .compose import GENERIC
 from .intent import Intent
 from .state import Item
-from .words import content, fold, phrase_tokens, similar
+from .words import content, fold, ordinal, phrase_tokens, similar
 
 _NUMBERED = re.compile(r"\b(round|step|room|platform|gate|track|page|chapter|episode|channel|lane|route|level|floor|"
                        r"seat|table|slide|question|part|stage|exit|locker|bay|aisle|row|zone|item|card|lot|rack|case|"
@@ -52,7 +52,8 @@ def never_shown(intent: Intent, vocabulary: set[str]) -> str:
     for target in intent.targets:
         for w in content(phrase_tokens(target)):
             w = w.replace("-", "")
-            if len(w) > 2 and w not in GENERIC and not w.endswith(("ed", "ing")) and not vocabulary_has(w, vocab):
+            if len(w) > 2 and w not in GENERIC and not w.endswith(("ed", "ing")) and ordinal(w) is None \
+                    and not vocabulary_has(w, vocab):
                 return w
     return ""
 

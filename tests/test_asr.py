@@ -208,13 +208,13 @@ def base_run(fixture_video, settings, tmp_path_factory):
 def test_base_fixture_accuracy(base_run, fixture_truth):
     segments, seconds, ctx, progress = base_run
     assert_well_formed(segments, fixture_truth.duration)
-    assert all(s.source == "asr.faster-whisper@4" and s.language == "en" for s in segments)
+    assert all(s.source == f"asr.faster-whisper@{FasterWhisperTool.version}" and s.language == "en" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     onsets = []
     for start, end, text in fixture_truth.speech:
         seg = max(segments, key=lambda s: s.span.overlap(Span(start=start, end=end)))
         onsets.append(seg.words[0].span.start - start)
-        assert abs(onsets[-1]) <= 0.5, (text, seg)
+        assert abs(onsets[-1]) <= 0.2, (text, seg)  # word edges from the audio (Whisper's own: up to 0.4 s early)
     print(f"\nfaster-whisper base int8: WER {error_rate:.1%}, onset errors {[round(o, 2) for o in onsets]}, "
           f"{seconds:.2f} s incl. load = {fixture_truth.duration / seconds:.1f}x realtime")
     assert error_rate <= 0.10
@@ -263,7 +263,7 @@ def test_whisperx_fixture(fixture_video, fixture_truth, settings, tmp_path):
     finally:
         watching[0] = False
     assert_well_formed(segments, fixture_truth.duration, with_words=False)
-    assert all(s.words == () and s.source == "asr.whisperx@4" for s in segments)
+    assert all(s.words == () and s.source == f"asr.whisperx@{WhisperXTool.version}" for s in segments)
     error_rate = wer([t for _, _, t in fixture_truth.speech], segments)
     # every sentence lies inside one VAD chunk
     for start, end, text in fixture_truth.speech:

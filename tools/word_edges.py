@@ -79,4 +79,4 @@ def _edge(w: Word, db: Any, threshold: float, offset: float, next_start: float |
     end = min(end, next_start) if next_start is not None and next_start > start else end
     if end - start < SHORTEST:
         return w
-    return replace(w, span=Span(round(start, 3), round(max(start, end), 3)))
+    return replace(w, span=Span(round(float(start), 3), round(float(max(start, end)), 3)))
