@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from .compose import GENERIC
 from .intent import Intent
 from .state import Item
+from .typed import NUMBERED
 from .words import content, fold, ordinal, phrase_tokens, similar
 
-_NUMBERED = re.compile(r"\b(round|step|room|platform|gate|track|page|chapter|episode|channel|lane|route|level|floor|"
-                       r"seat|table|slide|question|part|stage|exit|locker|bay|aisle|row|zone|item|card|lot|rack|case|"
-                       r"ticket|invoice|line|bus|car|player|team|week|day|lesson|unit|section|figure|box)s? "
+_NUMBERED = re.compile(rf"\b({'|'.join(NUMBERED)}|episode|table|slide|question|part|stage|locker|row|zone|item|card|"
+                       r"lot|rack|case|ticket|invoice|bus|car|player|team|week|day|lesson|unit|section|figure|box)s? "
                        r"(?:no\.? |number )?(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)\b")
 _AMOUNT = re.compile(r"\b(?:by|costs?|costing|weighs?|weighing|lasts?|lasting|takes?|of) (\d+(?:[.,]\d+)?) "
                      r"(minutes?|seconds?|hours?|days?|weeks?|years?|euros?|dollars?|pounds?|kilograms?|kilos?|grams?|"

@@ -42,10 +42,9 @@ class Asked:
 
 
 _CLAUSE = re.compile(r"\b(?:while|when|as soon as|as|during|after|before|once|until)\b")
-_NUMBERED = r"(?:round|step|room|line|platform|gate|track|page|chapter|episode|channel|lane|bus|route|level|floor|" \
-            r"seat|table|door|slide|question|part|stage|exit|box|locker|bay|stand|aisle|house|flat|unit|row|zone|" \
-            r"shelf|counter|desk|window|court|field|pitch|hall|block|section|area|item|card|lot|rack|batch|order|" \
-            r"case|file|ticket|invoice|score|jersey|shirt|car|player)"
+NUMBERED = ("round", "step", "room", "platform", "gate", "track", "page", "chapter", "channel", "lane", "route",
+            "level", "floor", "seat", "score", "exit", "line", "bay", "aisle")
+"""Things known by their number: "which round" asks for a number."""
 
 
 def asked(question: str) -> Asked | None:
@@ -89,10 +88,9 @@ def asked(question: str) -> Asked | None:
     if m:
         qualifier = (m.group(1).split() or [""])[-1]
         return Asked("number", "" if qualifier in ("the", "a", "phone", "telephone") else qualifier)
-    m = re.search(rf"\b(?:what|which)\s+(?:final\s+|total\s+)?({_NUMBERED})\b(?!\s+(?:is|are|was|were)\s+"
+    m = re.search(rf"\b(?:what|which)\s+(?:final\s+|total\s+)?({'|'.join(NUMBERED)})\b(?!\s+(?:is|are|was|were)\s+"
                   r"(?:named|called))", head)
-    if m and m.group(1) in ("round", "step", "room", "platform", "gate", "track", "page", "chapter", "channel",
-                            "lane", "route", "level", "floor", "seat", "score", "exit", "line", "bay", "aisle"):
+    if m:
         return Asked("number", m.group(1))
     return None
 
@@ -159,12 +157,14 @@ KIND_NAMES = {"url": "web address", "email": "e-mail address", "phone": "phone n
               "number": "number", "clock": "time of day", "year": "year", "percent": "percentage"}
 
 
+def _norm(kind: str, v: str) -> str:
+    v = fold(v).strip().rstrip("/")
+    return re.sub(r"^(?:https?://)?(?:www\.)?", "", v) if kind == "url" else v.replace(" ", "")
+
+
 def same_value(kind: str, a: str, b: str) -> bool:
     """Are two written values the same (an address with or without ``http://`` / ``www.``, case aside)?"""
-    def norm(v: str) -> str:
-        v = fold(v).strip().rstrip("/")
-        return re.sub(r"^(?:https?://)?(?:www\.)?", "", v) if kind == "url" else v.replace(" ", "")
-    return norm(a) == norm(b)
+    return _norm(kind, a) == _norm(kind, b)
 
 
 _LABELLED = [
@@ -218,11 +218,7 @@ def closest(kind: str, answer: str, texts: Sequence[str]) -> tuple[str, int] | N
 
     if kind not in ("url", "email", "code"):
         return None
-
-    def norm(v: str) -> str:
-        return re.sub(r"^(?:https?://)?(?:www\.)?", "", fold(v).strip().rstrip("/"))
-
-    scored = [(SequenceMatcher(None, norm(answer), norm(v)).ratio(), -k, v) for k, t in enumerate(texts)
+    scored = [(SequenceMatcher(None, _norm(kind, answer), _norm(kind, v)).ratio(), -k, v) for k, t in enumerate(texts)
               for v in values(kind, t)]
     if not scored:
         return None
