@@ -196,6 +196,11 @@ def _speakers_status(settings: Any) -> str:
                 f"Silero VAD {vad if vad and vad.is_file() else 'MISSING'} (faster-whisper)"
         if not available.ok:
             return f"{name}: cannot run ({available.reason}; fix: {available.fix}); {where}; the index runs without it"
+        try:
+            names = f"names heard checked against Faker {metadata.version('faker')}'s given names"
+        except metadata.PackageNotFoundError:
+            names = "Faker not installed: a name heard is taken as spelled (pip install faker)"
+        where += f"; {names}"
         link = settings.speaker_link_threshold
         return (f"{name}: {where}; merge at cosine {settings.speaker_merge_sim} "
                 f"(relative {settings.speaker_merge_rel}); "

@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> None:
                         "were the calibration set of the recipe)")
     parser.add_argument("--music", action="store_true", help="also the short set over a -30 dBFS music bed")
     parser.add_argument("--names-n", type=int, default=4, help="short captioned videos for names (default 4)")
+    parser.add_argument("--names-seed", type=int, default=20, help="first seed of the names videos (default 20; "
+                        "seeds 20-29 were looked at while writing the name rules, 30 on were not)")
     parser.add_argument("--threads", type=int, help="threads per model (default: the settings')")
     parser.add_argument("--keep", type=Path, help="keep the generated media and artifacts in this folder")
     args = parser.parse_args(argv)
@@ -185,7 +187,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {label}: {right}/{args.n} counts right", flush=True)
 
     # 3. names on short captioned videos
-    for seed in range(20, 20 + args.names_n):  # not the seeds looked at while writing the rules
+    for seed in range(args.names_seed, args.names_seed + args.names_n):
         path = work / f"names-{seed}.mp4"
         if not path.is_file() or not path.with_suffix(".json").is_file():
             conv.make_video(seed, path, minutes=(1.0, 1.3))

@@ -12,8 +12,10 @@ memory is replaced or removed as a unit; the graph is written last, so a crash m
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 MEMORY_VERSION = f"{EVENTS_VERSION}.{ENTITIES_VERSION}.1"
 STORE_ID = "vidgraph-store.id"
 """A random id written in a new vector store and kept in the graph: a store that lost it was deleted or replaced."""
+SEARCHES_KEPT = 512
+"""Searches whose hits are kept for the same search again (until the memory changes)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,10 @@ class Memory:
         self.graph = Graph(self.root / "graph.sqlite")
         self._keywords: KeywordIndex | None = None
         self._vectors: VectorStore | None = None
+        self._found: OrderedDict[tuple, tuple[Hit, ...]] = OrderedDict()
+        """The last searches' hits, by the memory's generation and the search: people and the agents search
+        again for the same words; any write to the memory changes the generation."""
+        self._lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Memory({str(self.root)!r})"
@@ -196,7 +204,18 @@ class Memory:
                              "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
         if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
             videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
-        return hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
+        key = (self.graph.generation(), query, None if videos is None else tuple(videos),
+               None if span is None else (span.start, span.end), k, expand)
+        with self._lock:
+            if key in self._found:
+                self._found.move_to_end(key)
+                return list(self._found[key])
+        hits = hybrid_search(query, self.graph, self.vectors, self.keywords, videos, span, k, expand)
+        with self._lock:
+            self._found[key] = tuple(hits)
+            while len(self._found) > SEARCHES_KEPT:
+                self._found.popitem(last=False)
+        return hits
 
     def videos(self) -> list[str]:
         return self.graph.video_ids()

@@ -87,11 +87,13 @@ class Graph:
             captions = sum(e.caption is not None for e in events)
             db.execute("INSERT INTO videos VALUES (?,?,?,?,?,?,?)",
                        (video_id, fingerprint, built, len(events), len(entities), captions, seconds))
+            self._bump(db)
 
     def delete_video(self, video_id: str) -> None:
         db = self._db()
         with db:
             self._delete(db, video_id, keep_captions=False)
+            self._bump(db)
 
     @staticmethod
     def _delete(db: sqlite3.Connection, video_id: str, keep_captions: bool) -> None:
@@ -130,6 +132,18 @@ class Graph:
         db = self._db()
         with db:
             db.execute("UPDATE videos SET fingerprint = NULL")
+            self._bump(db)
+
+    @staticmethod
+    def _bump(db: sqlite3.Connection) -> None:
+        """One more change of the memory (in the writing transaction; see ``generation``)."""
+        db.execute("INSERT INTO meta VALUES ('generation', '1') "
+                   "ON CONFLICT(key) DO UPDATE SET value = CAST(value AS INTEGER) + 1")
+
+    def generation(self) -> int:
+        """A number that changes whenever a video's memory is written or dropped, by any process: the last
+        store a build writes is the graph, so what was read before it changed is no longer current."""
+        return int(self.meta("generation") or 0)
 
     def video_ids(self) -> list[str]:
         return [r[0] for r in self._db().execute("SELECT video_id FROM videos ORDER BY video_id")]

@@ -304,6 +304,22 @@ class KeywordIndex:
             hits.append(KeywordHit(collection, id_, text, json.loads(meta), -float(rank), tuple(matched)))
         return hits
 
+    def docs(self, collection: str, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and meta of the docs ``ids`` of ``collection`` (those it holds): the vector store keeps the same
+        docs, and reading them here costs a fraction of reading them there."""
+        out: dict[str, tuple[str, dict[str, Any]]] = {}
+        ids = list(dict.fromkeys(ids))
+        try:
+            for lo in range(0, len(ids), 500):
+                part = ids[lo:lo + 500]
+                rows = self._reader().execute(f"SELECT id, text, meta FROM docs WHERE collection = ? AND id IN "
+                                              f"({', '.join('?' * len(part))})", [collection, *part]).fetchall()
+                out.update((id_, (text, json.loads(meta))) for id_, text, meta in rows)
+        except sqlite3.Error as e:
+            raise StoreError(f"keyword index {self.path}: reading docs failed: {e}",
+                             "delete the file and index again if it is damaged") from e
+        return out
+
     def _without_common(self, terms: list[_Term]) -> list[_Term]:
         """``terms`` less the words that match too much of a large index to rank cheaply or well: words found
         in more than ``COMMON`` of the documents, then the commonest while the rest match more than ``MATCHES``

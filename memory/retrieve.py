@@ -81,10 +81,12 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
 
     for coll in ("events", "speech", "text", "entities"):
         try:
-            hits = vectors.query(coll, query, k=depth, videos=videos, span=window)
+            hits = vectors.query(coll, query, k=depth, videos=videos, span=window, fields=False)
         except Exception:  # noqa: BLE001 - an empty or missing collection scores nothing
             hits = []
         top = max((h.similarity for h in hits), default=0.0)
+        hits = _with_docs(coll, [h for h in hits if h.similarity >= max(FLOOR[coll], top - MARGIN)], vectors,
+                          keywords)
         score(coll, [(_targets(h.meta, graph, videos), (h.similarity - FLOOR[coll]) / (1 - FLOOR[coll]),
                       f"similar {coll} ({h.similarity:.2f}): {_snippet(h.text)}", _modality(coll, h.meta))
                      for h in hits if h.similarity >= max(FLOOR[coll], top - MARGIN)])
@@ -108,6 +110,19 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
         if len(out) == k:
             break
     return out
+
+
+def _with_docs(collection: str, hits: list, vectors, keywords) -> list:
+    """``hits`` (ids and similarities) with their text and meta: from the keyword index, which holds the same
+    docs; what it lacks, from the vector store."""
+    from dataclasses import replace
+
+    ids = [h.id for h in hits]
+    docs = keywords.docs(collection, ids) if ids else {}
+    missing = [i for i in ids if i not in docs]
+    if missing:
+        docs.update(vectors.docs(collection, missing))
+    return [replace(h, text=docs[h.id][0], meta=docs[h.id][1]) for h in hits if h.id in docs]
 
 
 def _targets(meta: dict, graph: Graph, videos: Sequence[str] | None) -> list[Key]:

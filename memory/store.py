@@ -271,20 +271,31 @@ class VectorStore:
                 col.delete(where={"video_id": video_id})
 
     def query(self, collection: str, text: str, k: int = 10, videos: Sequence[str] | None = None,
-              span: tuple[float, float] | None = None) -> list[VectorHit]:
-        """The ``k`` docs nearest to ``text``; ``videos`` limits the videos, ``span`` keeps docs overlapping it."""
+              span: tuple[float, float] | None = None, fields: bool = True) -> list[VectorHit]:
+        """The ``k`` docs nearest to ``text``; ``videos`` limits the videos, ``span`` keeps docs overlapping it.
+        Without ``fields`` only ids and similarities are read (text and meta empty: a third of the cost; the
+        caller looks up the docs it keeps, e.g. in the keyword index that holds the same ones)."""
         col = self._collection(collection)
         if k <= 0 or (videos is not None and not list(videos)):
             return []
+        include = ["documents", "metadatas", "distances"] if fields else ["distances"]
         with self._errors(f"query {collection}"):
-            res = col.query(query_texts=[text], n_results=k, where=_where(videos, span),
-                            include=["documents", "metadatas", "distances"])
+            res = col.query(query_texts=[text], n_results=k, where=_where(videos, span), include=include)
         ids = res["ids"][0] if res["ids"] else []
-        docs = (res.get("documents") or [[]])[0]
-        metas = (res.get("metadatas") or [[]])[0]
         dists = (res.get("distances") or [[]])[0]
+        docs = (res.get("documents") or [[]])[0] if fields else [""] * len(ids)
+        metas = (res.get("metadatas") or [[]])[0] if fields else [{}] * len(ids)
         return [VectorHit(collection, i, d or "", dict(m or {}), 1.0 - float(dist))
                 for i, d, m, dist in zip(ids, docs, metas, dists)]
+
+    def docs(self, collection: str, ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and meta of the docs ``ids`` of ``collection`` (those it holds)."""
+        if not ids:
+            return {}
+        with self._errors(f"read docs of {collection}"):
+            got = self._collection(collection).get(ids=list(ids), include=["documents", "metadatas"])
+        return {i: (d or "", dict(m or {})) for i, d, m in zip(got["ids"], got["documents"] or [],
+                                                              got["metadatas"] or [])}
 
     def count(self, collection: str, video_id: str | None = None) -> int:
         col = self._collection(collection)

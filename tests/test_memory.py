@@ -276,3 +276,39 @@ def test_names_that_differ_by_a_number_stay_apart():
     for f in found:
         groups.setdefault(f.key, []).append(f)
     assert len(_merge_similar(groups, 0.88)) == len(groups)
+
+
+def test_a_search_again_is_answered_from_what_the_memory_holds_now(tmp_path):
+    """Searches are kept for the same search again, until the memory changes, in this process or another
+    (two Memory objects on one index stand for two processes)."""
+    from vidgraph.memory import Memory
+
+    settings = make_settings()
+    server, indexer = Memory(tmp_path / "m", settings), Memory(tmp_path / "m", settings)
+    indexer.build(VID, 90, _records(), fingerprint="a", caption=False)
+    first = server.search("locker code", k=3)
+    assert "4729" in str(first[0].event.evidence())
+    assert server.search("locker code", k=3) == first  # kept
+    changed = _records()
+    changed["asr"] = [s if "locker" not in s.text else _seg(20, 24, "The locker code is 5150.") for s in changed["asr"]]
+    indexer.build(VID, 90, changed, fingerprint="b", caption=False)
+    again = server.search("locker code", k=3)
+    assert "5150" in str(again[0].event.evidence()) and "4729" not in str(again[0].event.evidence())
+    indexer.drop(VID)
+    assert server.search("locker code", k=3) == []
+
+
+def test_vector_hits_read_their_docs_from_the_keyword_index_as_from_the_store(tmp_path):
+    from vidgraph.memory import Memory
+
+    memory = Memory(tmp_path / "m", make_settings())
+    memory.build(VID, 90, _records(), fingerprint="a", caption=False)
+    for coll in ("events", "speech", "text", "entities"):
+        full = memory.vectors.query(coll, "Marta's locker code", k=5)
+        bare = memory.vectors.query(coll, "Marta's locker code", k=5, fields=False)
+        assert [(h.id, h.similarity) for h in bare] == [(h.id, h.similarity) for h in full] and full
+        assert all(not h.text and not h.meta for h in bare)
+        ids = [h.id for h in full]
+        for docs in (memory.keywords.docs(coll, ids), memory.vectors.docs(coll, ids)):
+            assert set(docs) == set(ids) and all(docs[h.id][0] == h.text for h in full)
+            assert all(docs[h.id][1] == pytest.approx(h.meta) for h in full)  # the store's floats lose a last digit

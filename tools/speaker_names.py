@@ -20,8 +20,12 @@ words match ("Anna" said, "Anna Berg" shown: "Anna Berg"). A speaker takes its s
 names tie), a name goes only to the speaker with the strongest claim, and nothing under ``MIN_CONFIDENCE`` (0.5)
 is kept: being addressed once is not enough, twice is.
 
-Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it (a misheard
-"Shelby" is linked as "Shirley": there is no list of names to check against); names that are also words ("I'm
+A name heard in speech counts only when it is spelled as a given name of some language (Faker's lists, in
+``tools.given_names``): "I'm Shalee" (Whisper's hearing of Shelby) names nobody; the screen's spelling needs no list.
+
+Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it when that is
+a real name (a misheard "Shelby" written "Shirley" is linked as Shirley); a rare name of no list (a pinyin "Wei")
+is named only by the screen; names that are also words ("I'm
 Frank with you") can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
 words that are not names, so a two-word caption of unknown words ("Jade Harbour") reads as a name.
 """
@@ -98,6 +102,20 @@ _CAPTION_WORD = re.compile(r"^(?:[A-Z][a-z]+(?:[-'][A-Z]?[a-z]+)?|[A-Z]{2,}(?:[-
 def _is_name(name: str) -> bool:
     first = name.split()[0].lower()
     return first not in STOP and len(first) >= 2
+
+
+def _titled(m: re.Match) -> bool:
+    """Whether a title stands before the name ("Dr. Smith": a family name)."""
+    return bool(re.search(r"\b(?:Mr|Mrs|Ms|Dr|Prof)\.?\s+$", m.string[m.start():m.start("name")]))
+
+
+def _spelled_known(name: str, titled: bool = False) -> bool:
+    """Whether a name heard in speech is spelled as a given name of some language (``tools.given_names``): a
+    spelling of none is a misheard name more often than a rare one ("Shalee" for Shelby), and a second mention
+    repeats the ASR's mishearing, so speech alone does not name anyone with it (the screen still can)."""
+    from .given_names import is_given_name
+
+    return is_given_name(name.split()[0], family=titled) is not False
 
 
 @dataclass
@@ -180,7 +198,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
     for i, turn in enumerate(spoken):
         for pattern, weight in SELF_PATTERNS:
             for m in pattern.finditer(turn.text):
-                if _is_name(m.group("name")):
+                if _is_name(m.group("name")) and _spelled_known(m.group("name"), _titled(m)):
                     a, b = m.span()
                     heard = _heard(turn.prob_of(*m.span("name")), sure)
                     found.append((turn.speaker, m.group("name"), NameEvidence(
@@ -189,7 +207,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
         tail_at = max(0, len(turn.text) - 160)
         for pattern in ADDRESS_PATTERNS:
             m = pattern.search(turn.text, tail_at)
-            if m is None or not _is_name(m.group("name")):
+            if m is None or not _is_name(m.group("name")) or not _spelled_known(m.group("name")):
                 continue
             nxt = next((u for u in spoken[i + 1:] if u.speaker != turn.speaker), None)
             if nxt is not None and nxt.span.start - turn.span.end <= ADDRESS_GAP:
