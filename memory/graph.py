@@ -12,6 +12,7 @@ import functools
 import json
 import sqlite3
 import threading
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -206,11 +207,41 @@ class Graph:
             rows = [r for r in rows if r[0] in keep][:limit]
         return [(v, i) for v, i in rows]
 
+    # -- reads of many at once (one query instead of one per event: a search reads dozens) -------------------------
+    def events_at(self, keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], Event]:
+        """The events ``(video_id, index)`` that exist, by key."""
+        by: dict[str, list[int]] = defaultdict(list)
+        for vid, idx in dict.fromkeys(keys):
+            by[vid].append(int(idx))
+        out: dict[tuple[str, int], Event] = {}
+        for part in _parts(list(by.items()), 50):  # (video_id = ? AND idx IN (...)) OR ...: the primary key
+            sql = " OR ".join(f"(video_id = ? AND idx IN ({', '.join('?' * len(idxs))}))" for _, idxs in part)
+            rows = self._db().execute(f"SELECT video_id, idx, data FROM events WHERE {sql}",
+                                      [x for vid, idxs in part for x in (vid, *idxs)])
+            out.update(((v, i), _event(d)) for v, i, d in rows)
+        return out
+
+    def entity_events(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, int]]]:
+        """For each ``(key, video_id)``: the events of that video mentioning the entity (as ``same_entity``)."""
+        out: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for part in _parts(list(dict.fromkeys(pairs)), 200):  # an index on (key, video_id, idx)
+            sql = " OR ".join(["(key = ? AND video_id = ?)"] * len(part))
+            rows = self._db().execute(f"SELECT DISTINCT key, video_id, idx FROM mentions WHERE {sql} "
+                                      f"ORDER BY video_id, idx", [x for p in part for x in p])
+            for key, vid, idx in rows:
+                out.setdefault((key, vid), []).append((vid, idx))
+        return out
+
     def caption(self, video_id: str, start: float, end: float, model: str, prompt: str) -> Caption | None:
         row = self._db().execute(
             "SELECT data FROM captions WHERE video_id = ? AND start = ? AND end = ? AND model = ? AND prompt = ?",
             (video_id, start, end, model, prompt)).fetchone()
         return _record(row[0]) if row else None
+
+
+def _parts(items: list, size: int = 400) -> list[list]:
+    """``items`` in chunks that keep a query under SQLite's limit of bound values."""
+    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 @functools.lru_cache(maxsize=4096)

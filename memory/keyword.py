@@ -30,7 +30,7 @@ COMMON = 0.2
 """A word in more than this share of the documents adds next to nothing to BM25 (its IDF is about log 4) but costs
 the most to match: in an index of ``COMMON_FROM`` docs or more it is left out of the query."""
 COMMON_FROM = 5000
-MATCHES = 8000
+MATCHES = 4000
 """BM25 ranks every document a word matches (about 1-3 µs each): in a large index the commonest words are left out
 while the words kept match more than this many documents in all, as long as one word is left."""
 
@@ -333,8 +333,10 @@ class KeywordIndex:
         with self._lock:
             at, total = self._df_at
             if time.monotonic() - at > 60:
-                total = int(db.execute("SELECT count(*) FROM docs").fetchone()[0])
-                self._df, self._df_at = {}, (time.monotonic(), total)
+                now = int(db.execute("SELECT count(*) FROM docs").fetchone()[0])
+                if now != total:  # the index changed: count again (the counts only choose words to leave out)
+                    self._df = {}
+                total, self._df_at = now, (time.monotonic(), now)
         if total < COMMON_FROM:
             return terms
         for word in words - self._df.keys():

@@ -79,6 +79,7 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
         for key, (value, reason, modality) in best.items():
             found[key].add(WEIGHTS[source] * value, reason, modality)
 
+    sources: list[tuple[str, list[tuple[dict, float, str, str]]]] = []
     for coll in ("events", "speech", "text", "entities"):
         try:
             hits = vectors.query(coll, query, k=depth, videos=videos, span=window, fields=False)
@@ -87,22 +88,31 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
         top = max((h.similarity for h in hits), default=0.0)
         hits = _with_docs(coll, [h for h in hits if h.similarity >= max(FLOOR[coll], top - MARGIN)], vectors,
                           keywords)
-        score(coll, [(_targets(h.meta, graph, videos), (h.similarity - FLOOR[coll]) / (1 - FLOOR[coll]),
-                      f"similar {coll} ({h.similarity:.2f}): {_snippet(h.text)}", _modality(coll, h.meta))
-                     for h in hits if h.similarity >= max(FLOOR[coll], top - MARGIN)])
+        sources.append((coll, [(h.meta, (h.similarity - FLOOR[coll]) / (1 - FLOOR[coll]),
+                                f"similar {coll} ({h.similarity:.2f}): {_snippet(h.text)}", _modality(coll, h.meta))
+                               for h in hits]))
 
     kw = keywords.search(query, k=3 * depth, videos=videos, span=window)
     top = max((h.score for h in kw), default=0.0)
-    score("keyword", [(_targets(h.meta, graph, videos), h.score / top if top > 0 else 0.0,
-                       f"keyword {', '.join(h.terms)} in {h.collection}: {_snippet(h.text)}",
-                       _modality(h.collection, h.meta)) for h in kw])
+    sources.append(("keyword", [(h.meta, h.score / top if top > 0 else 0.0,
+                                 f"keyword {', '.join(h.terms)} in {h.collection}: {_snippet(h.text)}",
+                                 _modality(h.collection, h.meta)) for h in kw]))
+    mentions = graph.entity_events((str(m["key"]), str(m.get("video_id", ""))) for _, items in sources
+                                   for m, *_ in items if "key" in m)
+    for source, items in sources:
+        score(source, [(_targets(meta, mentions), value, reason, modality) for meta, value, reason, modality in items])
 
     if expand and found:
         _expand(found, graph, videos, span)
     ordered = sorted(found.items(), key=lambda kv: (-kv[1].score, kv[0]))
     out: list[Hit] = []
-    for (vid, idx), cand in ordered:
-        event = graph.event(vid, idx)
+    events: dict[Key, Event] = {}
+    read = 0  # the candidates whose events are read (a few times k at once)
+    for n, ((vid, idx), cand) in enumerate(ordered):
+        if n >= read:
+            events.update(graph.events_at(key for key, _ in ordered[n:n + k - len(out) + 2]))
+            read = n + k - len(out) + 2
+        event = events.get((vid, idx))
         if event is None or (span is not None and event.span.overlap(span) <= 0
                              and not span.contains(event.span.start)):
             continue
@@ -125,11 +135,11 @@ def _with_docs(collection: str, hits: list, vectors, keywords) -> list:
     return [replace(h, text=docs[h.id][0], meta=docs[h.id][1]) for h in hits if h.id in docs]
 
 
-def _targets(meta: dict, graph: Graph, videos: Sequence[str] | None) -> list[Key]:
-    """The events a document belongs to."""
+def _targets(meta: dict, mentions: dict[tuple[str, str], list[Key]]) -> list[Key]:
+    """The events a document belongs to (an entity's: those mentioning it, from ``Graph.entity_events``)."""
     vid = str(meta.get("video_id", ""))
     if "key" in meta:
-        return [(v, i) for v, i in graph.same_entity(str(meta["key"]), [vid])]
+        return list(mentions.get((str(meta["key"]), vid), []))
     first = int(meta.get("event", -1))
     last = int(meta.get("event_last", first))
     return [(vid, i) for i in range(first, last + 1)] if first >= 0 else []

@@ -94,19 +94,28 @@ def video_index(entry: Entry, svc: Svc,
 
 
 @router.get("/search", tags=["search"], response_model=list[SearchHit])
-def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)],
-           video: Annotated[list[str] | None, Query(description="Only these videos (ids or names).")] = None,
-           start: Annotated[float | None, Query(ge=0)] = None, end: Annotated[float | None, Query(gt=0)] = None,
-           k: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
+async def search(svc: Svc, q: Annotated[str, Query(min_length=1, max_length=500)],
+                 video: Annotated[list[str] | None, Query(description="Only these videos (ids or names).")] = None,
+                 start: Annotated[float | None, Query(ge=0)] = None, end: Annotated[float | None, Query(gt=0)] = None,
+                 k: Annotated[int, Query(ge=1, le=50)] = 10) -> list[dict[str, Any]]:
     """The moments that best match ``q`` (meaning, exact words, graph links), each with why."""
     span = Span(start or 0.0, end if end is not None else 1e12) if start is not None or end is not None else None
-    return svc.search(q, video, span, k)
+    return await _read(svc, svc.search, q, video, span, k)
+
+
+async def _read(svc: Service, fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` on the service's few reading threads (see ``Service.readers``)."""
+    return await asyncio.wrap_future(svc.readers.submit(fn, *args))
 
 
 @router.post("/query", tags=["search"])
-def query(body: QueryIn, svc: Svc) -> dict[str, Any]:
+async def query(body: QueryIn, svc: Svc) -> dict[str, Any]:
     """Run one of the agents' query tools (no model): find, count, locate, order, read, screen, shots, videos,
     speakers, who, said_by, colours."""
+    return await _read(svc, _query, body, svc)
+
+
+def _query(body: QueryIn, svc: Service) -> dict[str, Any]:
     q = svc.query(body.videos)
     a = dict(body.args)
     if a.get("video"):  # a name or an id, as everywhere in the API

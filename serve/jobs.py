@@ -13,8 +13,10 @@ import asyncio
 import concurrent.futures
 import itertools
 import math
+import os
 import queue
 import secrets
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -156,12 +158,28 @@ def _put(loop: asyncio.AbstractEventLoop, q: asyncio.Queue[Any], item: Any) -> N
         pass
 
 
+def lower_priority(nice: int) -> bool:
+    """Lower the CPU priority of the calling thread by ``nice`` (and of the threads it starts later, e.g. a
+    model's: they inherit it). Linux keeps a nice value per thread; elsewhere nothing changes (False)."""
+    if nice <= 0 or not sys.platform.startswith("linux"):
+        return False
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+        return True
+    except OSError:
+        return False
+
+
 class Worker:
     """One thread running accepted jobs in order from a queue of at most ``maxsize`` waiting jobs."""
 
     def __init__(self, run: Callable[[Job], Any], maxsize: int = 8, name: str = "worker",
-                 estimate: float = 5.0, keep: int = 500, start: Callable[[], None] | None = None) -> None:
-        self.name = name
+                 estimate: float = 5.0, keep: int = 500, start: Callable[[], None] | None = None,
+                 nice: int = 0) -> None:
+        self.name, self.nice = name, nice
+        """``nice``: how much lower the thread's CPU priority is than the server's (batch work: questions, index
+        runs), so that searches, media and the page are served first when the cores are busy."""
         self._run, self._start = run, start
         self._q: queue.Queue[Job | None] = queue.Queue(maxsize=maxsize)
         self._accepting = True
@@ -210,6 +228,7 @@ class Worker:
         return items.index(job) + 1 if job in items else 0
 
     def _loop(self) -> None:
+        lower_priority(self.nice)
         if self._start is not None:
             try:
                 self._start()

@@ -12,8 +12,10 @@ The REST routes, the web page and the MCP tools all go through a ``Service``:
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import json
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -36,6 +38,13 @@ if TYPE_CHECKING:
 SECTIONS = ("shots", "transcript", "text", "objects", "events")
 MAX_QUESTION = 2000
 MAX_QUERY = 500
+
+
+READERS = min(4, (os.cpu_count() or 2) + 1)
+"""Threads that search at once (the rest wait their turn in the event loop)."""
+BATCH_NICE = 10
+"""Questions and index runs are batch work: their threads (and the model's) run 10 nice levels below the
+server's, so a search or a seek in the player does not wait behind them for a core."""
 
 
 @dataclasses.dataclass
@@ -73,6 +82,9 @@ class Service:
                            self.limits.max_clip_seconds, self.limits.media_wait)
         self.asks: Worker | None = None
         self.indexer: Worker | None = None
+        self.readers = concurrent.futures.ThreadPoolExecutor(READERS, thread_name_prefix="vidgraph-read")
+        """Searches and query tools run here, a few at a time: on a small machine, dozens of threads reading
+        at once only contend for the cores, the interpreter and their connections' caches."""
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self, preload: bool = True) -> Service:
@@ -80,8 +92,9 @@ class Service:
         question)."""
         if self.asks is None:
             self.asks = Worker(self._run_ask, self.limits.ask_queue, "ask", estimate=5.0,
-                               start=self._load_model if preload else None)
-            self.indexer = Worker(self._run_index, self.limits.index_queue, "index", estimate=60.0)
+                               start=self._load_model if preload else None, nice=BATCH_NICE)
+            self.indexer = Worker(self._run_index, self.limits.index_queue, "index", estimate=60.0,
+                                  nice=BATCH_NICE)
             self.media.start()
         return self
 
@@ -90,6 +103,7 @@ class Service:
         for worker in (self.asks, self.indexer, self.media.worker):
             if worker is not None:
                 worker.close(timeout)
+        self.readers.shutdown(wait=False)
 
     def jobs(self) -> list[Job]:
         return [j for w in (self.asks, self.indexer, self.media.worker) if w is not None for j in list(w.jobs.values())]
