@@ -116,7 +116,13 @@ def test_graph_round_trip_edges_and_incremental_replace(tmp_path):
     assert set(graph.same_entity("marta kowalski")) == {(VID, 1), (VID, 4), (other, 1), (other, 4)}
     assert graph.same_entity("marta kowalski", [other]) == [(other, 1), (other, 4)]
     assert [e.index for e in graph.events(VID, 40, 60)] == [2, 3]
+    keys = [(VID, 1), (other, 0), (VID, 99), (VID, 2)]  # many at once, as one at a time
+    assert graph.events_at(keys) == {k: graph.event(*k) for k in keys if graph.event(*k) is not None}
+    pairs = [("marta kowalski", VID), ("marta kowalski", other), ("nobody", VID)]
+    assert graph.entity_events(pairs) == {p: graph.same_entity(p[0], [p[1]]) for p in pairs[:2]}
+    before = graph.generation()
     graph.delete_video(VID)
+    assert graph.generation() == before + 1
     assert graph.events(VID) == [] and graph.video_ids() == [other] and len(graph.events(other)) == 2
 
 

@@ -90,3 +90,21 @@ def test_a_failed_job_ends_with_its_one_line_error():
     assert job.events[-1][0] == "error" and job.events[-1][1]["kind"] == "ZeroDivisionError"
     worker.close(5)
     assert worker.stats["failed"] == 1
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="a nice value per thread is Linux's")
+def test_batch_work_runs_at_a_lower_cpu_priority_than_the_server():
+    import os
+
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen: list[int] = []
+
+    def run(job: Job) -> int:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return 1
+
+    worker = Worker(run, 2, "batch", nice=10)
+    assert worker.submit(Job("ask", {})).future.result(10) == 1
+    worker.close(10)
+    assert seen == [min(19, mine + 10)]
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine  # the server's thread is untouched
