@@ -1,8 +1,8 @@
 """Given names of many languages, to tell a name heard right from a misheard one ("Shalee" for Shelby).
 
 The lists are Faker's (``faker.providers.person.<locale>``, MIT, in its wheel: 70+ locales, ~31,000 first names,
-~17,000 of them in Latin letters; and family names); read once per process, on first use. Without Faker installed nothing is known
-(``is_given_name`` answers None) and callers keep every spelling.
+~17,000 of them in Latin letters; and family names); read once per process, on first use. Without Faker
+installed nothing is known (``is_given_name`` answers None) and callers keep every spelling.
 """
 
 from __future__ import annotations

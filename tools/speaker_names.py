@@ -25,9 +25,9 @@ A name heard in speech counts only when it is spelled as a given name of some la
 
 Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it when that is
 a real name (a misheard "Shelby" written "Shirley" is linked as Shirley); a rare name of no list (a pinyin "Wei")
-is named only by the screen; names that are also words ("I'm
-Frank with you") can pass; quoted speech and role play are taken at their word; the on-screen rule has no list of names, only of
-words that are not names, so a two-word caption of unknown words ("Jade Harbour") reads as a name.
+is named only by the screen; names that are also words ("I'm Frank with you") can pass; quoted speech and role
+play are taken at their word; the on-screen rule has no list of names, only of words that are not names, so a
+two-word caption of unknown words ("Jade Harbour") reads as a name.
 """
 
 from __future__ import annotations
