@@ -206,22 +206,27 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
         raise SystemExit("the benchmark only talks to loopback")
     rng = random.Random(seed)
     deadline = time.monotonic() + seconds
-    out: dict[str, Any] = {"search_ms": [], "search_errors": 0, "ask_ms": [], "answered": 0, "shed": 0,
+    out: dict[str, Any] = {"search_ms": [], "search_errors": 0, "search_error_samples": [], "ask_ms": [],
+                           "answered": 0, "shed": 0,
                            "ask_errors": [], "sent": 0, "answers": []}
     limits = httpx.Limits(max_connections=askers + searchers + 4, max_keepalive_connections=askers + searchers + 4)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=httpx.Timeout(600, connect=30)) as client:
         async def searcher(i: int) -> None:
             while time.monotonic() < deadline:
                 t0 = time.perf_counter()
+                why = ""
                 try:
                     r = await client.get("/api/search", params={"q": search_text(rng), "k": 10})
                     ok = r.status_code == 200 and isinstance(r.json(), list)
-                except httpx.HTTPError:
-                    ok = False
+                    why = "" if ok else f"{r.status_code}: {r.text[:200]}"
+                except httpx.HTTPError as e:
+                    ok, why = False, f"{type(e).__name__}: {e}"[:200]
                 if ok:
                     out["search_ms"].append(1000 * (time.perf_counter() - t0))
                 else:
                     out["search_errors"] += 1
+                    if len(out["search_error_samples"]) < 5:
+                        out["search_error_samples"].append(why)
                 if think:
                     await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.monotonic())))
 
@@ -345,6 +350,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM")},
         "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
         "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
+        "search_error_samples": result["search_error_samples"],
     }
     print(f"\nlibrary: {meta['videos']} videos, {meta['hours']:g} video-hours, {meta['events']} events "
           f"({meta['records']} records; built in {meta['build_seconds']:.0f} s)")
@@ -354,6 +360,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     print(f"{'search':<10}{len(s):>7}{report['search']['rps']:>7}{report['search']['p50_ms']:>9}"
           f"{report['search']['p95_ms']:>9}{report['search']['max_ms']:>9}   target p95 <= 200 ms: "
           f"{'met' if report['search']['p95_ms'] <= 200 else 'NOT met'}")
+    if result["search_errors"]:
+        print(f"search errors: {result['search_errors']} (first: {'; '.join(result['search_error_samples'][:2])})")
     print(f"{'ask':<10}{len(a):>7}{round(len(a) / result['wall'], 1):>7}{report['ask']['p50_ms']:>9}"
           f"{report['ask']['p95_ms']:>9}")
     print(f"asks: {result['sent']} sent, {result['answered']} answered, {result['shed']} shed (503), "
