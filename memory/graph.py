@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import os_failure, sqlite_failure
 from ..records import Caption, Entity, Event, Record, record_from_dict
-from .sqlite import connect
+from .sqlite import chunks, connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS videos (video_id TEXT PRIMARY KEY, fingerprint TEXT, built REAL, events INTEGER,
@@ -214,7 +214,7 @@ class Graph:
         for vid, idx in dict.fromkeys(keys):
             by[vid].append(int(idx))
         out: dict[tuple[str, int], Event] = {}
-        for part in _parts(list(by.items()), 50):  # (video_id = ? AND idx IN (...)) OR ...: the primary key
+        for part in chunks(list(by.items()), 50):  # (video_id = ? AND idx IN (...)) OR ...: the primary key
             sql = " OR ".join(f"(video_id = ? AND idx IN ({', '.join('?' * len(idxs))}))" for _, idxs in part)
             rows = self._db().execute(f"SELECT video_id, idx, data FROM events WHERE {sql}",
                                       [x for vid, idxs in part for x in (vid, *idxs)])
@@ -224,7 +224,7 @@ class Graph:
     def entity_events(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, int]]]:
         """For each ``(key, video_id)``: the events of that video mentioning the entity (as ``same_entity``)."""
         out: dict[tuple[str, str], list[tuple[str, int]]] = {}
-        for part in _parts(list(dict.fromkeys(pairs)), 200):  # an index on (key, video_id, idx)
+        for part in chunks(list(dict.fromkeys(pairs)), 200):  # an index on (key, video_id, idx)
             sql = " OR ".join(["(key = ? AND video_id = ?)"] * len(part))
             rows = self._db().execute(f"SELECT DISTINCT key, video_id, idx FROM mentions WHERE {sql} "
                                       f"ORDER BY video_id, idx", [x for p in part for x in p])
@@ -237,11 +237,6 @@ class Graph:
             "SELECT data FROM captions WHERE video_id = ? AND start = ? AND end = ? AND model = ? AND prompt = ?",
             (video_id, start, end, model, prompt)).fetchone()
         return _record(row[0]) if row else None
-
-
-def _parts(items: list, size: int = 400) -> list[list]:
-    """``items`` in chunks that keep a query under SQLite's limit of bound values."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, StoreError
-from .sqlite import connect
+from .sqlite import chunks, connect
 from .store import Doc, _flat_meta
 
 SCHEMA_VERSION = 1
@@ -310,8 +310,7 @@ class KeywordIndex:
         out: dict[str, tuple[str, dict[str, Any]]] = {}
         ids = list(dict.fromkeys(ids))
         try:
-            for lo in range(0, len(ids), 500):
-                part = ids[lo:lo + 500]
+            for part in chunks(ids, 500):
                 rows = self._reader().execute(f"SELECT id, text, meta FROM docs WHERE collection = ? AND id IN "
                                               f"({', '.join('?' * len(part))})", [collection, *part]).fetchall()
                 out.update((id_, (text, json.loads(meta))) for id_, text, meta in rows)

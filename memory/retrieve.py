@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..records import Event, Span
 from .graph import Graph
@@ -110,8 +110,8 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
     read = 0  # the candidates whose events are read (a few times k at once)
     for n, ((vid, idx), cand) in enumerate(ordered):
         if n >= read:
-            events.update(graph.events_at(key for key, _ in ordered[n:n + k - len(out) + 2]))
             read = n + k - len(out) + 2
+            events.update(graph.events_at(key for key, _ in ordered[n:read]))
         event = events.get((vid, idx))
         if event is None or (span is not None and event.span.overlap(span) <= 0
                              and not span.contains(event.span.start)):
@@ -125,8 +125,6 @@ def hybrid_search(query: str, graph: Graph, vectors, keywords, videos: Sequence[
 def _with_docs(collection: str, hits: list, vectors, keywords) -> list:
     """``hits`` (ids and similarities) with their text and meta: from the keyword index, which holds the same
     docs; what it lacks, from the vector store."""
-    from dataclasses import replace
-
     ids = [h.id for h in hits]
     docs = keywords.docs(collection, ids) if ids else {}
     missing = [i for i in ids if i not in docs]

@@ -30,3 +30,8 @@ def connect(path: Path, timeout: float = 60.0, **options: Any) -> tuple[sqlite3.
     if not path.is_file():
         raise sqlite3.OperationalError(f"unable to open database file {path} (read-only and missing)")
     return sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, timeout=timeout, **options), True
+
+
+def chunks(items: list, size: int = 400) -> list[list]:
+    """``items`` in chunks that keep a query under SQLite's limit of bound values."""
+    return [items[i:i + size] for i in range(0, len(items), size)]

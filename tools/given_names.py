@@ -30,10 +30,8 @@ def given_names(attrs: tuple[str, ...] = FIRST) -> frozenset[str] | None:
         except (ImportError, AttributeError):
             continue
         for attr in attrs:
-            value = provider.__dict__.get(attr)
-            if isinstance(value, dict):
-                value = value.keys()
-            if isinstance(value, (list, tuple, set, frozenset, type({}.keys()))):
+            value = provider.__dict__.get(attr)  # a list, or a dict of names to weights
+            if isinstance(value, (dict, list, tuple, set, frozenset)):
                 names.update(str(n).casefold() for n in value)
     return frozenset(names)
 
@@ -41,11 +39,9 @@ def given_names(attrs: tuple[str, ...] = FIRST) -> frozenset[str] | None:
 def is_given_name(word: str, family: bool = False) -> bool | None:
     """Whether ``word`` is spelled as a known given name (``family``: or a family name; each part of a
     hyphenated name); None when no list is installed."""
-    names = given_names()
+    names = given_names(FIRST + LAST if family else FIRST)
     if names is None:
         return None
-    if family:
-        names = names | (given_names(LAST) or frozenset())
     return all(part.casefold() in names for part in word.split("-") if part)
 
 
