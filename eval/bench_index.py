@@ -41,10 +41,13 @@ def _maxrss_mb() -> float:
 
 
 class TreeRSS:
-    """The peak of this process tree's summed resident set, sampled in a thread while in a ``with`` block."""
+    """The peak of this process tree's summed resident set, sampled in a thread while in a ``with`` block; with the
+    peak of each ``bucket`` seconds, so a run shows whether memory grows with time (``timeline``)."""
 
-    def __init__(self, interval: float = 0.2) -> None:
-        self.interval, self.peak_mb = interval, 0.0
+    def __init__(self, interval: float = 0.2, bucket: float = 10.0) -> None:
+        self.interval, self.bucket, self.peak_mb = interval, bucket, 0.0
+        self._peaks: dict[int, float] = {}
+        self._started = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -62,9 +65,22 @@ class TreeRSS:
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.peak_mb = max(self.peak_mb, self._sample())
+            mb = self._sample()
+            self.peak_mb = max(self.peak_mb, mb)
+            slot = int((time.perf_counter() - self._started) / self.bucket)
+            self._peaks[slot] = max(self._peaks.get(slot, 0.0), mb)
+
+    def timeline(self, parts: int = 10) -> list[float]:
+        """The peak (MB) in each of ``parts`` equal stretches of the run: flat memory gives a flat list."""
+        if not self._peaks:
+            return []
+        last = max(self._peaks) + 1
+        return [round(max((mb for slot, mb in self._peaks.items() if n * last // parts <= slot
+                           < max((n + 1) * last // parts, n * last // parts + 1)), default=0.0))
+                for n in range(parts)]
 
     def __enter__(self) -> TreeRSS:
+        self._started = time.perf_counter()
         try:
             self.peak_mb = self._sample()
         except ImportError:
@@ -120,7 +136,7 @@ def measure(video: Path, index_dir: Path, jobs: int = 1) -> dict[str, object]:
         "decode": {"wall": decode_wall, "cpu_per_hour": decode_cpu / hours, "peak_mb": decode_rss.peak_mb},
         "index": {"wall": index_wall, "x_realtime": info.duration / index_wall, "cpu_per_hour": index_cpu / hours,
                   "vs_decode": index_wall / decode_wall, "cpu_vs_decode": index_cpu / max(decode_cpu, 1e-9),
-                  "peak_mb": index_rss.peak_mb, "maxrss_mb": _maxrss_mb()},
+                  "peak_mb": index_rss.peak_mb, "maxrss_mb": _maxrss_mb(), "peak_mb_by_tenth": index_rss.timeline()},
         "stages": stages,
     }
 
@@ -141,6 +157,8 @@ def show(m: dict) -> None:
     print("(stage seconds overlap: the video and the audio side run at once)")
     print(f"peak memory: {x['peak_mb']:.0f} MB (process tree), ru_maxrss {x['maxrss_mb']:.0f} MB; 1 h of this video "
           f"would take {x['wall'] / (minutes / 60) / 60:.1f} min (target <= 4 min, <= 2.5 GB on 2 cores)")
+    if x.get("peak_mb_by_tenth"):
+        print("peak memory in each tenth of the run (MB): " + " ".join(f"{mb:.0f}" for mb in x["peak_mb_by_tenth"]))
 
 
 def main(argv: list[str] | None = None) -> None:

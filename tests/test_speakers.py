@@ -369,6 +369,31 @@ def test_link_speakers_pairs_other_videos_only_with_enough_speech():
     assert links[0].similarity >= links[1].similarity >= 0.85
 
 
+def test_a_long_talk_is_clustered_block_by_block_and_keeps_its_speakers(monkeypatch):
+    """Past a block of pieces, average linkage runs on one block at a time and then on the blocks' clusters (never
+    on every piece at once: n² distances, 1.2 GB for a 10-hour talk), and finds the speakers one block finds."""
+    import numpy as np
+    from sklearn.cluster import AgglomerativeClustering
+
+    from vidgraph.tools import diarize as dz
+
+    rng = np.random.default_rng(1)
+    who = rng.integers(0, 3, 900)
+    emb = dz.l2n(dz.l2n(rng.normal(size=(3, 256)))[who] + 0.025 * rng.normal(size=(900, 256)))
+    sizes: list[int] = []
+    fit = AgglomerativeClustering.fit_predict
+    monkeypatch.setattr(AgglomerativeClustering, "fit_predict", lambda self, x: sizes.append(len(x)) or fit(self, x))
+    blocked = dz._ahc(emb, 0.15, block=200)
+    assert len(sizes) >= 6 and max(sizes) <= 200
+    whole = dz._ahc(emb, 0.15, block=10**6)
+    assert sizes[-1] == 900
+    cfg = dz.DiarizerConfig()
+    for labels in (blocked, whole):
+        assert all(len(set(who[labels == k])) == 1 for k in np.unique(labels))  # no cluster mixes two voices
+        final = dz.cleanup_clusters(emb, labels, np.full(len(emb), 3.0), cfg)
+        assert len(np.unique(final)) == 3 and all(len(set(who[final == k])) == 1 for k in np.unique(final))
+
+
 def test_speaker_records_round_trip_through_json():
     name = SpeakerName(video_id=V, speaker="S1", name="Anna", confidence=0.8, source="x",
                        evidence=(NameEvidence(span=Span(start=1, end=2), modality="speech", text="I'm Anna.",
