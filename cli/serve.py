@@ -40,6 +40,9 @@ def serve(
     stages: Annotated[Optional[str], typer.Option(  # noqa: UP007
         "--stages", metavar="STAGES", help="Stages an index run started from the page runs, comma-separated "
         "(e.g. scan,asr). \\[default: every stage]", show_default=False)] = None,
+    cache_mb: Annotated[float, typer.Option(
+        "--cache-mb", min=16, metavar="MB", help="Disk the playable copies, clips and stills made for the page may use "
+        "(INDEX/serve); past it, those used longest ago are deleted.")] = 4096,
     no_mcp: Annotated[bool, typer.Option("--no-mcp", help="Do not serve MCP at /mcp.")] = False,
     index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--index-dir", help="Where the index lives. \\[default: FOLDER/.vidgraph]", show_default=False)] = None,
@@ -57,7 +60,7 @@ def serve(
     library = Library(folder, index_dir=index_dir)
     index_stages = tuple(x.strip() for x in stages.split(",") if x.strip()) if stages else None
     app_ = create_app(library, model, token=token, host=host, cors=cors or (),
-                      limits=Limits(ask_queue=queue, index_stages=index_stages),
+                      limits=Limits(ask_queue=queue, index_stages=index_stages, cache_mb=cache_mb),
                       mcp=not no_mcp)
     where = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
     err = terminal(stderr=True)

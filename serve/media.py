@@ -4,12 +4,14 @@ Every file comes from a video's id: its file inside the library folder (``Servic
 or this cache (``<index>/serve/``), named by the video id and numbers only. Decoding a frame is quick and runs
 in the request; cutting a clip, transcoding a whole video a browser cannot play, and exporting an answer run on
 the media worker (one thread, bounded queue), and a request waits for them at most ``limits.media_wait``
-seconds (then 503 with Retry-After; the work goes on and the next request finds the file).
+seconds (then 503 with Retry-After; the work goes on and the next request finds the file). The cache stays under
+``cache_mb``: past it, the files used longest ago go first (``trim``; a file is used when it is served again).
 """
 
 from __future__ import annotations
 
 import bisect
+import os
 import shutil
 import tempfile
 import threading
@@ -35,9 +37,11 @@ class Media:
     folder, or None (then nothing of it is decoded)."""
 
     def __init__(self, library: Library, settings: Settings, cache: Path, file: Callable[[VideoEntry], Path | None],
-                 queue: int = 16, max_clip_seconds: float = 600.0, wait: float = 30.0) -> None:
+                 queue: int = 16, max_clip_seconds: float = 600.0, wait: float = 30.0,
+                 cache_mb: float = 4096.0) -> None:
         self.library, self.settings, self.root, self.file = library, settings, cache, file
-        self.queue, self.max_clip_seconds, self.wait = queue, max_clip_seconds, wait
+        self.queue, self.max_clip_seconds, self.wait, self.cache_mb = queue, max_clip_seconds, wait, cache_mb
+        self._stills = 0
         self.worker: Worker | None = None
         self._pending: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -75,8 +79,11 @@ class Media:
         t = _clamp(t, entry.duration)
         dst = self.root / "thumbs" / entry.video_id / f"{t:010.1f}.jpg"
         if dst.is_file():
-            return dst, round(t, 1)
+            return _used(dst), round(t, 1)
         path, ft = still(src, round(t, 1), dst, 320, quality=80)
+        self._stills += 1
+        if self._stills % STILLS_PER_TRIM == 0:
+            self.trim(keep=path)
         return path, ft
 
     def _sample_frames(self, entry: VideoEntry) -> tuple[list[float], list[Frame]]:
@@ -157,14 +164,20 @@ class Media:
 
     def _made(self, dst: Path, make: Callable[[], Any]) -> Path | Job:
         if dst.is_file():
-            return dst
+            return _used(dst)
         assert self.worker is not None, "Service.start() first"
         key = str(dst)
+
+        def run() -> Any:
+            made = make()
+            self.trim(keep=dst)
+            return made
+
         with self._lock:
             job = self._pending.get(key)
             if job is None or (job.future.done() and not dst.is_file()):
                 self.root.mkdir(parents=True, exist_ok=True)
-                job = self.worker.submit(Job("media", {"run": make}))
+                job = self.worker.submit(Job("media", {"run": run}))
                 self._pending[key] = job
                 job.future.add_done_callback(lambda _f, k=key: self._forget(k))
         return job
@@ -174,6 +187,45 @@ class Media:
             job = self._pending.get(key)
             if job is not None and job.future.done():
                 del self._pending[key]
+
+
+    def trim(self, keep: Path | None = None) -> int:
+        """Delete the files used longest ago until the cache holds at most ``cache_mb`` (never ``keep``, a file
+        being made, or a temporary one); returns how many went."""
+        with self._lock:
+            busy = set(self._pending)
+        files, total = [], 0
+        for path in self.root.rglob("*") if self.root.is_dir() else ():
+            try:
+                st = path.stat()
+            except OSError:
+                continue
+            if path.is_file():
+                files.append((st.st_mtime, st.st_size, path))
+                total += st.st_size
+        gone, limit = 0, self.cache_mb * 2**20
+        for _, size, path in sorted(files):
+            if total <= limit:
+                break
+            if path == keep or str(path) in busy or ".tmp" in path.name or any(
+                    part.startswith("tmp") for part in path.relative_to(self.root).parts[:-1]):
+                continue
+            path.unlink(missing_ok=True)
+            total, gone = total - size, gone + 1
+        return gone
+
+
+STILLS_PER_TRIM = 100
+"""Stills are small and made in the request: the cache is trimmed after every hundredth."""
+
+
+def _used(path: Path) -> Path:
+    """``path``, marked as used now (its time orders ``Media.trim``)."""
+    try:
+        os.utime(path)
+    except OSError:
+        pass
+    return path
 
 
 def _clamp(t: float, duration: float) -> float:

@@ -59,6 +59,8 @@ class Limits:
     media_wait: float = 30.0
     """Seconds a request waits for a clip or a playable copy before it gets 503 + Retry-After (the work goes on)."""
     catalog_ttl: float = 5.0
+    cache_mb: float = 4096.0
+    """Size the cache of playable copies, clips, exports and stills (``<index>/serve/``) is kept under."""
     index_stages: tuple[str, ...] | None = None
     """Stages an index run without its own runs (``vidgraph serve --stages``; default: every stage)."""
 
@@ -79,7 +81,7 @@ class Service:
         self._files: dict[str, Path | None] = {}
         self._lock = threading.Lock()
         self.media = Media(library, self.settings, self.cache, self.file, self.limits.media_queue,
-                           self.limits.max_clip_seconds, self.limits.media_wait)
+                           self.limits.max_clip_seconds, self.limits.media_wait, self.limits.cache_mb)
         self.asks: Worker | None = None
         self.indexer: Worker | None = None
         self.readers = concurrent.futures.ThreadPoolExecutor(READERS, thread_name_prefix="vidgraph-read")

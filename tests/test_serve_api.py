@@ -255,3 +255,30 @@ def test_ask_with_the_default_model(agents_library):
         assert answer.model.startswith("llamacpp:") and answer.cost.model_calls >= 1
         assert any(c.span.overlap(INVOICE_SPAN) > 0 for c in answer.citations)
         assert c.get("/api/health").json()["model_loaded"]
+
+
+def test_the_media_cache_keeps_under_its_size_dropping_what_was_used_longest_ago(tmp_path):
+    import os
+
+    from vidgraph.serve.media import Media, _used
+
+    media = Media(None, None, tmp_path, lambda entry: None, cache_mb=1.0)  # type: ignore[arg-type]
+    sizes = {"play/a.mp4": 400_000, "clips/v/1.00-2.00.mp4": 300_000, "thumbs/v/0000001.0.jpg": 200_000,
+             "tmpx1/answer/clip.mp4": 900_000, "exports/j.zip.tmp.zip": 900_000}
+    for n, (name, size) in enumerate(sizes.items()):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"\0" * size)
+        os.utime(path, (1000 + n, 1000 + n))
+    assert media.trim() == 3  # files being made (temporary) pass the limit alone: every other file goes, not they
+    assert sorted(p.name for p in tmp_path.rglob("*.*")) == ["clip.mp4", "j.zip.tmp.zip"]
+    for name in sizes:
+        (tmp_path / name).unlink(missing_ok=True)
+    for n, name in enumerate(("play/a.mp4", "clips/v/1.00-2.00.mp4", "thumbs/v/0000001.0.jpg")):
+        (tmp_path / name).write_bytes(b"\0" * 400_000)
+        os.utime(tmp_path / name, (1000 + n, 1000 + n))
+    _used(tmp_path / "play/a.mp4")  # served again: now the most recent
+    new = tmp_path / "clips/v/5.00-9.00.mp4"
+    new.write_bytes(b"\0" * 400_000)
+    assert media.trim(keep=new) == 2  # 1.6 MB -> 0.8 MB: the clip and the still used longest ago go
+    assert sorted(p.name for p in tmp_path.rglob("*.*")) == ["5.00-9.00.mp4", "a.mp4"]
