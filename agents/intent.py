@@ -405,8 +405,9 @@ def _during(q: str, quoted: list[str]) -> Intent | None:
     head, tail = q[: m.start(1)], m.group(1).strip()
     asks_shown = re.search(rf"\b{_SHOWN}\b|{_TEXTY}", head) is not None
     anchor_said = re.search(rf"\b{_SAID}\b|\b{_SPEAKS}\b", tail) is not None  # "the narrator invites you to …"
-    says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:says|said|mentions|mentioned|talks about|"
-                     rf"reads|announces|asks|tells us|explains)\s+(?:to |that |how to |us to |about |for )?(.+)$", tail)
+    says = re.search(rf"^(?:the |a |an )?(?:[\w-]+ )?(?:{_SPEAKER} )?(?:{_SPEAKS}|reads)\s+"
+                     rf"(?:(?:you|us|viewers|everyone|people|the (?:audience|viewers?|listeners?))\s+)?"
+                     rf"(?:to |that |how to |about |for )?(.+)$", tail)  # "invites you to their website"
     if quoted:
         target = quoted[0]
     elif says:  # "when the cook says to add the cream": what is said comes after the verb

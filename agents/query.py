@@ -9,7 +9,8 @@
 
 No model runs here: results are deterministic and testable. Speech is matched at word level (word times from the
 ASR), on-screen text by line, objects by label; ``match="fuzzy"`` tolerates ASR/OCR slips, and when nothing
-matches exactly or fuzzily, ``find`` falls back to the memory's vectors (``semantic``).
+matches exactly or fuzzily, ``find`` falls back to the memory's vectors (``semantic``), and past them to the lines
+sharing most of the query's telling words (still ``semantic``: what resembles the thing, not the thing).
 """
 
 from __future__ import annotations
@@ -266,7 +267,8 @@ class Query(Reading, Voices, Colours):
         return _LABEL_WORDS.get(joined, _LABEL_WORDS.get(words[-1], joined))
 
     def _semantic(self, query: str, modality: str, video: str | None) -> list[Found]:
-        """The nearest speech segments / text lines by meaning (vectors), above the memory's noise floor."""
+        """The nearest speech segments / text lines by meaning (vectors), above the memory's noise floor; when none
+        is that close, those sharing most of the query's telling words (``_sharing``)."""
         from ..memory.retrieve import FLOOR
 
         out: list[Found] = []
@@ -283,7 +285,27 @@ class Query(Reading, Voices, Colours):
                     span = Span(float(h.meta["start"]), float(h.meta["end"]))
                     out.append(Found(str(h.meta["video_id"]), span, coll, h.text, score=round(h.similarity, 3),
                                      speaker=str(h.meta.get("speaker") or "")))
-        return out
+        return out or self._sharing(query, collections, scope)
+
+    def _sharing(self, query: str, collections: Sequence[str], scope: list[str]) -> list[Found]:
+        """The speech segments / text lines holding at least half of the query's content words, the best by BM25
+        (the rarest words weigh most): a paraphrase keeps its key word, "invites you to their website" for "just
+        come to our website", while a long sentence said around it dilutes its vector below the floor."""
+        from .compose import GENERIC
+
+        words = {w for w in content(phrase_tokens(query)) if len(w) > 2 and w not in GENERIC}
+        if not words or not collections:
+            return []
+        hits = self.source.memory.keywords.search(" ".join(sorted(words)), k=10, videos=scope,
+                                                  collections=list(collections))
+        shared = [(len(words & set(h.terms)), h) for h in hits]
+        best = max((n for n, _ in shared), default=0)
+        if 2 * best < len(words):
+            return []
+        kept = [h for n, h in shared if n == best]
+        return [Found(str(h.meta["video_id"]), Span(float(h.meta["start"]), float(h.meta["end"])), h.collection,
+                      h.text, score=round(0.5 * h.score / kept[0].score, 3), speaker=str(h.meta.get("speaker") or ""))
+                for h in kept[:3] if h.score >= 0.8 * kept[0].score]
 
     # -- count, locate, order ---------------------------------------------------------------------------------
     def count(self, query: str, modality: str = "any", video: str | None = None, match: str = "auto") -> Result:

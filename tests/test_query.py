@@ -124,6 +124,9 @@ def test_objects_are_found_by_label_and_plural(q):
     ("Which is shown first, the bus or the invoice?", "order", ("bus", "invoice"), "any"),
     ("Does the narrator say teacher before artist?", "order", ("teacher", "artist"), "speech"),
     ("What is shown on screen while the speaker says copper wire?", "during", ("copper wire",), "speech"),
+    ("What web address is shown while the narrator invites you to their website?", "during", ("their website",),
+     "speech"),  # what is said after the speaker and the verb, whichever speech verb
+    ("What is on screen when the host tells viewers to subscribe?", "during", ("subscribe",), "speech"),
     ("What does the speaker say right after the invoice is shown?", "during", ("invoice",), "any"),
     ("Which video shows a bus?", "which_video", ("bus",), "any"),
     ("What is the invoice number?", "lookup", ("invoice number",), "any"),

@@ -102,6 +102,7 @@ def cited(a) -> list[tuple[float, float]]:
     ("Who composed the music for the video?", "Lesser", 100.5),
     ("Which round number is on screen when the host asks about the spider?", "2", 20.5),
     ("What web address is shown while the narrator says 'come to our website'?", "http://creativecommons.org", 131.0),
+    ("What web address is shown while the narrator invites you to their website?", "http://creativecommons.org", 131.0),
     ("What web address is shown at the end of the video?", "www.example-lab.org/av", 190.5),
     ("Whose website is junell.net?", "Ryan Junell", 90.5),
 ])
@@ -109,6 +110,20 @@ def test_a_value_of_the_kind_asked_is_copied_from_the_line_without_a_model_call(
     a, model = ask(source, question)
     assert (a.text, a.found, model.calls) == (text, True, []), a.trace
     assert cited(a)[0][0] == start
+
+
+def test_a_paraphrase_no_vector_is_close_to_is_found_by_the_words_it_shares(source, monkeypatch):
+    """When no speech segment is near enough in meaning, the segments holding at least half of the phrase's content
+    words are what resembles it (evidence, no time of its own); fewer shared words find nothing."""
+    from vidgraph.agents.query import Query
+
+    monkeypatch.setattr(source.memory.vectors, "query", lambda *a, **k: [])
+    q = Query(source, [VID])
+    found = q.find("their website", "speech", match="semantic")
+    assert found.note == "semantic" and [(f.span.start, f.modality) for f in found.found] == [(130.0, "speech")]
+    located = q.locate("the narrator's website", modality="speech")
+    assert located.value is None and located.found[0].span.start == 130.0
+    assert not q.find("their website about volcanoes and glaciers", "speech", match="semantic").found
 
 
 def test_the_entries_shown_in_turn_under_a_title_are_counted(source):
