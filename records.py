@@ -299,6 +299,18 @@ class SpeakerName(Record):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeardAgain(Record):
+    """The words around a name the transcript heard (a self-introduction, a question to someone) decoded again
+    alone by the ``names`` stage: ``name`` as the transcript heard it, ``text`` as the second hearing did."""
+
+    video_id: str
+    span: Span
+    name: str
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TextLine(Record):
     """A line of on-screen text, merged over the consecutive frames that showed it."""
 

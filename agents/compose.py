@@ -15,7 +15,7 @@ from .state import Item, Observation
 from .amounts import frequency, numbered, stated
 from .colours import colour_word
 from .typed import asked, label_of, pick, values
-from .words import STOP, content, fold, number_in, overlap_score, phrase_tokens, related, similar
+from .words import GENERIC, STOP, content, fold, number_in, overlap_score, phrase_tokens, related, similar
 
 _TIME = re.compile(r"\b\d{1,2}(?::\d{2}){1,2}(?:\.\d+)?\b")
 NOT_SHOWN = re.compile(r"\b(not (?:shown|said|mentioned|visible|in the video|stated|given|specified|seen|heard|"
@@ -422,13 +422,3 @@ ends; not the sentence before last)."""
 
 def _gap(a: Span, b: Span) -> float:
     return max(0.0, max(a.start, b.start) - min(a.end, b.end))
-
-
-GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
-            "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
-            "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given",
-            "after", "before", "during", "while", "until", "again", "also", "just", "right", "then", "next",
-            # what the video is, or who speaks in it: "the title of the recipe", "according to the contestant"
-            "recipe", "film", "movie", "talk", "lecture", "presentation", "tutorial", "episode", "documentary",
-            "trailer", "programme", "program", "broadcast", "recording", "footage", "contestant", "host", "presenter",
-            "viewer", "audience", "voice", "part", "section", "segment", "according"}

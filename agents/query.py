@@ -27,7 +27,7 @@ from .found import Found, Result
 from .reading import Reading
 from .source import Source
 from .voices import Voices
-from .words import content, find_phrase, fold, phrase_tokens, similar, tokens
+from .words import GENERIC, content, find_phrase, fold, phrase_tokens, similar, tokens
 
 MODALITIES = ("speech", "text", "objects", "any")
 GAP = 1.0
@@ -77,7 +77,8 @@ class Query(Reading, Voices, Colours):
             from ..tools.speaker_names import with_speakers
 
             said = [r for r in self.records(v, "asr") if isinstance(r, TranscriptSegment)]
-            self._records[(v, "said")] = list(with_speakers(said, self.records(v, "speakers"), self.lines(v))[0])
+            voices = [*self.records(v, "speakers"), *self.records(v, "names")]
+            self._records[(v, "said")] = list(with_speakers(said, voices, self.lines(v))[0])
         return self._records[(v, "said")]  # type: ignore[return-value]
 
     def lines(self, v: str) -> list[TextLine]:
@@ -291,8 +292,6 @@ class Query(Reading, Voices, Colours):
         """The speech segments / text lines holding at least half of the query's content words, the best by BM25
         (the rarest words weigh most): a paraphrase keeps its key word, "invites you to their website" for "just
         come to our website", while a long sentence said around it dilutes its vector below the floor."""
-        from .compose import GENERIC
-
         words = {w for w in content(phrase_tokens(query)) if len(w) > 2 and w not in GENERIC}
         if not words or not collections:
             return []

@@ -14,11 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from .compose import GENERIC
 from .intent import Intent
 from .state import Item
 from .typed import NUMBERED
-from .words import content, fold, ordinal, phrase_tokens, similar
+from .words import GENERIC, content, fold, ordinal, phrase_tokens, similar
 
 _NUMBERED = re.compile(rf"\b({'|'.join(NUMBERED)}|episode|table|slide|question|part|stage|locker|row|zone|item|card|"
                        r"lot|rack|case|ticket|invoice|bus|car|player|team|week|day|lesson|unit|section|figure|box)s? "

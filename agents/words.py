@@ -199,3 +199,14 @@ def number_in(text: str) -> int | None:
         if t.text.isdigit():
             return int(t.text)
     return None
+
+
+GENERIC = {"video", "clip", "said", "say", "shown", "show", "screen", "mentioned", "speaker", "narrator", "time",
+            "what", "number", "name", "called", "word", "text", "point", "moment", "first", "second", "last",
+            "which", "does", "did", "happen", "happens", "appear", "appears", "tell", "told", "give", "given",
+            "after", "before", "during", "while", "until", "again", "also", "just", "right", "then", "next",
+            # what the video is, or who speaks in it: "the title of the recipe", "according to the contestant"
+            "recipe", "film", "movie", "talk", "lecture", "presentation", "tutorial", "episode", "documentary",
+            "trailer", "programme", "program", "broadcast", "recording", "footage", "contestant", "host", "presenter",
+            "viewer", "audience", "voice", "part", "section", "segment", "according"}
+"""Words of a question that say where to look or what the video is, not what to find in it."""

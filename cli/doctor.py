@@ -197,7 +197,8 @@ def _speakers_status(settings: Any) -> str:
         if not available.ok:
             return f"{name}: cannot run ({available.reason}; fix: {available.fix}); {where}; the index runs without it"
         try:
-            names = f"names heard checked against Faker {metadata.version('faker')}'s given names"
+            names = f"names heard checked against Faker {metadata.version('faker')}'s given names, and heard again " \
+                    "alone by the names stage"
         except metadata.PackageNotFoundError:
             names = "Faker not installed: a name heard is taken as spelled (pip install faker)"
         where += f"; {names}"

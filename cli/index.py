@@ -10,9 +10,9 @@ import typer
 from .app import app, command, examples, show, terminal
 
 
-_STAGES_HELP = ("Stages to run, comma-separated: probe, scan, asr, speakers, ocr, detect, tags (--tools is the old "
-                "name of this flag). [default: scan,asr,speakers,ocr,detect,tags; speakers only where its extra is "
-                "installed]")
+_STAGES_HELP = ("Stages to run, comma-separated: probe, scan, asr, speakers, names, ocr, detect, tags (--tools is the "
+                "old name of this flag). [default: scan,asr,speakers,names,ocr,detect,tags; speakers and names only "
+                "where the speakers extra is installed]")
 _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', or 'local' (start one for this "
              "run). The index must be on storage every node sees.")
 
@@ -21,7 +21,7 @@ _RAY_HELP = ("Run videos as Ray tasks: 'auto' (a running cluster), 'host:port', 
                   "Safe to interrupt (even kill -9) and run again: finished stages are kept. Exits 1 if any file "
                   "failed, with one line per failed file: the file, the problem, what to do.",
              epilog=examples(("vidgraph index ~/videos",
-                              "default stages: scan, asr, speakers, ocr, detect, tags; then memory"),
+                              "default stages: scan, asr, speakers, names, ocr, detect, tags; then memory"),
                               ("vidgraph index ~/videos --caption", "also caption every clip (slow on CPU)"),
                               ("vidgraph index ~/videos --stages scan,asr -j 2", "two videos at a time"),
                               ("vidgraph index /data/videos --ray auto", "as Ray tasks on a running cluster")))

@@ -197,7 +197,8 @@ def _add_speakers(library: Any, entry: Any, found: dict[str, Any]) -> None:
     turns = turns_of(records)
     asr = library.records(entry, "asr") if _done(entry, "asr") else []
     ocr = library.records(entry, "ocr") if _done(entry, "ocr") else []
-    names = {n.speaker: n for n in name_speakers(turns, asr, ocr)}
+    heard = library.records(entry, "names") if _done(entry, "names") else []
+    names = {n.speaker: n for n in name_speakers(turns, asr, ocr, heard=heard)}
     if isinstance(found.get("transcript"), list):
         found["transcript"] = [_Said(seg, label, names.get(label or "")) for label, seg in
                                label_segments(found["transcript"], turns)]

@@ -274,7 +274,8 @@ def with_speakers(records: dict[str, list[Record]]) -> dict[str, list[Record]]:
     from ..tools.speaker_names import with_speakers as label
 
     other = [r for r in records["asr"] if not isinstance(r, TranscriptSegment)]
-    said, _ = label((r for r in records["asr"] if isinstance(r, TranscriptSegment)), records["speakers"],
+    said, _ = label((r for r in records["asr"] if isinstance(r, TranscriptSegment)),
+                    [*records["speakers"], *records.get("names", [])],
                     (r for r in records.get("ocr", []) if isinstance(r, TextLine)))
     return {**records, "asr": [*other, *said]}
 

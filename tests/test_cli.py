@@ -60,7 +60,7 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
                                           "(pass the folder that holds your videos)"]
     bad_tool = runner.invoke(app, ["index", str(tmp_path), "--tools", "scan,speech"])
     assert bad_tool.exit_code == 1 and len(bad_tool.stderr.splitlines()) == 1
-    assert "unknown tool 'speech' (choose from: probe, scan, asr, speakers, ocr, detect, tags)" in bad_tool.stderr
+    assert "unknown tool 'speech' (choose from: probe, scan, asr, speakers, names, ocr, detect, tags)" in bad_tool.stderr
     from vidgraph.errors import ConfigError
 
     debug = runner.invoke(app, ["--debug", "index", str(tmp_path / "nowhere")])
@@ -154,16 +154,16 @@ def _reads_as(text: str, planted: str) -> bool:
 @pytest.mark.numerics
 def test_end_to_end_default_tools(tmp_path, fixture_video, fixture_truth):
     """The fixture (60 s: cuts every 10 s, a sentence and a text line per scene, a bus at 30-40 s) with the
-    default tools: scan, asr, speakers, ocr, detect, tags, then the memory."""
+    default tools: scan, asr, speakers, names, ocr, detect, tags, then the memory."""
     folder = tmp_path / "videos"
     folder.mkdir()
     os.symlink(fixture_video, folder / "fixture.mp4")
     result = runner.invoke(app, ["index", str(folder)])
     assert result.exit_code == 0, result.output
-    assert "probe, scan, asr, speakers, ocr, detect, tags" in result.stdout
+    assert "probe, scan, asr, speakers, names, ocr, detect, tags" in result.stdout
 
     data = json.loads(runner.invoke(app, ["inspect", str(folder / "fixture.mp4"), "--json"]).stdout)
-    assert set(data["video"]["stages"]) == {"scan", "asr", "speakers", "ocr", "detect", "tags", "memory"}
+    assert set(data["video"]["stages"]) == {"scan", "asr", "speakers", "names", "ocr", "detect", "tags", "memory"}
     assert [round(s["span"]["start"]) for s in data["shots"]] == [0, *[round(c) for c in fixture_truth.cuts]]
     said = " ".join(s["text"] for s in data["transcript"]).lower()
     assert "quarterly review" in said and "copper wire" in said and "auction in march" in said

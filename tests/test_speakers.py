@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from conftest import CACHE, make_settings, real
-from vidgraph.records import NameEvidence, Span, Speaker, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment, Word
+from vidgraph.records import (HeardAgain, NameEvidence, Span, Speaker, SpeakerName, SpeakerTurn, TextLine,
+                              TranscriptSegment, Word)
 from vidgraph.records import record_from_dict
-from vidgraph.tools.speaker_names import caption_name, name_speakers
+from vidgraph.tools.speaker_names import caption_name, name_speakers, said_names
 from vidgraph.tools.speakers import (ResemblyzerSpeakersTool, label_segments, link_speakers, speaker_at, speakers_of,
                                      turns_of)
 
@@ -230,6 +231,33 @@ def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, na
         assert a.citations and a.citations[0].span.overlap(Span(start=turn["start"], end=turn["end"])) > 0, a.citations
 
 
+def test_the_names_stage_hears_each_spoken_name_again_with_the_transcripts_model(tmp_path, names_video):
+    """The real names stage on the captioned conversation: one second hearing per place a rule reads a name, with
+    the transcript's model (loaded once for both stages); the names it agrees with are still the speakers' own,
+    and the screen's name stays."""
+    from vidgraph.library import Library
+    from vidgraph.tools.base import _MODELS
+
+    video, truth = names_video
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(video, folder / "talk.mp4")
+    lib = Library(folder, settings=make_settings())
+    report = lib.index(stages="scan,asr,speakers,names,ocr", progress=False)
+    assert report.ok, [r.error for r in report.failures]
+    entry = lib.get("talk.mp4")
+    asr, ocr, heard = (lib.records(entry, s) for s in ("asr", "ocr", "names"))
+    assert [(h.span, h.name) for h in heard] == said_names(asr) and heard and all(h.text for h in heard)
+    assert sum(key[0] == "whisper" for key in _MODELS) == 1, [k for k in _MODELS if k[0] == "whisper"]
+    turns = turns_of(lib.records(entry, "speakers"))
+    mapping, true_name = truth_of(truth, turns), {s["id"]: s["name"] for s in truth["speakers"]}
+    names = name_speakers(turns, asr, ocr, heard=heard)
+    assert all(n.name.split()[0] == true_name[mapping[n.speaker]] for n in names), names
+    assert "Edward Tanaka" in {n.name for n in names}
+    said_by = lib.memory.keywords.search("Edward Tanaka", videos=[entry.video_id], collections=["speech"])
+    assert said_by and all(h.text.startswith("Edward Tanaka: ") for h in said_by)  # the memory's lines say who
+
+
 def _words(text: str) -> str:
     """Lower case, punctuation gone: the transcript's wording, not its punctuation (which differs across CPUs)."""
     return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
@@ -339,6 +367,32 @@ def test_addressed_by_name_names_the_next_speaker_weakly_and_the_screen_confirms
     assert [caption_name(TextLine(video_id=V, span=Span(start=0, end=1), text=t, score=1, box=(0, 0.8, 1, 0.9)))
             for t in ("Dr. Anna Berg | CEO", "Product Manager", "BREAKING NEWS", "Invoice No. 4821-B")] == \
         ["Anna Berg", None, None, None]
+
+
+def test_a_spoken_name_heard_otherwise_the_second_time_names_nobody():
+    """The names stage hears each place a rule reads a name again: a name both hearings spell alike names its
+    speaker; one heard otherwise names nobody, and no weaker name takes its place; the screen needs no hearing."""
+    turns = _turns((0, 5, "S1"), (5.5, 9, "S2"), (9.5, 14, "S1"))
+    segs = [_seg(0.5, 4.8, "Hi, I'm Udo. I run the kitchen.", words=True),
+            _seg(5.6, 8.8, "Thanks. So what do you think, Boris?", words=True), _seg(9.6, 13, "It is fine.", words=True),
+            _seg(5.6, 5.61, "")]
+    places = said_names(segs)
+    assert [name for _, name in places] == ["Udo", "Boris"] and places[0][1] == "Udo"
+    (intro, _), (asked, _) = places
+    assert 0.5 < intro.start < intro.end <= 2.5 and asked.start >= 7.5  # "I'm Udo"; "Boris"
+    once = name_speakers(turns, segs, min_confidence=0.5)
+    assert [(n.speaker, n.name) for n in once] == [("S1", "Udo")]  # Boris: addressed once (0.3)
+    def again(text: str) -> list[HeardAgain]:
+        return [HeardAgain(video_id=V, span=intro, name="Udo", text=text)]
+
+    assert [n.name for n in name_speakers(turns, segs, heard=again("Hi, I'm Udo. I run the..."))] == ["Udo"]
+    assert name_speakers(turns, segs, heard=again("Hi, I'm Hugo, I run the kid.")) == []
+    assert name_speakers(turns, segs, min_confidence=0.3, heard=again("Hi, I'm Hugo.")) == []  # not Boris either
+    other = [HeardAgain(video_id=V, span=Span(start=20, end=21), name="Udo", text="Hugo")]
+    assert [n.name for n in name_speakers(turns, segs, heard=other)] == ["Udo"]  # another place: not this one
+    caption = TextLine(video_id=V, span=Span(start=0.5, end=4.5), text="UDO KELLER", score=0.9,
+                       box=(0.2, 0.8, 0.8, 0.9))
+    assert [n.name for n in name_speakers(turns, segs, [caption], heard=again("I'm Hugo"))] == ["Udo Keller"]
 
 
 def test_a_name_claimed_by_two_speakers_goes_to_the_stronger_claim_and_ties_give_none():

@@ -152,6 +152,12 @@ def _model_label(settings: Settings) -> str:
     return name if name in PACKAGED else str(Path(name).expanduser().resolve())
 
 
+def whisper_key(settings: Settings) -> tuple:
+    """The key of the faster-whisper model in the process (``Tool.model``): the transcript and the names stage
+    share one loaded model."""
+    return ("whisper", _model_label(settings), settings.threads, settings.device)
+
+
 def _language(settings: Settings) -> str | None:
     return settings.asr_language or ("en" if settings.asr_model.endswith(".en") else None)
 
@@ -250,6 +256,9 @@ class FasterWhisperTool(_WhisperTool):
         return {"model": _model_label(self.settings), "compute_type": self.compute_type,
                 "language": self.settings.asr_language, "beam_size": 1, "vad_filter": True,
                 "word_timestamps": True, "condition_on_previous_text": False, "span": "words"}
+
+    def model_key(self) -> tuple:
+        return whisper_key(self.settings)
 
     def load_model(self) -> Any:
         from faster_whisper import WhisperModel

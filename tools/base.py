@@ -150,6 +150,13 @@ _MODELS_LOCK = threading.RLock()
 _USE_LOCKS: dict[tuple, threading.Lock] = {}
 
 
+def loaded_model(prefix: tuple) -> Any | None:
+    """A model this process already loaded whose key starts with ``prefix`` (the same weights loaded with another
+    thread count, say), or None."""
+    with _MODELS_LOCK:
+        return next((m for key, m in _MODELS.items() if key[:len(prefix)] == prefix), None)
+
+
 def model_lock(tool: Tool) -> threading.Lock:
     """The lock around one use of a tool's model: a pass reads the video and the audio in two threads, and a
     watched folder may index two videos at once, while not every model may be used by two threads at a time."""

@@ -6,6 +6,7 @@ Tools are listed by import path, so listing them imports nothing heavy. Stages:
 - ``scan``: one decode pass giving shots (PySceneDetect) and sampled / key frames with thumbnails;
 - ``asr``: speech with word timestamps;
 - ``speakers``: who speaks when (turns and voices; on by default where its extra is installed);
+- ``names``: each name said in a self-introduction or a question heard again alone (with ``speakers``);
 - ``ocr``: on-screen text lines merged over time;
 - ``detect``: object boxes and per-label time spans;
 - ``tags``: whole-frame ImageNet classes.
@@ -26,6 +27,7 @@ TOOLS: dict[str, str] = {
     "asr.faster-whisper": "vidgraph.tools.asr:FasterWhisperTool",
     "asr.whisperx": "vidgraph.tools.asr:WhisperXTool",
     "speakers.resemblyzer": "vidgraph.tools.speakers:ResemblyzerSpeakersTool",
+    "names.rehear": "vidgraph.tools.rehear:RehearNamesTool",
     "ocr.paddle": "vidgraph.tools.ocr:PaddleOCRTool",
     "ocr.rapidocr": "vidgraph.tools.ocr:RapidOCRTool",
     "detect.ssd-coco": "vidgraph.tools.detect:SSDCocoTool",
@@ -33,10 +35,10 @@ TOOLS: dict[str, str] = {
     "tags.efficientnet": "vidgraph.tools.tags:EfficientNetTagsTool",
 }
 
-STAGES = ("probe", "scan", "asr", "speakers", "ocr", "detect", "tags")
-INDEX_STAGES = ("scan", "asr", "speakers", "ocr", "detect", "tags")
+STAGES = ("probe", "scan", "asr", "speakers", "names", "ocr", "detect", "tags")
+INDEX_STAGES = ("scan", "asr", "speakers", "names", "ocr", "detect", "tags")
 """What ``index`` runs by default (``tags`` costs about 15 ms per key frame and names the scene in the memory)."""
-OPTIONAL_STAGES = ("speakers",)
+OPTIONAL_STAGES = ("speakers", "names")
 """Default stages left out (not failed) where their tool cannot run, e.g. an install without the extra."""
 
 
@@ -58,6 +60,7 @@ def tool_name_for(stage: str, settings: Settings) -> str:
     chosen = {
         "asr": f"asr.{settings.asr_backend}",
         "speakers": f"speakers.{settings.speakers_backend}",
+        "names": "names.rehear",
         "ocr": f"ocr.{settings.ocr_backend}",
         "detect": f"detect.{settings.detect_backend}",
         "tags": "tags.efficientnet",

@@ -22,6 +22,8 @@ is kept: being addressed once is not enough, twice is.
 
 A name heard in speech counts only when it is spelled as a given name of some language (Faker's lists, in
 ``tools.given_names``): "I'm Shalee" (Whisper's hearing of Shelby) names nobody; the screen's spelling needs no list.
+And where the ``names`` stage heard the place again (``tools.rehear``: the seconds around it decoded alone, beam 5),
+only when that second hearing has the same name: "I'm Udo" heard again as "I'm Hugo" names nobody.
 
 Limits: the speech rules need a capitalising ASR (Whisper does) and take the name as the ASR heard it when that is
 a real name (a misheard "Shelby" written "Shirley" is linked as Shirley); a rare name of no list (a pinyin "Wei")
@@ -37,10 +39,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ..records import NameEvidence, Record, Span, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment
+from ..records import HeardAgain, NameEvidence, Record, Span, SpeakerName, SpeakerTurn, TextLine, TranscriptSegment
 from .speakers import TurnIndex, label_segments
 
 SOURCE = "speaker-names@1"
+RULES_VERSION = "1"
+"""Changes when the speech rules read names in other places (the ``names`` stage hears those places again)."""
 MIN_CONFIDENCE = 0.5
 """One vocative (0.3) alone names nobody; two (0.51) or any other rule do. (At 0.3, the benchmark's only wrong
 addressed link was a misheard name: "What do you think, Alica?" for Anika.)"""
@@ -161,12 +165,46 @@ def spoken_turns(segments: Iterable[TranscriptSegment], turns: Sequence[SpeakerT
             continue
         if not out or out[-1].speaker != speaker or seg.span.start - last_end > max_gap:
             out.append(_SpokenTurn(speaker))
-        units = [(w.text, w.span, w.prob) for w in seg.words] if seg.words else [(seg.text.strip(), seg.span, 1.0)]
-        for text, span, prob in units:
+        for text, span, prob in _units(seg):
             if text:
                 out[-1].add(text, span, prob)
         last_end = seg.span.end
     return [t for t in out if t.units]
+
+
+def _units(seg: TranscriptSegment) -> list[tuple[str, Span, float]]:
+    return [(w.text, w.span, w.prob) for w in seg.words] if seg.words else [(seg.text.strip(), seg.span, 1.0)]
+
+
+def said_names(segments: Iterable[TranscriptSegment]) -> list[tuple[Span, str]]:
+    """Where the speech rules read a name, segment by segment (a self-introduction: its words; a question to
+    someone: the name): what the ``names`` stage hears again."""
+    out: dict[tuple[float, float, str], Span] = {}
+    for seg in segments:
+        turn = _SpokenTurn("")
+        for text, span, prob in _units(seg):
+            if text:
+                turn.add(text, span, prob)
+        if not turn.units:
+            continue
+        for pattern, _ in SELF_PATTERNS:
+            for m in pattern.finditer(turn.text):
+                if _is_name(m.group("name")) and _spelled_known(m.group("name"), _titled(m)):
+                    span = turn.span_of(*m.span())
+                    out[(span.start, span.end, m.group("name"))] = span
+        for pattern in ADDRESS_PATTERNS:
+            m = pattern.search(turn.text)
+            if m is not None and _is_name(m.group("name")) and _spelled_known(m.group("name")):
+                span = turn.span_of(*m.span("name"))
+                out[(span.start, span.end, m.group("name"))] = span
+    return [(span, key[2]) for key, span in sorted(out.items())]
+
+
+def _confirmed(name: str, span: Span, heard: Sequence[HeardAgain]) -> bool:
+    """False when the place was heard again and the second hearing has not the same (first) name."""
+    again = [h for h in heard if h.name == name and h.span.overlap(span) > 0]
+    first = name.split()[0].lower()
+    return not again or any(first in re.findall(r"[^\W\d_]+(?:[-'][^\W\d_]+)?", h.text.lower()) for h in again)
 
 
 def _heard(prob: float, sure: float = HEARD_SURE) -> float:
@@ -191,9 +229,11 @@ def caption_name(line: TextLine) -> str | None:
 
 
 def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment],
-              lines: Iterable[TextLine], sure: float = HEARD_SURE) -> list[tuple[str, str, NameEvidence]]:
-    """(speaker, name, evidence) for every piece of evidence found."""
-    found: list[tuple[str, str, NameEvidence]] = []
+              lines: Iterable[TextLine], sure: float = HEARD_SURE,
+              again: Sequence[HeardAgain] = ()) -> list[tuple[str, str, NameEvidence, bool]]:
+    """(speaker, name, evidence, confirmed) for every piece of evidence found; not confirmed: the names stage heard
+    the place again (``again``) without that name."""
+    found: list[tuple[str, str, NameEvidence, bool]] = []
     spoken = spoken_turns(segments, turns)
     for i, turn in enumerate(spoken):
         for pattern, weight in SELF_PATTERNS:
@@ -203,7 +243,7 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
                     heard = _heard(turn.prob_of(*m.span("name")), sure)
                     found.append((turn.speaker, m.group("name"), NameEvidence(
                         span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="self-intro",
-                        weight=round(weight * heard, 4))))
+                        weight=round(weight * heard, 4)), _confirmed(m.group("name"), turn.span_of(a, b), again)))
         tail_at = max(0, len(turn.text) - 160)
         for pattern in ADDRESS_PATTERNS:
             m = pattern.search(turn.text, tail_at)
@@ -214,7 +254,8 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
                 a, b = m.span("name")
                 found.append((nxt.speaker, m.group("name"), NameEvidence(
                     span=turn.span_of(a, b), modality="speech", text=turn.sentence(a, b), rule="addressed",
-                    weight=round(ADDRESSED_WEIGHT * _heard(turn.prob_of(a, b), sure), 4))))
+                    weight=round(ADDRESSED_WEIGHT * _heard(turn.prob_of(a, b), sure), 4)),
+                    _confirmed(m.group("name"), turn.span_of(a, b), again)))
             break
     index = TurnIndex(turns)
     for line in lines:
@@ -230,23 +271,32 @@ def _evidence(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment
         speaker = max(talk, key=talk.__getitem__)
         if talk[speaker] >= SCREEN_SHARE * total:
             found.append((speaker, name, NameEvidence(span=line.span, modality="text", text=line.text,
-                                                      rule="on-screen", weight=SCREEN_WEIGHT)))
+                                                      rule="on-screen", weight=SCREEN_WEIGHT), True))
     return found
 
 
 def name_speakers(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSegment] = (),
                   lines: Iterable[TextLine] = (), min_confidence: float = MIN_CONFIDENCE,
-                  heard_sure: float = HEARD_SURE) -> list[SpeakerName]:
+                  heard_sure: float = HEARD_SURE, heard: Iterable[HeardAgain] = ()) -> list[SpeakerName]:
     """The names of a video's speakers that its speech and on-screen text give evidence for (see the module;
-    ``heard_sure=0`` takes every spoken name at full weight whatever the ASR's probability)."""
+    ``heard_sure=0`` takes every spoken name at full weight whatever the ASR's probability; ``heard``: the
+    ``names`` stage's second hearings)."""
     if not turns:
         return []
     video_id = turns[0].video_id
     by: dict[tuple[str, str], list[tuple[str, NameEvidence]]] = defaultdict(list)
-    for speaker, name, ev in _evidence(turns, segments, lines, heard_sure):
-        by[(speaker, name.split()[0].lower())].append((name, ev))
+    doubted: set[tuple[str, str]] = set()  # heard otherwise by a second hearing, and not shown on screen
+    shown: set[tuple[str, str]] = set()
+    for speaker, name, ev, sure in _evidence(turns, segments, lines, heard_sure, list(heard)):
+        key = (speaker, name.split()[0].lower())
+        by[key].append((name, ev))
+        if not sure:
+            doubted.add(key)
+        if ev.modality == "text":
+            shown.add(key)
+    doubted -= shown
     claims: dict[str, list[tuple[float, str, tuple[NameEvidence, ...]]]] = defaultdict(list)
-    for (speaker, _), items in by.items():
+    for (speaker, key), items in by.items():
         miss = 1.0
         for _, ev in items:
             miss *= 1.0 - ev.weight
@@ -256,6 +306,8 @@ def name_speakers(turns: Sequence[SpeakerTurn], segments: Iterable[TranscriptSeg
     best: dict[str, tuple[float, str, tuple[NameEvidence, ...]]] = {}
     for speaker, options in claims.items():
         options.sort(key=lambda o: -o[0])
+        if (speaker, options[0][1].split()[0].lower()) in doubted:
+            continue  # a second hearing of its strongest name heard another: no name (not the next best either)
         if len(options) > 1 and options[1][0] >= options[0][0]:
             continue  # two names, equally supported: none
         if options[0][0] >= min_confidence:
@@ -277,16 +329,17 @@ def with_speakers(segments: Iterable[TranscriptSegment], records: Iterable[Recor
                   lines: Iterable[TextLine] = ()) -> tuple[list[TranscriptSegment], list[SpeakerName]]:
     """A transcript with its speakers: each segment (split where the speaker changes) carries the speaker's label
     and, where the evidence gives one, name; and those names with their evidence. ``records``: the speakers
-    stage's records; without turns, or with one voice and no name, the transcript is returned as it is."""
+    stage's records (and the ``names`` stage's); without turns, or with one voice and no name, the transcript is
+    returned as it is."""
     from dataclasses import replace
 
     from .speakers import turns_of
 
-    segments, lines = list(segments), list(lines)
+    segments, lines, records = list(segments), list(lines), list(records)
     turns = turns_of(records)
     if not turns:
         return sorted(segments, key=lambda s: s.span.start), []
-    names = name_speakers(turns, segments, lines)
+    names = name_speakers(turns, segments, lines, heard=[r for r in records if isinstance(r, HeardAgain)])
     if len({t.speaker for t in turns}) == 1 and not names:  # one voice, no name: nothing to tell apart or name
         return sorted(segments, key=lambda s: s.span.start), []
     by = {n.speaker: n.name for n in names}
