@@ -60,7 +60,8 @@ def test_errors_are_one_line_and_debug_shows_the_traceback(tmp_path):
                                           "(pass the folder that holds your videos)"]
     bad_tool = runner.invoke(app, ["index", str(tmp_path), "--tools", "scan,speech"])
     assert bad_tool.exit_code == 1 and len(bad_tool.stderr.splitlines()) == 1
-    assert "unknown tool 'speech' (choose from: probe, scan, asr, speakers, names, ocr, detect, tags)" in bad_tool.stderr
+    assert "unknown tool 'speech' (choose from: probe, scan, asr, speakers, names, ocr, detect, tags)" \
+        in bad_tool.stderr
     from vidgraph.errors import ConfigError
 
     debug = runner.invoke(app, ["--debug", "index", str(tmp_path / "nowhere")])
