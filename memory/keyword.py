@@ -276,23 +276,27 @@ class KeywordIndex:
         terms = self._without_common(terms)
         if not terms:  # only words that match too much of a large index to tell anything apart
             return []
-        sql = ["SELECT d.collection, d.id, d.text, d.meta, d.body, bm25(fts) AS r FROM fts "
-               "JOIN docs d ON d.rowid = fts.rowid WHERE fts MATCH ?"]
+        where: list[str] = []
         args: list[Any] = [fts_expression(terms)]
         for column, values in (("d.video_id", videos), ("d.collection", collections)):
             if values is not None:
                 values = list(values)
                 if not values:
                     return []
-                sql.append(f"AND {column} IN ({', '.join('?' * len(values))})")
+                where.append(f"AND {column} IN ({', '.join('?' * len(values))})")
                 args += values
         if span is not None:
-            sql.append("AND d.t0 <= ? AND d.t1 >= ?")
+            where.append("AND d.t0 <= ? AND d.t1 >= ?")
             args += [float(span[1]), float(span[0])]
-        sql.append("ORDER BY r LIMIT ?")
         args.append(int(k))
+        # ranked on the row ids first, the docs read for the k kept only: half the time of an unfiltered search,
+        # which read the text of every match before sorting
+        join = "JOIN docs d ON d.rowid = fts.rowid " if where else ""
+        sql = (f"SELECT d.collection, d.id, d.text, d.meta, d.body, f.r FROM (SELECT fts.rowid AS id, bm25(fts) AS r "
+               f"FROM fts {join}WHERE fts MATCH ? {' '.join(where)} ORDER BY r LIMIT ?) f "
+               "JOIN docs d ON d.rowid = f.id ORDER BY f.r")
         try:
-            rows = self._reader().execute(" ".join(sql), args).fetchall()
+            rows = self._reader().execute(sql, args).fetchall()
         except sqlite3.Error as e:
             raise StoreError(f"keyword index {self.path}: search failed: {e}",
                              "delete the file and index again if it is damaged") from e
