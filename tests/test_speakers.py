@@ -376,7 +376,8 @@ def test_a_spoken_name_heard_otherwise_the_second_time_names_nobody():
     speaker; one heard otherwise names nobody, and no weaker name takes its place; the screen needs no hearing."""
     turns = _turns((0, 5, "S1"), (5.5, 9, "S2"), (9.5, 14, "S1"))
     segs = [_seg(0.5, 4.8, "Hi, I'm Udo. I run the kitchen.", words=True),
-            _seg(5.6, 8.8, "Thanks. So what do you think, Boris?", words=True), _seg(9.6, 13, "It is fine.", words=True),
+            _seg(5.6, 8.8, "Thanks. So what do you think, Boris?", words=True),
+            _seg(9.6, 13, "It is fine.", words=True),
             _seg(5.6, 5.61, "")]
     places = said_names(segs)
     assert [name for _, name in places] == ["Udo", "Boris"] and places[0][1] == "Udo"
