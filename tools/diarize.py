@@ -402,7 +402,8 @@ def frame_labels(feat: Features, labels: np.ndarray, cfg: DiarizerConfig) -> tup
     label of the nearest window."""
     from scipy.ndimage import median_filter
 
-    out = np.full(int(np.ceil(feat.duration / FRAME_S)), -1, int)
+    end = max([feat.duration, *(e for _, e in feat.regions)])  # an audio track may outlast the container's duration
+    out = np.full(int(np.ceil(end / FRAME_S)) + 1, -1, int)
     if len(labels) == 0:
         for s, e in feat.regions:
             out[int(s / FRAME_S):int(e / FRAME_S)] = 0
