@@ -157,17 +157,23 @@ def test_the_same_voice_is_linked_across_videos_and_no_other(tmp_path, settings)
 
 # -- names, labels, cache, inspect (one indexed video with ASR and OCR) ----------------------------------------------
 @pytest.mark.slow
+def _talk_library(tmp_path: Path, video: Path):
+    """A library of one folder holding the captioned conversation as talk.mp4, and that folder."""
+    from vidgraph.library import Library
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    shutil.copy(video, folder / "talk.mp4")
+    return Library(folder, settings=make_settings()), folder
+
+
 def test_names_labels_cache_and_inspect_on_a_captioned_conversation(tmp_path, names_video, monkeypatch):
     from typer.testing import CliRunner
 
     from vidgraph.cli import app
-    from vidgraph.library import Library
 
     video, truth = names_video
-    folder = tmp_path / "videos"
-    folder.mkdir()
-    shutil.copy(video, folder / "talk.mp4")
-    lib = Library(folder, settings=make_settings())
+    lib, folder = _talk_library(tmp_path, video)
     report = lib.index(stages="scan,asr,speakers,ocr", progress=False)
     assert report.ok, [r.error for r in report.failures]
     entry = lib.get("talk.mp4")
@@ -235,14 +241,10 @@ def test_the_names_stage_hears_each_spoken_name_again_with_the_transcripts_model
     """The real names stage on the captioned conversation: one second hearing per place a rule reads a name, with
     the transcript's model (loaded once for both stages); the names it agrees with are still the speakers' own,
     and the screen's name stays."""
-    from vidgraph.library import Library
     from vidgraph.tools.base import _MODELS
 
     video, truth = names_video
-    folder = tmp_path / "videos"
-    folder.mkdir()
-    shutil.copy(video, folder / "talk.mp4")
-    lib = Library(folder, settings=make_settings())
+    lib, folder = _talk_library(tmp_path, video)
     report = lib.index(stages="scan,asr,speakers,ocr", progress=False)
     loaded = set(_MODELS)
     report = lib.index(stages="scan,asr,speakers,names,ocr", progress=False)

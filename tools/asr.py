@@ -158,6 +158,16 @@ def whisper_key(settings: Settings) -> tuple:
     return ("whisper", _model_label(settings), settings.threads, settings.device)
 
 
+def load_whisper(settings: Settings) -> Any:
+    """The faster-whisper model of ``settings`` (int8 on CPU, float16 on CUDA): the transcript's and the names
+    stage's (both under ``whisper_key``)."""
+    from faster_whisper import WhisperModel
+
+    device = resolve_device(settings)
+    return WhisperModel(str(model_dir(settings)), device=device, compute_type="float16" if device == "cuda" else "int8",
+                        cpu_threads=settings.threads)
+
+
 def _language(settings: Settings) -> str | None:
     return settings.asr_language or ("en" if settings.asr_model.endswith(".en") else None)
 
@@ -261,12 +271,8 @@ class FasterWhisperTool(_WhisperTool):
         return whisper_key(self.settings)
 
     def load_model(self) -> Any:
-        from faster_whisper import WhisperModel
-
-        folder = model_dir(self.settings)
         start = time.perf_counter()
-        model = WhisperModel(str(folder), device=self.device, compute_type=self.compute_type,
-                             cpu_threads=self.settings.threads)
+        model = load_whisper(self.settings)
         LOAD_SECONDS[self.name] = time.perf_counter() - start
         return model
 

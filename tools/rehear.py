@@ -15,7 +15,7 @@ from typing import Any
 
 from ..config import Settings, load_settings
 from ..records import HeardAgain, Record, TranscriptSegment
-from .asr import EXTRA, PACKAGED, _language, _model_label, model_dir, resolve_device, whisper_key
+from .asr import EXTRA, PACKAGED, _language, _model_label, load_whisper, whisper_key
 from .base import Availability, Tool, loaded_model, model_lock
 from .context import VideoContext
 
@@ -59,11 +59,7 @@ class RehearNamesTool(Tool):
         return whisper_key(self.settings)
 
     def load_model(self) -> Any:
-        from faster_whisper import WhisperModel
-
-        device = resolve_device(self.settings)
-        return WhisperModel(str(model_dir(self.settings)), device=device,
-                            compute_type="float16" if device == "cuda" else "int8", cpu_threads=self.settings.threads)
+        return load_whisper(self.settings)
 
     def run(self, ctx: VideoContext) -> list[Record]:
         import numpy as np
@@ -83,7 +79,7 @@ class RehearNamesTool(Tool):
             if parts:
                 with model_lock(self):
                     heard, _ = model.transcribe(np.concatenate(parts), language=language, beam_size=BEAM,
-                                                     vad_filter=False, condition_on_previous_text=False)
+                                                vad_filter=False, condition_on_previous_text=False)
                     text = " ".join(s.text.strip() for s in heard).strip()
             out.append(HeardAgain(video_id=ctx.video_id, span=span, name=name, text=text, source=self.source))
             ctx.progress(self.stage, n + 1, len(found))
