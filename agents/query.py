@@ -277,7 +277,7 @@ class Query(Reading, Voices, Colours):
         collections = {"speech": ("speech",), "text": ("text",), "any": ("speech", "text")}.get(modality, ())
         for coll in collections:
             try:
-                hits = self.source.memory.vectors.query(coll, query, k=5, videos=scope)
+                hits = self.source.memory.nearest(coll, query, k=5, videos=scope)
             except Exception:  # noqa: BLE001 - a missing collection finds nothing
                 hits = []
             top = max((h.similarity for h in hits), default=0.0)
@@ -295,8 +295,9 @@ class Query(Reading, Voices, Colours):
         words = {w for w in content(phrase_tokens(query)) if len(w) > 2 and w not in GENERIC}
         if not words or not collections:
             return []
-        hits = self.source.memory.keywords.search(" ".join(sorted(words)), k=10, videos=scope,
-                                                  collections=list(collections))
+        memory = self.source.memory
+        hits = memory.keywords.search(" ".join(sorted(words)), k=10, videos=memory.scope(scope),
+                                      collections=list(collections))
         shared = [(len(words & set(h.terms)), h) for h in hits]
         best = max((n for n, _ in shared), default=0)
         if 2 * best < len(words):

@@ -202,8 +202,7 @@ class Memory:
         if lost:
             raise StoreError(f"the memory lost part of itself: {lost}",
                              "run vidgraph index on the folder: it is rebuilt from the artifacts (no tool runs again)")
-        if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
-            videos = None  # every video: no filter (a filter on many ids costs Chroma ~100x the search itself)
+        videos = self.scope(videos)
         key = (self.graph.generation(), query, None if videos is None else tuple(videos),
                None if span is None else (span.start, span.end), k, expand)
         with self._lock:
@@ -216,6 +215,17 @@ class Memory:
             while len(self._found) > SEARCHES_KEPT:
                 self._found.popitem(last=False)
         return hits
+
+    def scope(self, videos: Sequence[str] | None) -> list[str] | None:
+        """``videos`` as a filter: None (no filter) when they are every video of the memory, since a filter on many
+        ids costs Chroma ~100x the search itself."""
+        if videos is not None and len(videos) > 1 and set(videos) >= set(self.graph.video_ids()):
+            return None
+        return None if videos is None else list(videos)
+
+    def nearest(self, collection: str, text: str, k: int = 10, videos: Sequence[str] | None = None) -> list:
+        """The ``k`` docs of ``collection`` nearest to ``text`` by meaning (``VectorStore.query``), in ``videos``."""
+        return self.vectors.query(collection, text, k=k, videos=self.scope(videos))
 
     def videos(self) -> list[str]:
         return self.graph.video_ids()

@@ -5,8 +5,9 @@ holds one CPU backend per instruction-set level (``libggml-cpu-haswell.so`` = AV
 and a wheel built on one machine runs on any other x86-64 machine. llama-cpp-python does not load such backends
 itself (abetlen/llama-cpp-python#2069), so this module does, once per process, before the first model loads:
 each variant's ``ggml_backend_score()`` says whether this CPU runs it, and the highest score wins — what
-``ggml_backend_load_best`` does in llama.cpp. The ``llm_cpu_variant`` setting (``VIDGRAPH_LLM_CPU_VARIANT``)
-picks one by name instead, e.g. ``haswell`` to run as on an AVX2-only CPU.
+``ggml_backend_load_best`` does in llama.cpp — except that an AMX variant runs only where no other does (``best``).
+The ``llm_cpu_variant`` setting (``VIDGRAPH_LLM_CPU_VARIANT``) picks one by name instead, e.g. ``haswell`` to run
+as on an AVX2-only CPU.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from ..errors import ConfigError
 
 _lock = threading.Lock()
 _loaded: str | None = None
+AMX_VARIANTS = frozenset({"sapphirerapids"})
+"""The variants that use AMX tiles (llama.cpp's ``ggml_add_cpu_backend_variant`` list: AMX_TILE, AMX_INT8), chosen
+only by name (``best``)."""
 
 
 def lib_dir() -> Path:
@@ -37,9 +41,9 @@ def describe() -> str:
     if not scores:
         return ("native build (compiled for the CPU it was built on; copied to another CPU it can stop with an "
                 "illegal instruction): install.sh builds it portable")
-    best = max(scores, key=lambda n: scores[n])
+    chosen = best(scores)
     runs = [n for n, s in scores.items() if s]
-    return (f"portable build: CPU variant {best!r} chosen for this CPU (it runs {len(runs)} of {len(scores)}: "
+    return (f"portable build: CPU variant {chosen!r} chosen for this CPU (it runs {len(runs)} of {len(scores)}: "
             f"{', '.join(runs)}; VIDGRAPH_LLM_CPU_VARIANT picks one)")
 
 
@@ -71,6 +75,13 @@ def score(path: Path) -> int:
 def _scores() -> dict[str, int]:
     """Every CPU variant of the build with its score on this CPU (``{}`` for a native build)."""
     return {name: score(path) for name, path in variants().items()}
+
+
+def best(scores: dict[str, int]) -> str:
+    """The variant to run: the highest score, an AMX one only when nothing else runs. llama.cpp 0.3.36's AMX
+    variant stopped the process with an illegal instruction at its first tile instruction on a Sapphire Rapids
+    VM, where the CPU reports AMX and tiles work once Linux allows them (``llm_cpu_variant`` still picks it)."""
+    return max(scores, key=lambda n: (scores[n] > 0 and n not in AMX_VARIANTS, scores[n]))
 
 
 def _quiet() -> None:
@@ -108,7 +119,7 @@ def cpu_backend(variant: str | None = None) -> str:
                                   f"choose one it runs: {', '.join(n for n, s in scores.items() if s)}")
             name = variant
         else:
-            name = max(scores, key=lambda n: scores[n])
+            name = best(scores)
             if not scores[name]:
                 raise ConfigError("no CPU variant of llama.cpp runs on this CPU",
                                   f"rebuild llama-cpp-python here (see install.sh); variants: {', '.join(found)}")

@@ -87,6 +87,9 @@ class Service:
         self.readers = concurrent.futures.ThreadPoolExecutor(READERS, thread_name_prefix="vidgraph-read")
         """Searches and query tools run here, a few at a time: on a small machine, dozens of threads reading
         at once only contend for the cores, the interpreter and their connections' caches."""
+        self.freeze = False
+        """Set by ``serve.server.run`` (the process is the server's alone): after the model and the memory are
+        loaded, everything alive is frozen out of the garbage collector's sweeps (``gc.freeze``)."""
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self, preload: bool = True) -> Service:
@@ -257,6 +260,21 @@ class Service:
                 self._model = resolve_model(self.model_spec, self.settings)
             except Exception as e:  # noqa: BLE001 - reported by every question until fixed
                 self._model_error = f"{type(e).__name__}: {e}"
+        self._warm()
+
+    def _warm(self) -> None:
+        """Load what every search needs (the memory's stores and its embedder) before the first search asks; then,
+        in a process of its own (``freeze``), take all that out of the garbage collector's full sweeps."""
+        if (self.library.index_dir / "memory").is_dir():
+            try:
+                self.library.memory.search("warm up", k=1)
+            except Exception:  # noqa: BLE001 - an empty or damaged memory says so to the first real search
+                pass
+        if self.freeze:
+            import gc
+
+            gc.collect()
+            gc.freeze()
 
     def check_ask(self, question: str, options: Sequence[str] | None, strategy: str,
                   videos: Sequence[str] | None, budget: dict[str, Any] | None) -> dict[str, Any]:

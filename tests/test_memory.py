@@ -318,3 +318,32 @@ def test_vector_hits_read_their_docs_from_the_keyword_index_as_from_the_store(tm
         for docs in (memory.keywords.docs(coll, ids), memory.vectors.docs(coll, ids)):
             assert set(docs) == set(ids) and all(docs[h.id][0] == h.text for h in full)
             assert all(docs[h.id][1] == pytest.approx(h.meta) for h in full)  # the store's floats lose a last digit
+
+
+def test_a_search_of_every_video_asks_the_vector_store_without_a_filter(tmp_path):
+    """A filter naming every video costs Chroma ~100x the search itself: ``Memory.scope`` drops it, and the query
+    tools' nearest docs (``Memory.nearest``) go through it as the search does."""
+    import dataclasses
+
+    from vidgraph.memory import Memory
+
+    other = "e" * 32
+    memory = Memory(tmp_path / "m", make_settings())
+    memory.build(VID, 90, _records(), fingerprint="a", caption=False)
+    memory.build(other, 90, {k: [dataclasses.replace(r, video_id=other) for r in v] for k, v in _records().items()},
+                 fingerprint="b", caption=False)
+    asked: list = []
+    query = memory.vectors.query
+
+    def spy(collection, text, k=10, videos=None, **kw):
+        asked.append(videos)
+        return query(collection, text, k=k, videos=videos, **kw)
+
+    memory.vectors.query = spy
+    both = memory.nearest("speech", "the locker code", k=4, videos=[other, VID])
+    assert asked == [None] and {h.meta["video_id"] for h in both} == {VID, other}
+    one = memory.nearest("speech", "the locker code", k=4, videos=[other])
+    assert asked[-1] == [other] and {h.meta["video_id"] for h in one} == {other}
+    assert memory.scope([VID]) == [VID] and memory.scope(None) is None and memory.scope([VID, other]) is None
+    memory.search("the locker code", videos=[VID, other], k=3)
+    assert asked[-4:] == [None] * 4  # the search's four collections

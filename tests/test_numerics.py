@@ -76,9 +76,20 @@ def test_the_llama_cpp_build_is_portable_and_picks_a_variant_this_cpu_runs():
     assert scores["x64"] > 0 and max(scores.values()) >= scores["haswell"]
     done = _in_a_fresh_process("from vidgraph.models.ggml import cpu_backend; print(cpu_backend())")
     assert done.returncode == 0, done.stderr[-2000:]
-    assert scores[done.stdout.split()[-1]] == max(scores.values())
+    loaded = done.stdout.split()[-1]
+    assert loaded == ggml.best(scores) and scores[loaded] == max(s for n, s in scores.items()
+                                                                if n not in ggml.AMX_VARIANTS)
     assert "load_backend" not in done.stderr, done.stderr  # llama.cpp's info lines stay quiet
     assert "portable build" in ggml.describe()
+
+
+def test_an_amx_variant_runs_only_where_no_other_does():
+    """llama.cpp's AMX variant stopped with an illegal instruction on a CPU reporting AMX: the next best runs."""
+    from vidgraph.models.ggml import best
+
+    assert best({"sapphirerapids": 120, "zen4": 96, "haswell": 40, "x64": 1}) == "zen4"
+    assert best({"sapphirerapids": 0, "zen4": 0, "haswell": 40}) == "haswell"
+    assert best({"sapphirerapids": 7, "haswell": 0}) == "sapphirerapids"
 
 
 def test_a_cpu_variant_that_does_not_exist_or_does_not_run_here_is_a_clear_error():

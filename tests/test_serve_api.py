@@ -282,3 +282,29 @@ def test_the_media_cache_keeps_under_its_size_dropping_what_was_used_longest_ago
     new.write_bytes(b"\0" * 400_000)
     assert media.trim(keep=new) == 2  # 1.6 MB -> 0.8 MB: the clip and the still used longest ago go
     assert sorted(p.name for p in tmp_path.rglob("*.*")) == ["5.00-9.00.mp4", "a.mp4"]
+
+
+def test_the_server_process_keeps_the_garbage_collector_off_the_requests(agents_library, monkeypatch):
+    """``vidgraph serve`` (``serve.server.run``) raises the collector's thresholds, and what the service loads at
+    start (the model, the memory's stores) is frozen out of its sweeps: a full sweep stalled every request."""
+    import gc
+    import sys
+
+    from vidgraph.serve import server
+
+    app = create_app(agents_library, scripted(), mcp=False, preload=False)
+    service = app.state.service
+    before, switch = gc.get_threshold(), sys.getswitchinterval()
+    monkeypatch.setattr(server._Server, "run", lambda self, *a, **kw: None)
+    try:
+        server.run(app, port=server.free_port())
+        assert gc.get_threshold() == server.GC_THRESHOLD and service.freeze
+        frozen = gc.get_freeze_count()
+        service._warm()
+        assert gc.get_freeze_count() > frozen
+        assert service.library.memory.search("warm up", k=1) is not None  # loaded, and still searches
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+        sys.setswitchinterval(switch)
+        service.close()
