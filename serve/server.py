@@ -59,7 +59,7 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "i
     gc.set_threshold(*GC_THRESHOLD)
     service = getattr(getattr(app, "state", None), "service", None)
     if service is not None:
-        service.freeze = True  # what it loads at start is left out of the sweeps (``Service._warm``)
+        service.freeze = True  # what it loads at start is left out of the sweeps (``Service._preload``)
     _Server(config).run()
 
 

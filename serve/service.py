@@ -93,11 +93,11 @@ class Service:
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self, preload: bool = True) -> Service:
-        """Start the workers; with ``preload`` the question worker loads the model first (else at the first
-        question)."""
+        """Start the workers; with ``preload`` the question worker loads the model and the memory first (else at
+        the first question and the first search)."""
         if self.asks is None:
             self.asks = Worker(self._run_ask, self.limits.ask_queue, "ask", estimate=5.0,
-                               start=self._load_model if preload else None, nice=BATCH_NICE)
+                               start=self._preload if preload else None, nice=BATCH_NICE)
             self.indexer = Worker(self._run_index, self.limits.index_queue, "index", estimate=60.0,
                                   nice=BATCH_NICE)
             self.media.start()
@@ -260,11 +260,12 @@ class Service:
                 self._model = resolve_model(self.model_spec, self.settings)
             except Exception as e:  # noqa: BLE001 - reported by every question until fixed
                 self._model_error = f"{type(e).__name__}: {e}"
-        self._warm()
 
-    def _warm(self) -> None:
-        """Load what every search needs (the memory's stores and its embedder) before the first search asks; then,
-        in a process of its own (``freeze``), take all that out of the garbage collector's full sweeps."""
+    def _preload(self) -> None:
+        """Load the model and what every search needs (the memory's stores and its embedder) before the first
+        question and search ask; then, in a process of its own (``freeze``), take all that out of the garbage
+        collector's full sweeps."""
+        self._load_model()
         if (self.library.index_dir / "memory").is_dir():
             try:
                 self.library.memory.search("warm up", k=1)

@@ -300,7 +300,7 @@ def test_the_server_process_keeps_the_garbage_collector_off_the_requests(agents_
         server.run(app, port=server.free_port())
         assert gc.get_threshold() == server.GC_THRESHOLD and service.freeze
         frozen = gc.get_freeze_count()
-        service._warm()
+        service._preload()
         assert gc.get_freeze_count() > frozen
         assert service.library.memory.search("warm up", k=1) is not None  # loaded, and still searches
     finally:
