@@ -2,4 +2,5 @@
 
 from . import main
 
-main()
+if __name__ == "__main__":  # a spawned child process (``serve.asker``) imports this module too: it must not run
+    main()

@@ -43,6 +43,10 @@ def serve(
     cache_mb: Annotated[float, typer.Option(
         "--cache-mb", min=16, metavar="MB", help="Disk the playable copies, clips and stills made for the page may use "
         "(INDEX/serve); past it, those used longest ago are deleted.")] = 4096,
+    questions: Annotated[str, typer.Option(
+        "--questions", metavar="process|thread", help="Where questions are answered: 'process', a child process "
+        "with the model (searches never wait for a question's Python; the memory is loaded twice), or 'thread', "
+        "in the server's process (less memory; searches slow down while questions run).")] = "process",
     no_mcp: Annotated[bool, typer.Option("--no-mcp", help="Do not serve MCP at /mcp.")] = False,
     index_dir: Annotated[Optional[Path], typer.Option(  # noqa: UP007
         "--index-dir", help="Where the index lives. \\[default: FOLDER/.vidgraph]", show_default=False)] = None,
@@ -55,6 +59,8 @@ def serve(
     from ..serve.server import run
     from ..serve.service import Limits
 
+    if questions not in ("process", "thread"):
+        raise typer.BadParameter("choose process or thread", param_hint="--questions")
     token = os.environ.get(token_env) or None
     check_bind(host, token, token_env)  # before anything loads or listens
     library = Library(folder, index_dir=index_dir)
@@ -67,4 +73,4 @@ def serve(
     err.print(f"vidgraph serving {library.folder} ({len(library.videos())} videos) at {where}/  ·  API {where}/docs"
               + ("" if no_mcp else f"  ·  MCP {where}/mcp") + ("  ·  token required" if token else ""),
               soft_wrap=True, highlight=False)
-    run(app_, host, port, log_level)
+    run(app_, host, port, log_level, ask_process=questions == "process")

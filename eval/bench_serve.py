@@ -275,9 +275,27 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def serve(folder: Path, script: Path, port: int, queue: int) -> subprocess.Popen:
+def _children(pid: int) -> list[int]:
+    """The server's child processes (the question process)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _family_mb(pid: int) -> dict[str, float]:
+    """RSS and peak of the server and of its children, in MB."""
+    own = _status_mb(pid)
+    kids = [_status_mb(c) for c in _children(pid)]
+    return {"VmRSS": own.get("VmRSS", 0) + sum(k.get("VmRSS", 0) for k in kids),
+            "VmHWM": own.get("VmHWM", 0) + sum(k.get("VmHWM", 0) for k in kids),
+            "server": own.get("VmRSS", 0), "children": sum(k.get("VmRSS", 0) for k in kids)}
+
+
+def serve(folder: Path, script: Path, port: int, queue: int, questions: str = "process") -> subprocess.Popen:
     cmd = [sys.executable, "-m", "vidgraph.cli", "serve", str(folder), "--port", str(port), "--model",
-           f"scripted:{script}", "--queue", str(queue), "--log-level", "warning", "--no-mcp"]
+           f"scripted:{script}", "--queue", str(queue), "--log-level", "warning", "--no-mcp",
+           "--questions", questions]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={k: v for k, v in os.environ.items() if k != "VIDGRAPH_TOKEN"})
     import httpx
@@ -296,6 +314,70 @@ def serve(folder: Path, script: Path, port: int, queue: int) -> subprocess.Popen
     raise SystemExit("the server did not start in 120 s")
 
 
+def measure(folder: Path, script: Path, args: argparse.Namespace, questions: str) -> dict[str, Any]:
+    """One load run against a fresh server answering its questions in a ``process`` or a ``thread``."""
+    from ..serve.server import free_port
+
+    port = args.port or free_port()
+    proc = serve(folder, script, port, args.queue, questions)
+    cpu = lambda: _cpu_seconds(proc.pid) + sum(_cpu_seconds(c) for c in _children(proc.pid))  # noqa: E731
+    try:
+        before, cpu0, load0 = _family_mb(proc.pid), cpu(), os.getloadavg()[0]
+        result = asyncio.run(load(f"http://127.0.0.1:{port}", args.seconds, args.askers, args.searchers, args.think,
+                                  args.seed))
+        after, cpu1, load1 = _family_mb(proc.pid), cpu(), os.getloadavg()[0]
+    finally:
+        proc.send_signal(signal.SIGINT)  # a clean stop: accepted questions are answered first
+        try:
+            code = proc.wait(60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            code = -9
+    stats = result["health"]["asks"]
+    s, a = result["search_ms"], result["ask_ms"]
+    return {
+        "questions": questions, "seconds": args.seconds, "askers": args.askers, "searchers": args.searchers,
+        "think": args.think, "queue": args.queue, "wall": result["wall"],
+        "search": {"n": len(s), "rps": round(len(s) / result["wall"], 1), "p50_ms": round(_pct(s, 50), 1),
+                   "p95_ms": round(_pct(s, 95), 1), "max_ms": round(max(s, default=0), 1),
+                   "errors": result["search_errors"]},
+        "ask": {"sent": result["sent"], "answered": result["answered"], "shed_503": result["shed"],
+                "errors": len(result["ask_errors"]), "p50_ms": round(_pct(a, 50), 1), "p95_ms": round(_pct(a, 95), 1),
+                "n": len(a), "own_answers": all(result["answers"]), "server": stats},
+        "lost": stats.get("accepted", 0) - stats.get("done", 0) - stats.get("failed", 0) - stats.get("cancelled", 0),
+        "answered_is_done": result["answered"] == stats.get("done", 0),
+        "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM"),
+                      "question_process": after.get("children")},
+        "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
+        "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
+        "search_error_samples": result["search_error_samples"],
+    }
+
+
+def show(meta: dict[str, Any], args: argparse.Namespace, questions: str, r: dict[str, Any]) -> None:
+    stats, search, ask, mb = r["ask"]["server"], r["search"], r["ask"], r["server_mb"]
+    wall = r["wall"]
+    print(f"\nlibrary: {meta['videos']} videos, {meta['hours']:g} video-hours, {meta['events']} events "
+          f"({meta['records']} records; built in {meta['build_seconds']:.0f} s)")
+    print(f"load: {args.askers} askers + {args.searchers} searchers (think {args.think:g} s) for {args.seconds:g} s "
+          f"(wall {wall:.1f} s, queue {args.queue}); questions answered in a {questions}")
+    print(f"{'':<10}{'n':>7}{'rps':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
+    print(f"{'search':<10}{search['n']:>7}{search['rps']:>7}{search['p50_ms']:>9}{search['p95_ms']:>9}"
+          f"{search['max_ms']:>9}   target p95 <= 200 ms: {'met' if search['p95_ms'] <= 200 else 'NOT met'}")
+    if search["errors"]:
+        print(f"search errors: {search['errors']} (first: {'; '.join(r['search_error_samples'][:2])})")
+    print(f"{'ask':<10}{ask['n']:>7}{round(ask['n'] / wall, 1):>7}{ask['p50_ms']:>9}{ask['p95_ms']:>9}")
+    print(f"asks: {ask['sent']} sent, {ask['answered']} answered, {ask['shed_503']} shed (503), {ask['errors']} "
+          f"errors; server: accepted {stats.get('accepted')}, done {stats.get('done')}, failed {stats.get('failed')}, "
+          f"rejected {stats.get('rejected')}; lost {r['lost']}; answered = done: {r['answered_is_done']}; each answer "
+          f"its own question: {ask['own_answers']}")
+    cpu, (load0, load1) = r["server_cpu_seconds"], r["load_average"]
+    print(f"server CPU {cpu:.1f} s in {wall:.1f} s of wall ({cpu / wall:.2f} of {r['cores']} cores); machine load "
+          f"average {load0:.1f} -> {load1:.1f} (other work shares the cores)")
+    print(f"server RSS {mb['rss_before']} MB before, {mb['rss_after']} MB after (question process "
+          f"{mb['question_process']} MB), peak {mb['peak']} MB; exit code {r['server_exit']} after SIGINT")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hours", type=float, default=100.0, help="video-hours in the memory (default 100)")
@@ -308,11 +390,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--queue", type=int, default=8, help="questions that may wait (default 8)")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--questions", default="thread,process",
+                        help="where the server answers questions, one run each: thread, process (default both, "
+                             "the thread first: the baseline)")
     parser.add_argument("--work", type=Path, help="keeps the synthetic library (reused across runs)")
     parser.add_argument("--out", type=Path, help="JSON report (default: WORK/bench_serve-....json)")
     args = parser.parse_args(argv)
-
-    from ..serve.server import free_port
 
     work = args.work or Path(tempfile.mkdtemp(prefix="vidgraph-bench-serve-"))
     folder = work / f"library-{args.hours:g}h-{args.videos}v-s{args.seed}-zipf"
@@ -320,58 +403,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     meta = build_library(folder, args.hours, args.videos, args.seed)
     script = work / "scripted.json"
     script.write_text(json.dumps(model_script()))
-    port = args.port or free_port()
-    proc = serve(folder, script, port, args.queue)
-    try:
-        before, cpu0, load0 = _status_mb(proc.pid), _cpu_seconds(proc.pid), os.getloadavg()[0]
-        result = asyncio.run(load(f"http://127.0.0.1:{port}", args.seconds, args.askers, args.searchers, args.think,
-                                  args.seed))
-        after, cpu1, load1 = _status_mb(proc.pid), _cpu_seconds(proc.pid), os.getloadavg()[0]
-    finally:
-        proc.send_signal(signal.SIGINT)  # a clean stop: accepted questions are answered first
-        try:
-            code = proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            code = -9
-    stats = result["health"]["asks"]
-    s, a = result["search_ms"], result["ask_ms"]
-    report = {
-        "library": meta, "seconds": args.seconds, "askers": args.askers, "searchers": args.searchers,
-        "think": args.think, "queue": args.queue, "wall": result["wall"],
-        "search": {"n": len(s), "rps": round(len(s) / result["wall"], 1), "p50_ms": round(_pct(s, 50), 1),
-                   "p95_ms": round(_pct(s, 95), 1), "max_ms": round(max(s, default=0), 1),
-                   "errors": result["search_errors"]},
-        "ask": {"sent": result["sent"], "answered": result["answered"], "shed_503": result["shed"],
-                "errors": len(result["ask_errors"]), "p50_ms": round(_pct(a, 50), 1), "p95_ms": round(_pct(a, 95), 1),
-                "own_answers": all(result["answers"]), "server": stats},
-        "lost": stats.get("accepted", 0) - stats.get("done", 0) - stats.get("failed", 0) - stats.get("cancelled", 0),
-        "answered_is_done": result["answered"] == stats.get("done", 0),
-        "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM")},
-        "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
-        "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
-        "search_error_samples": result["search_error_samples"],
-    }
-    print(f"\nlibrary: {meta['videos']} videos, {meta['hours']:g} video-hours, {meta['events']} events "
-          f"({meta['records']} records; built in {meta['build_seconds']:.0f} s)")
-    print(f"load: {args.askers} askers + {args.searchers} searchers (think {args.think:g} s) for {args.seconds:g} s "
-          f"(wall {result['wall']:.1f} s, queue {args.queue})")
-    print(f"{'':<10}{'n':>7}{'rps':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
-    print(f"{'search':<10}{len(s):>7}{report['search']['rps']:>7}{report['search']['p50_ms']:>9}"
-          f"{report['search']['p95_ms']:>9}{report['search']['max_ms']:>9}   target p95 <= 200 ms: "
-          f"{'met' if report['search']['p95_ms'] <= 200 else 'NOT met'}")
-    if result["search_errors"]:
-        print(f"search errors: {result['search_errors']} (first: {'; '.join(result['search_error_samples'][:2])})")
-    print(f"{'ask':<10}{len(a):>7}{round(len(a) / result['wall'], 1):>7}{report['ask']['p50_ms']:>9}"
-          f"{report['ask']['p95_ms']:>9}")
-    print(f"asks: {result['sent']} sent, {result['answered']} answered, {result['shed']} shed (503), "
-          f"{len(result['ask_errors'])} errors; server: accepted {stats.get('accepted')}, done {stats.get('done')}, "
-          f"failed {stats.get('failed')}, rejected {stats.get('rejected')}; lost {report['lost']}; answered = done: "
-          f"{report['answered_is_done']}; each answer its own question: {report['ask']['own_answers']}")
-    print(f"server CPU {cpu1 - cpu0:.1f} s in {result['wall']:.1f} s of wall ({(cpu1 - cpu0) / result['wall']:.2f} of "
-          f"{os.cpu_count()} cores); machine load average {load0:.1f} -> {load1:.1f} (other work shares the cores)")
-    print(f"server RSS {before.get('VmRSS')} MB before, {after.get('VmRSS')} MB after, peak {after.get('VmHWM')} MB;"
-          f" exit code {code} after SIGINT")
+    reports = {}
+    for questions in args.questions.split(","):
+        reports[questions] = measure(folder, script, args, questions)
+        show(meta, args, questions, reports[questions])
+    report = reports[args.questions.split(",")[-1]]
+    if len(reports) > 1:
+        print("\n" + "  ".join(f"{q}: search p95 {r['search']['p95_ms']} ms, asks answered {r['ask']['answered']}"
+                               for q, r in reports.items()))
+        report = {**report, "by_questions": reports}
+    report = {"library": meta, **report}
     out = args.out or work / f"bench_serve-{args.hours:g}h-{args.askers}a-{args.searchers}s-t{args.think:g}.json"
     out.write_text(json.dumps(report, indent=1))
     print(f"wrote {out}")

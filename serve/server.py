@@ -49,10 +49,12 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
 
 
-def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info", grace: float = 30.0) -> None:
-    """Serve ``app`` until Ctrl-C (one process: one model). On Ctrl-C it stops listening, ends the event streams,
-    and gives the questions already accepted ``grace`` seconds to be answered to their clients (they are answered
-    in any case before the process exits); a second Ctrl-C stops at once."""
+def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "info", grace: float = 30.0,
+        ask_process: bool = True) -> None:
+    """Serve ``app`` until Ctrl-C (one model). On Ctrl-C it stops listening, ends the event streams, and gives the
+    questions already accepted ``grace`` seconds to be answered to their clients (they are answered in any case
+    before the process exits); a second Ctrl-C stops at once. With ``ask_process``, questions are answered in a
+    child process (``serve.asker``)."""
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=int(grace),
                             lifespan="on", access_log=log_level == "debug")
     sys.setswitchinterval(SWITCH_INTERVAL)
@@ -60,6 +62,7 @@ def run(app: Any, host: str = "127.0.0.1", port: int = 8765, log_level: str = "i
     service = getattr(getattr(app, "state", None), "service", None)
     if service is not None:
         service.freeze = True  # what it loads at start is left out of the sweeps (``Service._preload``)
+        service.ask_process = ask_process  # questions in a child process: searches never wait for their Python
     _Server(config).run()
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..index.catalog import VideoEntry
     from ..library import Library
     from ..models.base import ChatModel
+    from .asker import AskProcess
 
 SECTIONS = ("shots", "transcript", "text", "objects", "events")
 MAX_QUESTION = 2000
@@ -90,12 +91,21 @@ class Service:
         self.freeze = False
         """Set by ``serve.server.run`` (the process is the server's alone): after the model and the memory are
         loaded, everything alive is frozen out of the garbage collector's sweeps (``gc.freeze``)."""
+        self.ask_process = False
+        """Set by ``serve.server.run``: questions are answered in a child process (``serve.asker``), so searches
+        never wait for their Python; only with a model given by its spec (a model object stays in-process)."""
+        self._asker: AskProcess | None = None
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self, preload: bool = True) -> Service:
         """Start the workers; with ``preload`` the question worker loads the model and the memory first (else at
         the first question and the first search)."""
         if self.asks is None:
+            if self.ask_process and self._model is None:
+                from .asker import AskProcess
+
+                self._asker = AskProcess(self.library.folder, self.library.index_dir, self.settings,
+                                         self.model_spec, BATCH_NICE, self.freeze)
             self.asks = Worker(self._run_ask, self.limits.ask_queue, "ask", estimate=5.0,
                                start=self._preload if preload else None, nice=BATCH_NICE)
             self.indexer = Worker(self._run_index, self.limits.index_queue, "index", estimate=60.0,
@@ -108,6 +118,8 @@ class Service:
         for worker in (self.asks, self.indexer, self.media.worker):
             if worker is not None:
                 worker.close(timeout)
+        if self._asker is not None:
+            self._asker.stop()
         self.readers.shutdown(wait=False)
 
     def jobs(self) -> list[Job]:
@@ -264,8 +276,11 @@ class Service:
     def _preload(self) -> None:
         """Load the model and what every search needs (the memory's stores and its embedder) before the first
         question and search ask; then, in a process of its own (``freeze``), take all that out of the garbage
-        collector's full sweeps."""
-        self._load_model()
+        collector's full sweeps. With a question process, that process loads the model (and its memory)."""
+        if self._asker is not None:
+            self._model_error = self._asker.start().get("model_error", "")
+        else:
+            self._load_model()
         if (self.library.index_dir / "memory").is_dir():
             try:
                 self.library.memory.search("warm up", k=1)
@@ -298,6 +313,15 @@ class Service:
 
     def _run_ask(self, job: Job) -> dict[str, Any]:
         r = job.payload
+        if self._asker is not None:
+            from ..agents.answer import Answer
+
+            request = {**r, "budget": dataclasses.asdict(r["budget"]), "job": job.id}
+            data = self._asker.ask(request, lambda s: job.publish("step", s), job.cancel.is_set,
+                                   self._generation())
+            self._model_error = self._asker.info.get("model_error", "")
+            job.value = Answer.from_dict(data)
+            return self.answer(job.value)
 
         def step(s: Any) -> None:
             job.publish("step", s.to_dict())
@@ -306,6 +330,15 @@ class Service:
                                   r["budget"], index=False, progress=False, on_step=step)
         job.value = answer
         return self.answer(answer)
+
+    def _generation(self) -> int | None:
+        """The memory's generation (it changes at every write), or None without a memory."""
+        if not (self.library.index_dir / "memory").is_dir():
+            return None
+        try:
+            return self.library.memory.graph.generation()
+        except Exception:  # noqa: BLE001 - a damaged memory is reported by the question itself
+            return None
 
     def answer(self, answer: Answer) -> dict[str, Any]:
         """``Answer.to_dict()``, each citation's ``frame`` (a path in the index) replaced by its thumbnail URL."""
@@ -341,7 +374,9 @@ class Service:
     def health(self) -> dict[str, Any]:
         asks = self.asks
         return {"folder": str(self.library.folder), "videos": len(self.entries()),
-                "model": self.model_spec or self.settings.llm, "model_loaded": self._model is not None,
+                "model": self.model_spec or self.settings.llm,
+                "model_loaded": self._model is not None or bool(self._asker and self._asker.loaded),
+                "questions": "process" if self._asker is not None else "thread",
                 "model_error": self._model_error,
                 "asks": {"waiting": asks.waiting() if asks else 0, "limit": self.limits.ask_queue,
                          **(asks.stats if asks else {})}}

@@ -298,7 +298,7 @@ def test_the_server_process_keeps_the_garbage_collector_off_the_requests(agents_
     monkeypatch.setattr(server._Server, "run", lambda self, *a, **kw: None)
     try:
         server.run(app, port=server.free_port())
-        assert gc.get_threshold() == server.GC_THRESHOLD and service.freeze
+        assert gc.get_threshold() == server.GC_THRESHOLD and service.freeze and service.ask_process
         frozen = gc.get_freeze_count()
         service._preload()
         assert gc.get_freeze_count() > frozen
