@@ -11,6 +11,8 @@ loopback, for a bounded time, over a synthetic memory of many video-hours.
    answers at once, so the queue, the agents' tools and the retrieval are what is measured, not a model).
 3. ``--askers`` clients each ask a question, wait for the answer or for ``Retry-After`` after a 503, and again;
    ``--searchers`` clients each search, pause ``--think`` seconds, and again; until ``--seconds`` have passed.
+   The load starts once the server has loaded its model; the clients start at random over the first second (not
+   all in the same instant), and the first 5 s are reported apart as well.
    Questions accepted before the deadline are still waited for: nothing accepted may be lost.
 
 Prints search p50/p95 (target p95 <= 200 ms), asks answered and shed, the server's own counts (accepted = done,
@@ -208,10 +210,14 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
     deadline = time.monotonic() + seconds
     out: dict[str, Any] = {"search_ms": [], "search_errors": 0, "search_error_samples": [], "ask_ms": [],
                            "answered": 0, "shed": 0,
-                           "ask_errors": [], "sent": 0, "answers": []}
+                           "ask_errors": [], "sent": 0, "answers": [], "search_server_ms": [],
+                           "search_at": []}
     limits = httpx.Limits(max_connections=askers + searchers + 4, max_keepalive_connections=askers + searchers + 4)
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=httpx.Timeout(600, connect=30)) as client:
+        began, cpu0 = time.monotonic(), time.process_time()
+
         async def searcher(i: int) -> None:
+            await asyncio.sleep(rng.uniform(0, think or 0.1))  # clients arrive over the first pause, not at once
             while time.monotonic() < deadline:
                 t0 = time.perf_counter()
                 why = ""
@@ -223,6 +229,10 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
                     ok, why = False, f"{type(e).__name__}: {e}"[:200]
                 if ok:
                     out["search_ms"].append(1000 * (time.perf_counter() - t0))
+                    out["search_at"].append(time.monotonic() - began)
+                    timing = r.headers.get("server-timing", "")
+                    if "dur=" in timing:
+                        out["search_server_ms"].append(float(timing.rpartition("dur=")[2]))
                 else:
                     out["search_errors"] += 1
                     if len(out["search_error_samples"]) < 5:
@@ -231,6 +241,7 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
                     await asyncio.sleep(min(rng.expovariate(1 / think), max(0.0, deadline - time.monotonic())))
 
         async def asker(i: int) -> None:
+            await asyncio.sleep(rng.uniform(0, 1.0))
             n = 0
             while time.monotonic() < deadline:
                 n += 1
@@ -253,9 +264,9 @@ async def load(url: str, seconds: float, askers: int, searchers: int, think: flo
                 else:
                     out["ask_errors"].append(f"{r.status_code} {r.text[:200]}")
 
-        began = time.monotonic()
         await asyncio.gather(*[searcher(i) for i in range(searchers)], *[asker(i) for i in range(askers)])
         out["wall"] = round(time.monotonic() - began, 2)
+        out["client_cpu_seconds"] = round(time.process_time() - cpu0, 1)
         out["health"] = (await client.get("/api/health")).json()
     return out
 
@@ -277,10 +288,13 @@ def _cpu_seconds(pid: int) -> float:
 
 def _children(pid: int) -> list[int]:
     """The server's child processes (the question process)."""
-    try:
-        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-    except OSError:
-        return []
+    kids = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # a child belongs to the thread that started it
+        try:
+            kids += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return kids
 
 
 def _family_mb(pid: int) -> dict[str, float]:
@@ -305,7 +319,10 @@ def serve(folder: Path, script: Path, port: int, queue: int, questions: str = "p
         if proc.poll() is not None:
             raise SystemExit(f"the server stopped: {proc.stderr.read()[-2000:]}")
         try:
-            httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).raise_for_status()
+            health = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+            health.raise_for_status()
+            if not health.json().get("model_loaded"):  # the question worker is still loading: not yet serving
+                raise httpx.HTTPError("loading")
             httpx.get(f"http://127.0.0.1:{port}/api/search", params={"q": "warm up"}, timeout=120)  # loads the embedder
             return proc
         except httpx.HTTPError:
@@ -340,7 +357,11 @@ def measure(folder: Path, script: Path, args: argparse.Namespace, questions: str
         "think": args.think, "queue": args.queue, "wall": result["wall"],
         "search": {"n": len(s), "rps": round(len(s) / result["wall"], 1), "p50_ms": round(_pct(s, 50), 1),
                    "p95_ms": round(_pct(s, 95), 1), "max_ms": round(max(s, default=0), 1),
-                   "errors": result["search_errors"]},
+                   "errors": result["search_errors"],
+                   "server_p50_ms": round(_pct(result["search_server_ms"], 50), 1),
+                   "server_p95_ms": round(_pct(result["search_server_ms"], 95), 1),
+                   "first_5s_p95_ms": round(_pct([m for m, t in zip(s, result["search_at"]) if t < 5], 95), 1),
+                   "after_5s_p95_ms": round(_pct([m for m, t in zip(s, result["search_at"]) if t >= 5], 95), 1)},
         "ask": {"sent": result["sent"], "answered": result["answered"], "shed_503": result["shed"],
                 "errors": len(result["ask_errors"]), "p50_ms": round(_pct(a, 50), 1), "p95_ms": round(_pct(a, 95), 1),
                 "n": len(a), "own_answers": all(result["answers"]), "server": stats},
@@ -349,7 +370,7 @@ def measure(folder: Path, script: Path, args: argparse.Namespace, questions: str
         "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM"),
                       "question_process": after.get("children")},
         "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
-        "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
+        "client_cpu_seconds": result["client_cpu_seconds"], "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
         "search_error_samples": result["search_error_samples"],
     }
 
@@ -364,6 +385,9 @@ def show(meta: dict[str, Any], args: argparse.Namespace, questions: str, r: dict
     print(f"{'':<10}{'n':>7}{'rps':>7}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}")
     print(f"{'search':<10}{search['n']:>7}{search['rps']:>7}{search['p50_ms']:>9}{search['p95_ms']:>9}"
           f"{search['max_ms']:>9}   target p95 <= 200 ms: {'met' if search['p95_ms'] <= 200 else 'NOT met'}")
+    print(f"{'  server':<10}{'':>7}{'':>7}{search['server_p50_ms']:>9}{search['server_p95_ms']:>9}   (Server-Timing: "
+          f"from the request's arrival to its response; the rest is the loopback and the load's own client)")
+    print(f"search p95 in the first 5 s {search['first_5s_p95_ms']} ms, after {search['after_5s_p95_ms']} ms")
     if search["errors"]:
         print(f"search errors: {search['errors']} (first: {'; '.join(r['search_error_samples'][:2])})")
     print(f"{'ask':<10}{ask['n']:>7}{round(ask['n'] / wall, 1):>7}{ask['p50_ms']:>9}{ask['p95_ms']:>9}")
@@ -373,7 +397,8 @@ def show(meta: dict[str, Any], args: argparse.Namespace, questions: str, r: dict
           f"its own question: {ask['own_answers']}")
     cpu, (load0, load1) = r["server_cpu_seconds"], r["load_average"]
     print(f"server CPU {cpu:.1f} s in {wall:.1f} s of wall ({cpu / wall:.2f} of {r['cores']} cores); machine load "
-          f"average {load0:.1f} -> {load1:.1f} (other work shares the cores)")
+          f"average {load0:.1f} -> {load1:.1f} (other work shares the cores); the load's clients: "
+          f"{r['client_cpu_seconds']:.1f} CPU-s on the same cores")
     print(f"server RSS {mb['rss_before']} MB before, {mb['rss_after']} MB after (question process "
           f"{mb['question_process']} MB), peak {mb['peak']} MB; exit code {r['server_exit']} after SIGINT")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from pathlib import Path
@@ -91,7 +92,30 @@ def create_app(library: Library | str | Path, model: ChatModel | str | None = No
         app.add_middleware(CORSMiddleware, allow_origins=list(cors), allow_credentials=True,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Authorization", "Content-Type",
                                                                                    "Last-Event-ID"])
+    app.add_middleware(TimingMiddleware)  # outermost: the whole time the server took
     return app
+
+
+class TimingMiddleware:
+    """Every response says how long the server took to start it: ``Server-Timing: app;dur=MS`` (browsers show it
+    in their developer tools; ``bench_serve`` reports it beside what its clients measured)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        t0 = time.perf_counter()
+
+        async def timed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                ms = 1000 * (time.perf_counter() - t0)
+                message = {**message, "headers": [*message.get("headers", []),
+                                                  (b"server-timing", f"app;dur={ms:.1f}".encode())]}
+            await send(message)
+
+        await self.app(scope, receive, timed)
 
 
 def _error(status: int, message: str, hint: str = "", headers: dict[str, str] | None = None) -> JSONResponse:

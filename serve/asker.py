@@ -148,9 +148,11 @@ def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | N
     """The child's main: load, say ready, answer each question sent until ``stop`` (or the pipe closes)."""
     import gc
     import queue
+    import signal
 
     from .server import GC_THRESHOLD, SWITCH_INTERVAL
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the server decides when to stop
     sys.setswitchinterval(SWITCH_INTERVAL)
     gc.set_threshold(*GC_THRESHOLD)
     if nice > 0 and hasattr(os, "nice"):

@@ -100,3 +100,16 @@ def test_a_cancelled_question_stops_in_the_child(served):
     assert state in ("cancelled", "done")  # a question that ended before the cancel arrived is answered
     r = client.post("/api/ask", json={"question": INVOICE, "videos": ["fixture.mp4"]})
     assert r.status_code == 200 and r.json()["text"] == "4821-B"  # the child took the next question
+
+
+@pytest.mark.slow
+def test_the_default_model_answers_in_the_child_process(agents_library):
+    """What ``vidgraph serve`` does by default: the real default model loaded in the question process."""
+    app = create_app(agents_library, "llamacpp:qwen2.5-coder-1.5b", mcp=False)
+    app.state.service.ask_process = True
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        r = client.post("/api/ask", json={"question": INVOICE, "videos": ["fixture.mp4"]})
+        assert r.status_code == 200, r.text
+        answer = Answer.from_dict(r.json())
+        assert answer.found and "4821" in answer.text and answer.model.startswith("llamacpp:"), answer.text
+        assert client.get("/api/health").json()["model_loaded"] and app.state.service._model is None
