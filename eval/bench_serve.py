@@ -370,7 +370,8 @@ def measure(folder: Path, script: Path, args: argparse.Namespace, questions: str
         "server_mb": {"rss_before": before.get("VmRSS"), "rss_after": after.get("VmRSS"), "peak": after.get("VmHWM"),
                       "question_process": after.get("children")},
         "server_cpu_seconds": round(cpu1 - cpu0, 1), "load_average": [round(load0, 2), round(load1, 2)],
-        "client_cpu_seconds": result["client_cpu_seconds"], "cores": os.cpu_count(), "server_exit": code, "ask_error_samples": result["ask_errors"][:5],
+        "client_cpu_seconds": result["client_cpu_seconds"], "cores": os.cpu_count(), "server_exit": code,
+        "ask_error_samples": result["ask_errors"][:5],
         "search_error_samples": result["search_error_samples"],
     }
 
