@@ -63,6 +63,12 @@ def ask(source: Source, question: str, options: Sequence[str] | None = None, str
     scope = list(videos) if videos is not None else source.memory.videos()
     if not scope:
         raise ConfigError("there are no indexed videos with a memory to ask about", "run: vidgraph index FOLDER")
+    from .named import named_videos
+    from .router import asks_which_video
+
+    named = [] if asks_which_video(question) else named_videos(question, source.names, scope)
+    if named:
+        scope = named  # "how many shots are in the janus video?" counts that video's shots, not the folder's
     calls = settings.agent_calls if settings.agent_calls != "auto" else "free" if chat.native_tools else "menu"
     kit = Kit(source, chat, budget or Budget(), scope, vlm, on_step, calls)
     state = compiled().invoke({"question": question, "options": options, "strategy": strategy, "videos": scope},

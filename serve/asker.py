@@ -204,6 +204,8 @@ def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | N
     while True:
         kind, r = asks.get()
         if kind == "stop":
+            del chat  # the model is freed now, while its modules are alive (not by finalizers at exit)
+            gc.collect()
             return
         cancel.clear()
 
