@@ -46,7 +46,8 @@ class AskProcess:
         self._proc: multiprocessing.process.BaseProcess | None = None
         self._conn: Any = None
         self.info: dict[str, Any] = {}
-        """What the child said when ready: ``model_error`` ("" once the model loaded) and ``generation``."""
+        """What the child said when ready: ``model_error`` ("" once the model loaded) and the memory's
+        ``generation`` it read (None without a memory)."""
         self._lock = threading.Lock()
 
     @property
@@ -76,7 +77,7 @@ class AskProcess:
                 self._proc.join(5)
                 raise ModelError(f"the question process stopped while starting (exit code {self._proc.exitcode})",
                                  "see the server's log above; run: vidgraph doctor") from None
-            self.info = info if kind == "ready" else {"model_error": str(info), "generation": -1}
+            self.info = info if kind == "ready" else {"model_error": str(info), "generation": None}
             return self.info
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -95,11 +96,11 @@ class AskProcess:
             self._proc = None
 
     def ask(self, request: dict[str, Any], on_step: Callable[[dict[str, Any]], None],
-            cancelled: Callable[[], bool], generation: int | None = None) -> dict[str, Any]:
-        """The answer (``Answer.to_dict()``) to one question; ``on_step`` gets each step as it comes (it may raise
+            cancelled: Callable[[], bool], generation: int | None) -> dict[str, Any]:
+        """The answer (``Answer.to_dict()``) to one question (``Service.ask``'s arguments); ``on_step`` gets each step as it comes (it may raise
         ``Cancelled``, as may ``cancelled()`` being true: the child then stops at its next step)."""
-        if self.alive and generation is not None and self.info.get("generation") not in (None, generation):
-            self.stop()  # the memory changed since the child read it
+        if self.alive and self.info.get("generation") != generation:
+            self.stop()  # the memory changed (or came to be) since the child read it
         self.start()
         conn, stop = self._conn, None
         conn.send(("ask", request))
@@ -107,7 +108,7 @@ class AskProcess:
             try:
                 if not conn.poll(POLL):
                     if stop is None and cancelled():
-                        stop = Cancelled(str(request.get("job", "")))
+                        stop = Cancelled("")
                         conn.send(("cancel", None))
                     if not self.alive and not conn.poll(0):
                         raise EOFError
@@ -128,7 +129,7 @@ class AskProcess:
             elif kind == "answer":
                 return data
             elif kind == "cancelled":
-                raise stop or Cancelled(str(request.get("job", "")))
+                raise stop or Cancelled("")
             elif kind == "error":
                 raise _rebuild(*data)
 
@@ -145,7 +146,8 @@ def _rebuild(kind: str, message: str, hint: str) -> Exception:
 
 def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | None, nice: int,
            freeze: bool) -> None:
-    """The child's main: load, say ready, answer each question sent until ``stop`` (or the pipe closes)."""
+    """The child's main: a ``Service`` of its own loads the model and the memory (``Service._preload``), says
+    ready, and answers each question sent (``Service.ask``) until ``stop`` (or the pipe closes)."""
     import gc
     import queue
     import signal
@@ -157,27 +159,13 @@ def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | N
     gc.set_threshold(*GC_THRESHOLD)
     if nice > 0 and hasattr(os, "nice"):
         os.nice(nice)
-    from ..agents import Budget
     from ..library import Library
-    from ..models import resolve_model
+    from .service import Service
 
-    library = Library(folder, index_dir=index_dir, settings=settings)
-    model_error, chat = "", None
-    try:
-        chat = resolve_model(model, library.settings)
-    except Exception as e:  # noqa: BLE001 - every question then reports it
-        model_error = f"{type(e).__name__}: {e}"
-    generation = -1
-    if (library.index_dir / "memory").is_dir():
-        try:
-            generation = library.memory.graph.generation()
-            library.memory.search("warm up", k=1)
-        except Exception:  # noqa: BLE001 - an empty or damaged memory says so to the first question
-            pass
-    if freeze:
-        gc.collect()
-        gc.freeze()
-    conn.send(("ready", {"model_error": model_error, "generation": generation}))
+    service = Service(Library(folder, index_dir=index_dir, settings=settings), model)
+    service.freeze = freeze
+    service._preload()
+    conn.send(("ready", {"model_error": service._model_error, "generation": service._generation()}))
 
     asks: queue.Queue[Any] = queue.Queue()
     cancel = threading.Event()
@@ -200,26 +188,21 @@ def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | N
                 if kind == "stop":
                     return
 
+    def step(s: Any) -> None:
+        if cancel.is_set():
+            raise Cancelled("")
+        send(("step", s.to_dict()))
+
     threading.Thread(target=read, name="vidgraph-ask-pipe", daemon=True).start()
     while True:
-        kind, r = asks.get()
+        kind, request = asks.get()
         if kind == "stop":
-            del chat  # the model is freed now, while its modules are alive (not by finalizers at exit)
+            service._model = None  # the model is freed now, while its modules are alive (not by finalizers at exit)
             gc.collect()
             return
         cancel.clear()
-
-        def step(s: Any) -> None:
-            if cancel.is_set():
-                raise Cancelled("")
-            send(("step", s.to_dict()))
-
         try:
-            if chat is None:
-                raise errors.ConfigError(f"the model {model or library.settings.llm} could not be loaded: "
-                                         f"{model_error}", "check --model and run: vidgraph doctor")
-            answer = library.ask(r["question"], r["options"] or None, r["strategy"], chat, r["videos"],
-                                 Budget(**r["budget"]), index=False, progress=False, on_step=step)
+            answer = service.ask(on_step=step, **request)
             send(("cancelled", None) if cancel.is_set() else ("answer", answer.to_dict()))
         except Cancelled:
             send(("cancelled", None))

@@ -306,7 +306,7 @@ class Service:
         return self.asks.submit(Job("ask", self.check_ask(**request)))
 
     def ask(self, on_step: Callable[[Any], None] | None = None, **request: Any) -> Answer:
-        """Answer now, on the calling thread (the MCP server's stdio tools and tests; HTTP goes through the queue)."""
+        """Answer now, on the calling thread (MCP over stdio, the question process, tests; HTTP goes through the queue)."""
         r = self.check_ask(**request)
         return self.library.ask(r["question"], r["options"] or None, r["strategy"], self.model(), r["videos"],
                                 r["budget"], index=False, progress=False, on_step=on_step)
@@ -316,7 +316,7 @@ class Service:
         if self._asker is not None:
             from ..agents.answer import Answer
 
-            request = {**r, "budget": dataclasses.asdict(r["budget"]), "job": job.id}
+            request = {**r, "budget": dataclasses.asdict(r["budget"])}
             data = self._asker.ask(request, lambda s: job.publish("step", s), job.cancel.is_set,
                                    self._generation())
             self._model_error = self._asker.info.get("model_error", "")

@@ -34,6 +34,14 @@ def _child_pid(service) -> int:
     return service._asker._proc.pid
 
 
+def _ready(client) -> None:
+    """Until the question worker has started the child and it has loaded the model (it does so at start-up)."""
+    deadline = time.monotonic() + 120
+    while not client.get("/api/health").json()["model_loaded"]:
+        assert time.monotonic() < deadline, "the question process did not load the model"
+        time.sleep(0.1)
+
+
 def test_a_question_is_answered_in_a_child_process_at_a_lower_priority(served):
     client, service = served
     r = client.post("/api/ask", json={"question": INVOICE, "videos": ["fixture.mp4"]})
@@ -66,6 +74,7 @@ def test_a_model_the_child_cannot_load_is_a_one_line_error_of_each_question(agen
 
 def test_a_child_that_dies_fails_its_question_only_and_the_next_one_is_answered(served):
     client, service = served
+    _ready(client)
     pid = _child_pid(service)
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.5)
