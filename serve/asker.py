@@ -97,8 +97,9 @@ class AskProcess:
 
     def ask(self, request: dict[str, Any], on_step: Callable[[dict[str, Any]], None],
             cancelled: Callable[[], bool], generation: int | None) -> dict[str, Any]:
-        """The answer (``Answer.to_dict()``) to one question (``Service.ask``'s arguments); ``on_step`` gets each step as it comes (it may raise
-        ``Cancelled``, as may ``cancelled()`` being true: the child then stops at its next step)."""
+        """The answer (``Answer.to_dict()``) to one question (``Service.ask``'s arguments). ``on_step`` gets each
+        step as it comes; it may raise ``Cancelled``, as may ``cancelled()`` turn true: the child then stops at its
+        next step."""
         if self.alive and self.info.get("generation") != generation:
             self.stop()  # the memory changed (or came to be) since the child read it
         self.start()

@@ -306,7 +306,7 @@ class Service:
         return self.asks.submit(Job("ask", self.check_ask(**request)))
 
     def ask(self, on_step: Callable[[Any], None] | None = None, **request: Any) -> Answer:
-        """Answer now, on the calling thread (MCP over stdio, the question process, tests; HTTP goes through the queue)."""
+        """Answer now, on the calling thread (MCP over stdio, the question process, tests; HTTP uses the queue)."""
         r = self.check_ask(**request)
         return self.library.ask(r["question"], r["options"] or None, r["strategy"], self.model(), r["videos"],
                                 r["budget"], index=False, progress=False, on_step=on_step)
