@@ -53,6 +53,17 @@ def load_model(spec: str | None = None, settings: Settings | None = None) -> Cha
         return _loaded[key]
 
 
+def unload_models() -> None:
+    """Close and forget every model this process loaded (``load_model`` loads them again when asked)."""
+    with _lock:
+        models = list(_loaded.values())
+        _loaded.clear()
+    for model in models:
+        close = getattr(model, "close", None)
+        if callable(close):
+            close()
+
+
 def resolve_model(model: ChatModel | str | None, settings: Settings | None = None) -> ChatModel:
     """``model`` itself when it is a ``ChatModel``, else the model its spec names (default: ``settings.llm``)."""
     if model is not None and not isinstance(model, str):
@@ -61,4 +72,4 @@ def resolve_model(model: ChatModel | str | None, settings: Settings | None = Non
 
 
 __all__ = ["BACKENDS", "ChatModel", "ChatResponse", "ImagePart", "Message", "Usage", "extract_json", "load_model",
-           "parse_spec", "resolve_model"]
+           "parse_spec", "resolve_model", "unload_models"]

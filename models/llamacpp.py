@@ -69,6 +69,12 @@ class LlamaCppModel(ChatModel):
             self.load_seconds = time.perf_counter() - start
         return self._llm
 
+    def close(self) -> None:
+        """Free the model now (its finalizer at interpreter exit may find llama.cpp's library already gone)."""
+        if self._llm is not None:
+            self._llm.close()
+            self._llm = None
+
     def _complete(self, messages: list[Message], *, json_schema: dict[str, Any] | None, max_tokens: int,
                   temperature: float, stop: list[str] | None) -> tuple[str, Usage]:
         chat = [{"role": m.role, "content": m.text()} for m in messages]

@@ -28,7 +28,7 @@ from .. import __version__
 from ..errors import ConfigError, MediaError, ModelError, StoreError, VidgraphError
 from .jobs import Cancelled, QueueFull
 from .security import BodyLimitMiddleware, TokenMiddleware, allowed_hosts, is_loopback
-from .service import Limits, NotFound, Service
+from .service import BATCH_NICE, Limits, NotFound, Service
 
 if TYPE_CHECKING:
     from ..library import Library
@@ -59,6 +59,11 @@ def create_app(library: Library | str | Path, model: ChatModel | str | None = No
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if service.ask_process and service._model is None:  # a model by its spec: loaded in a child process
+            from .asker import AskProcess
+
+            service._asker = AskProcess(lib.folder, lib.index_dir, service.settings, service.model_spec, BATCH_NICE,
+                                        service.freeze)
         service.start(preload)
         try:
             async with contextlib.AsyncExitStack() as stack:

@@ -198,8 +198,10 @@ def _child(conn: Any, folder: str, index_dir: str, settings: Any, model: str | N
     while True:
         kind, request = asks.get()
         if kind == "stop":
-            service._model = None  # the model is freed now, while its modules are alive (not by finalizers at exit)
-            gc.collect()
+            from ..models import unload_models
+
+            service._model = None
+            unload_models()  # freed now, while llama.cpp is loaded (not by a finalizer at interpreter exit)
             return
         cancel.clear()
         try:

@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from ..index.catalog import VideoEntry
     from ..library import Library
     from ..models.base import ChatModel
-    from .asker import AskProcess
 
 SECTIONS = ("shots", "transcript", "text", "objects", "events")
 MAX_QUESTION = 2000
@@ -94,18 +93,14 @@ class Service:
         self.ask_process = False
         """Set by ``serve.server.run``: questions are answered in a child process (``serve.asker``), so searches
         never wait for their Python; only with a model given by its spec (a model object stays in-process)."""
-        self._asker: AskProcess | None = None
+        self._asker: Any = None
+        """The question process (``serve.asker.AskProcess``), set by the app before ``start`` when ``ask_process``."""
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
     def start(self, preload: bool = True) -> Service:
         """Start the workers; with ``preload`` the question worker loads the model and the memory first (else at
         the first question and the first search)."""
         if self.asks is None:
-            if self.ask_process and self._model is None:
-                from .asker import AskProcess
-
-                self._asker = AskProcess(self.library.folder, self.library.index_dir, self.settings,
-                                         self.model_spec, BATCH_NICE, self.freeze)
             self.asks = Worker(self._run_ask, self.limits.ask_queue, "ask", estimate=5.0,
                                start=self._preload if preload else None, nice=BATCH_NICE)
             self.indexer = Worker(self._run_index, self.limits.index_queue, "index", estimate=60.0,

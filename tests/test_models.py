@@ -508,3 +508,18 @@ def test_a_failing_model_server_is_an_error_of_ask_not_an_abstention(fake, fast_
     assert result.exit_code == 1, result.output
     assert result.stdout == "" and "HTTP 500" in result.stderr and "Not in the video" not in result.output
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unload_models_closes_and_forgets_every_loaded_model(monkeypatch):
+    import vidgraph.models as models
+
+    class Held:
+        closed = False
+
+        def close(self):
+            self.closed = True
+
+    held = Held()
+    monkeypatch.setattr(models, "_loaded", {("x:y", "{}"): held, ("z:w", "{}"): object()})
+    models.unload_models()
+    assert held.closed and models._loaded == {}
